@@ -1,0 +1,64 @@
+import { GitopsReleaseError, UsageError } from '@gitops-release/core';
+import { type Command, type Io, parseCommandArgs } from './command.js';
+
+declare const GITOPS_RELEASE_VERSION: string | undefined;
+const VERSION = typeof GITOPS_RELEASE_VERSION === 'string' ? GITOPS_RELEASE_VERSION : 'dev';
+
+export const commands: readonly Command[] = [];
+
+function overview(): string {
+  const width = Math.max(0, ...commands.map((c) => c.name.length));
+  return [
+    'gitops-release: build the image, then release it into the GitOps manifest repository.',
+    '',
+    'Usage: gitops-release <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    "Run 'gitops-release <command> --help' for a command's options.",
+    '',
+  ].join('\n');
+}
+
+/** Runs the CLI and returns its exit code: 0 ok, 1 failed, 2 wrong usage. Never calls process.exit. */
+export async function run(argv: string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(overview());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout(`${VERSION}\n`);
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    io.stderr(`error: unknown command "${name}"\n\n${overview()}`);
+    return 2;
+  }
+  try {
+    const args = parseCommandArgs(command, rest);
+    if (args.values.help) {
+      io.stdout(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
+      return 0;
+    }
+    return await command.run(args, io);
+  } catch (err) {
+    return reportError(err, io, command);
+  }
+}
+
+function reportError(err: unknown, io: Io, command: Command): number {
+  if (err instanceof UsageError) {
+    io.stderr(`error: ${err.message}\nRun 'gitops-release ${command.name} --help' for usage.\n`);
+    return 2;
+  }
+  if (err instanceof GitopsReleaseError) {
+    io.stderr(`error: ${err.message}\n`);
+    return 1;
+  }
+  // An error we did not name is a bug of ours: show the stack so it can be reported.
+  io.stderr(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return 1;
+}

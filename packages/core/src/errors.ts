@@ -1,0 +1,96 @@
+// Every error gitops-release raises on purpose lives here, each saying what a user needs to fix it.
+// Adapters convert library errors (Octokit, fetch, child processes) into these once, at their edge.
+
+/** Where in a user's file something went wrong; line and column are 1-based. */
+export interface SourceLocation {
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+export function formatLocation(loc: SourceLocation): string {
+  if (!loc.file) return loc.line ? `line ${loc.line}` : '';
+  if (!loc.line) return loc.file;
+  return loc.column ? `${loc.file}:${loc.line}:${loc.column}` : `${loc.file}:${loc.line}`;
+}
+
+export abstract class GitopsReleaseError extends Error {
+  /** Stable, machine-readable name of the failure, e.g. `manifest-parse`. */
+  abstract readonly code: string;
+  /** The input (CLI flag or action input) the user should look at, when there is one. */
+  readonly input: string | undefined;
+  readonly location: SourceLocation | undefined;
+
+  constructor(
+    message: string,
+    options: { input?: string; location?: SourceLocation; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.input = options.input;
+    this.location = options.location;
+  }
+}
+
+/** A command was called wrongly: missing or malformed flag or input. CLIs exit 2 on it. */
+export class UsageError extends GitopsReleaseError {
+  readonly code = 'usage';
+}
+
+/** A YAML file that does not parse. Carries file, line and column. */
+export class ManifestParseError extends GitopsReleaseError {
+  readonly code = 'manifest-parse';
+  constructor(message: string, location: SourceLocation, cause?: unknown) {
+    super(`${formatLocation(location)}: ${message}`, { location, cause });
+  }
+}
+
+/** A string that is not a valid image reference, tag or digest under the OCI reference grammar. */
+export class InvalidImageReferenceError extends GitopsReleaseError {
+  readonly code = 'invalid-image-reference';
+  constructor(
+    readonly value: string,
+    reason: string,
+    input?: string,
+  ) {
+    super(`${input ? `${input}: ` : ''}"${value}" is not a valid image reference: ${reason}`, {
+      ...(input === undefined ? {} : { input }),
+    });
+  }
+}
+
+/** The requested image appears nowhere in the files; lists what the files do contain. */
+export class ImageNotFoundError extends GitopsReleaseError {
+  readonly code = 'image-not-found';
+  constructor(
+    readonly requested: string,
+    readonly found: readonly string[],
+    where: string,
+  ) {
+    const list = found.length
+      ? `the images found there are:\n${found.map((f) => `  - ${f}`).join('\n')}`
+      : 'no image references were found there';
+    super(`image "${requested}" was not found in ${where}; ${list}`, { input: 'image' });
+  }
+}
+
+/**
+ * An image value that must not be rewritten blindly: a YAML alias, a Helm template (`{{ … }}`)
+ * or a `$(VAR)` substitution. The user has to edit the place the value really comes from.
+ */
+export class UneditableValueError extends GitopsReleaseError {
+  readonly code = 'uneditable-value';
+  constructor(message: string, location: SourceLocation) {
+    super(`${formatLocation(location)}: ${message}`, { location });
+  }
+}
+
+/** A path given for editing that is not there, or that leads outside the tree (a symlink). */
+export class PathError extends GitopsReleaseError {
+  readonly code = 'path';
+}
+
+/** A `--key` path that does not exist in the file or does not lead to a scalar. */
+export class KeyPathError extends GitopsReleaseError {
+  readonly code = 'key-path';
+}

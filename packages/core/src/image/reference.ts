@@ -1,0 +1,146 @@
+import { InvalidImageReferenceError } from '../errors.js';
+
+// The OCI / Docker reference grammar (distribution/reference), written as regular expressions.
+const ALNUM = '[a-z0-9]+';
+const SEPARATOR = '(?:[_.]|__|-+)';
+const PATH_COMPONENT = `${ALNUM}(?:${SEPARATOR}${ALNUM})*`;
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN_NAME = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*`;
+const IPV6 = '\\[(?:[a-fA-F0-9:]+)\\]';
+const DOMAIN = `(?:${DOMAIN_NAME}|${IPV6})(?::[0-9]+)?`;
+const TAG = '[\\w][\\w.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+
+const PATH_RE = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
+const DOMAIN_RE = new RegExp(`^${DOMAIN}$`);
+const TAG_RE = new RegExp(`^${TAG}$`);
+const DIGEST_RE = new RegExp(`^${DIGEST}$`);
+const MAX_NAME_LENGTH = 255;
+
+export const DOCKER_HUB = 'docker.io';
+
+/** An image reference split into its parts, as written (nothing normalized). */
+export interface ImageReference {
+  /** Registry host with optional port, e.g. `gcr.io`, `127.0.0.1:5000`; undefined for Docker Hub shorthand. */
+  registry?: string;
+  /** Repository path below the registry, e.g. `my-project/app`, `nginx`. */
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+
+export function isValidTag(tag: string): boolean {
+  return TAG_RE.test(tag);
+}
+
+export function isValidDigest(digest: string): boolean {
+  return DIGEST_RE.test(digest);
+}
+
+/** True when the first path component names a registry host rather than a Docker Hub namespace. */
+function looksLikeRegistry(component: string): boolean {
+  return (
+    component.includes('.') ||
+    component.includes(':') ||
+    component === 'localhost' ||
+    component !== component.toLowerCase()
+  );
+}
+
+/**
+ * Parses `[registry/]repository[:tag][@digest]`. Throws InvalidImageReferenceError naming `input`
+ * (the flag or input the value came from) with the reason.
+ */
+export function parseImageReference(value: string, input?: string): ImageReference {
+  const fail = (reason: string): never => {
+    throw new InvalidImageReferenceError(value, reason, input);
+  };
+  if (value.length === 0) fail('it is empty');
+  if (value !== value.trim()) fail('it has leading or trailing whitespace');
+
+  let rest = value;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at !== -1) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!isValidDigest(digest)) fail(`"${digest}" is not a digest (expected e.g. sha256:<64 hex>)`);
+  }
+
+  let tag: string | undefined;
+  const lastSlash = rest.lastIndexOf('/');
+  const colon = rest.lastIndexOf(':');
+  if (colon > lastSlash) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!isValidTag(tag)) {
+      fail(
+        `"${tag}" is not a valid tag (letters, digits, "_", "." and "-", at most 128, not starting with "." or "-")`,
+      );
+    }
+  }
+
+  if (rest.length === 0) fail('the repository name is empty');
+  if (rest.length > MAX_NAME_LENGTH) fail(`the name is longer than ${MAX_NAME_LENGTH} characters`);
+
+  let registry: string | undefined;
+  let repository = rest;
+  const firstSlash = rest.indexOf('/');
+  if (firstSlash !== -1 && looksLikeRegistry(rest.slice(0, firstSlash))) {
+    registry = rest.slice(0, firstSlash);
+    repository = rest.slice(firstSlash + 1);
+    if (!DOMAIN_RE.test(registry)) fail(`"${registry}" is not a valid registry host`);
+  }
+  if (!PATH_RE.test(repository)) {
+    fail(
+      repository !== repository.toLowerCase()
+        ? `the repository "${repository}" must be lowercase`
+        : `the repository "${repository}" may hold only lowercase letters, digits and single separators (".", "_", "__", "-") between "/"-separated parts`,
+    );
+  }
+
+  const ref: ImageReference = { repository };
+  if (registry !== undefined) ref.registry = registry;
+  if (tag !== undefined) ref.tag = tag;
+  if (digest !== undefined) ref.digest = digest;
+  return ref;
+}
+
+/** Parses without throwing; undefined when the value is not a reference. */
+export function tryParseImageReference(value: string): ImageReference | undefined {
+  try {
+    return parseImageReference(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `registry/repository` as written, without tag or digest. */
+export function imageName(ref: ImageReference): string {
+  return ref.registry ? `${ref.registry}/${ref.repository}` : ref.repository;
+}
+
+/**
+ * The fully qualified name used to decide whether two references are the same image:
+ * `nginx` → `docker.io/library/nginx`; the registry host is compared case-insensitively.
+ */
+export function canonicalImageName(ref: ImageReference): string {
+  let registry = (ref.registry ?? DOCKER_HUB).toLowerCase();
+  if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = DOCKER_HUB;
+  const repository =
+    registry === DOCKER_HUB && !ref.repository.includes('/')
+      ? `library/${ref.repository}`
+      : ref.repository;
+  return `${registry}/${repository}`;
+}
+
+export function formatImageReference(ref: ImageReference): string {
+  let out = imageName(ref);
+  if (ref.tag !== undefined) out += `:${ref.tag}`;
+  if (ref.digest !== undefined) out += `@${ref.digest}`;
+  return out;
+}
+
+export function isSameImage(a: ImageReference, b: ImageReference): boolean {
+  return canonicalImageName(a) === canonicalImageName(b);
+}
