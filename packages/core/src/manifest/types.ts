@@ -86,3 +86,14 @@ export interface ImageEditPlan {
   /** Places that matched, changed or not. */
   matched: number;
 }
+
+/** Edits over many files, planned all at once: every file is parsed and edited before any is written. */
+export interface PlanImagesRequest {
+  /** One or more images to release, each with its new tag and/or digest. */
+  images: ImageReference[];
+  /** As SetImageRequest.key; only with a single image. */
+  key?: string;
+  addMissing?: boolean;
+  /** Succeed with no edits when no file holds the image (otherwise ImageNotFoundError). */
+  allowNoMatch?: boolean;
+}
