@@ -81,3 +81,8 @@ for (const [file, text] of outputs) {
 }
 if (drift) process.exit(1);
 if (check) console.log(`dist/ is up to date (${outputs.size} files).`);
+
+// The CircleCI orb carries dist/cli.cjs: repack orb/orb.yml from the bundle just built (or check it).
+if (!(await import('./pack-orb.mjs')).packAfterBuild({ check, cli: outputs.get('dist/cli.cjs') })) {
+  process.exit(1);
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# build_and_push_image: maps the PARAM_* variables the orb sets to the CLI's flags, runs
+# `gitops-release build-and-push-image --json` and exports its results through BASH_ENV.
+set -euo pipefail
+eval "$GITOPS_RELEASE_UTILS"
+
+image=$(gr_expand "$PARAM_IMAGE")
+tag=$(gr_expand "${PARAM_TAG:-}")
+[ -n "$tag" ] || tag=$(gr_default_tag)
+
+args=(build-and-push-image --image "$image" --tag "$tag" --context "$(gr_expand "${PARAM_CONTEXT:-.}")" --builder "${PARAM_BUILDER:-auto}" --json)
+[ -z "${PARAM_DOCKERFILE:-}" ] || args+=(--file "$(gr_expand "$PARAM_DOCKERFILE")")
+# Lists are read line by line from printf, not from a here-string: CircleCI would take its
+# double angle bracket for a parameter reference.
+while IFS= read -r t; do
+  t=$(gr_expand "${t//[[:space:]]/}")
+  [ -z "$t" ] || args+=(--extra-tag "$t")
+done < <(printf '%s\n' "${PARAM_EXTRA_TAGS:-}" | tr ',' '\n')
+while IFS= read -r line; do
+  [ -z "${line//[[:space:]]/}" ] || args+=(--build-arg "$(gr_expand "$line")")
+done < <(printf '%s\n' "${PARAM_BUILD_ARGS:-}")
+[ -z "${PARAM_TARGET:-}" ] || args+=(--target "$PARAM_TARGET")
+[ -z "${PARAM_PLATFORM:-}" ] || args+=(--platform "$PARAM_PLATFORM")
+gr_is_true "${PARAM_SKIP_EXISTING:-1}" || args+=(--no-skip-existing)
+! gr_is_true "${PARAM_DRY_RUN:-0}" || args+=(--dry-run)
+
+# Secrets go to the CLI by the variable's name only, never as an argument.
+login=${PARAM_REGISTRY_LOGIN:-auto}
+if [ "$login" = auto ]; then
+  if [ -n "${PARAM_REGISTRY_USERNAME:-}" ]; then
+    login=password
+  elif [ -n "${!PARAM_GCP_KEY_ENV:-}" ]; then
+    login=gcp_key
+  else
+    login=none
+  fi
+fi
+case "$login" in
+password)
+  [ -n "${PARAM_REGISTRY_USERNAME:-}" ] || {
+    echo "gitops-release: registry_login is password but registry_username is empty." >&2
+    exit 1
+  }
+  gr_require_env registry_password_env "$PARAM_REGISTRY_PASSWORD_ENV"
+  args+=(--username "$PARAM_REGISTRY_USERNAME" --password-env "$PARAM_REGISTRY_PASSWORD_ENV")
+  ;;
+gcp_key)
+  gr_require_env gcp_key_env "$PARAM_GCP_KEY_ENV"
+  args+=(--gcp-key-env "$PARAM_GCP_KEY_ENV")
+  ;;
+none) ;;
+*)
+  echo "gitops-release: registry_login must be auto, none, password or gcp_key, not '$login'." >&2
+  exit 1
+  ;;
+esac
+
+result=$(gr_cli "${args[@]}")
+printf '%s\n' "$result"
+# The results, for later steps of this job: the image pinned by digest is what a release wants.
+fields='const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
+for (const [name, value] of [
+  ["GITOPS_RELEASE_IMAGE", r.image],
+  ["GITOPS_RELEASE_DIGEST", r.digest],
+  ["GITOPS_RELEASE_IMAGE_REF", r.imageRef ?? r["image-ref"]],
+  ["GITOPS_RELEASE_BUILD_RESULT", r.result],
+]) console.log(`${name}=${String(value ?? "").replace(/\n/g, " ")}`);'
+while IFS='=' read -r name value; do
+  printf 'export %s=%q\n' "$name" "$value" >>"$BASH_ENV"
+done < <(printf '%s' "$result" | node -e "$fields")

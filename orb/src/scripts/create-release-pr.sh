@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# create_release_pr: maps the PARAM_* variables the orb sets to the CLI's flags and runs
+# `gitops-release create-release-pr --json`; no clone, the CLI reads and writes through the API.
+set -euo pipefail
+eval "$GITOPS_RELEASE_UTILS"
+
+tag=$(gr_expand "${PARAM_TAG:-}")
+args=(create-release-pr --repo "$(gr_expand "$PARAM_MANIFEST_REPO")" --host "${PARAM_HOST:-github}" --mode "${PARAM_MODE:-pull-request}" --json)
+
+# Each image gets the commit's tag unless it already names a tag or a digest.
+while IFS= read -r image; do
+  image=$(gr_expand "${image//[[:space:]]/}")
+  [ -n "$image" ] || continue
+  last=${image##*/}
+  if [[ $last != *:* && $image != *@* ]]; then
+    [ -n "$tag" ] || tag=$(gr_default_tag)
+    image="$image:$tag"
+  fi
+  args+=(--image "$image")
+done < <(printf '%s\n' "$PARAM_IMAGE" | tr ',' '\n')
+
+while IFS= read -r path; do
+  path=$(gr_expand "${path//[[:space:]]/}")
+  [ -z "$path" ] || args+=(--path "$path")
+done < <(printf '%s\n' "$PARAM_PATHS" | tr ',' '\n')
+
+# Optional flags, passed only when their parameter is set.
+add() {
+  local value
+  value=$(gr_expand "$2")
+  [ -z "$value" ] || args+=("$1" "$value")
+}
+add --base "${PARAM_BASE:-}"
+add --branch "${PARAM_BRANCH:-}"
+add --title "${PARAM_TITLE:-}"
+add --message "${PARAM_COMMIT_MESSAGE:-}"
+add --labels "${PARAM_LABELS:-}"
+add --reviewers "${PARAM_REVIEWERS:-}"
+add --team-reviewers "${PARAM_TEAM_REVIEWERS:-}"
+add --assignees "${PARAM_ASSIGNEES:-}"
+add --github-url "${PARAM_GITHUB_URL:-}"
+! gr_is_true "${PARAM_DRAFT:-0}" || args+=(--draft)
+! gr_is_true "${PARAM_AUTO_MERGE:-0}" || args+=(--auto-merge --merge-method "${PARAM_MERGE_METHOD:-squash}")
+! gr_is_true "${PARAM_CLOSE_SUPERSEDED:-0}" || args+=(--close-superseded)
+! gr_is_true "${PARAM_ALLOW_DOWNGRADE:-0}" || args+=(--allow-downgrade)
+! gr_is_true "${PARAM_DRY_RUN:-0}" || args+=(--dry-run)
+
+# The application repository and commit, for the pull request's compare link and the
+# out-of-order guard, come from the CircleCI environment.
+if [ -n "${CIRCLE_PROJECT_USERNAME:-}" ] && [ -n "${CIRCLE_PROJECT_REPONAME:-}" ]; then
+  args+=(--app-repo "$CIRCLE_PROJECT_USERNAME/$CIRCLE_PROJECT_REPONAME")
+fi
+[ -z "${CIRCLE_SHA1:-}" ] || args+=(--sha "$CIRCLE_SHA1")
+
+# The token goes to the CLI by the variable's name only, never as an argument. GitHub needs it;
+# a plain git remote may not (a local path, or credentials git already has).
+if [ "${PARAM_HOST:-github}" = github ]; then
+  gr_require_env token_env "$PARAM_TOKEN_ENV"
+  args+=(--token-env "$PARAM_TOKEN_ENV")
+elif [ -n "${!PARAM_TOKEN_ENV:-}" ]; then
+  args+=(--token-env "$PARAM_TOKEN_ENV")
+fi
+
+result=$(gr_cli "${args[@]}")
+printf '%s\n' "$result"
+fields='const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const pr = r.pullRequest ?? {};
+for (const [name, value] of [
+  ["GITOPS_RELEASE_RESULT", r.result],
+  ["GITOPS_RELEASE_PR_NUMBER", r.pullRequestNumber ?? pr.number],
+  ["GITOPS_RELEASE_PR_URL", r.pullRequestUrl ?? pr.url],
+  ["GITOPS_RELEASE_COMMIT", r.commitSha ?? r.commit],
+]) console.log(`${name}=${String(value ?? "").replace(/\n/g, " ")}`);'
+while IFS='=' read -r name value; do
+  printf 'export %s=%q\n' "$name" "$value" >>"$BASH_ENV"
+done < <(printf '%s' "$result" | node -e "$fields")
