@@ -11,14 +11,20 @@ for (let i = 0; process.env[`GITOPS_RELEASE_CLI_PART_${i}`] !== undefined; i++) 
   parts.push(process.env[`GITOPS_RELEASE_CLI_PART_${i}`]);
 }
 const expected = (process.env.GITOPS_RELEASE_CLI_SHA256 || '').trim();
-const cli = zlib.gunzipSync(Buffer.from(parts.join(''), 'base64'));
-const actual = crypto.createHash('sha256').update(cli).digest('hex');
-if (actual !== expected) {
+const damaged = (why) => {
   console.error(
-    `gitops-release: the CLI carried by the orb is damaged (sha256 ${actual}, expected ${expected}). Re-pack the orb with 'pnpm build'.`,
+    `gitops-release: the CLI carried by the orb is damaged (${why}). Re-pack the orb with 'pnpm build'.`,
   );
   process.exit(1);
+};
+let cli;
+try {
+  cli = zlib.gunzipSync(Buffer.from(parts.join(''), 'base64'));
+} catch (err) {
+  damaged(`gunzip: ${err.message}`);
 }
+const actual = crypto.createHash('sha256').update(cli).digest('hex');
+if (actual !== expected) damaged(`sha256 ${actual}, expected ${expected}`);
 const dir = path.join(process.env.GITOPS_RELEASE_DIR || os.tmpdir(), 'gitops-release');
 const file = path.join(dir, `cli-${actual.slice(0, 16)}.cjs`);
 fs.mkdirSync(dir, { recursive: true });
