@@ -1,2 +1,4 @@
+// --- build and push ---
+export * from './build/index.js';
 export * from './errors.js';
 export * from './image/reference.js';
