@@ -248,6 +248,16 @@ export function checkOrb({ orbFile = ORB_FILE, srcDir = ORB_SRC } = {}) {
   for (const [name, example] of Object.entries(packed.examples ?? {})) {
     if (example?.usage) problems.push(...validateSchema(example.usage, `examples.${name}.usage`));
   }
+  // The application's example config uses the orb the same way; CircleCI would refuse it first.
+  const appConfig = join(root, 'examples/circleci/config.yml');
+  if (existsSync(appConfig)) {
+    problems.push(
+      ...validateSchema(
+        YAML.parse(readFileSync(appConfig, 'utf8')),
+        'examples/circleci/config.yml',
+      ),
+    );
+  }
   const unpacked = packOrb(srcDir, { includes: false });
   problems.push(...reviewOrb(unpacked, includedFiles(unpacked, srcDir)));
   return problems;

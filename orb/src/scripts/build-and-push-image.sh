@@ -5,10 +5,10 @@ set -euo pipefail
 eval "$GITOPS_RELEASE_UTILS"
 
 image=$(gr_expand "$PARAM_IMAGE")
+args=(build-and-push-image --image "$image" --context "$(gr_expand "${PARAM_CONTEXT:-.}")" --builder "${PARAM_BUILDER:-auto}" --json)
+# Without a tag the CLI takes CIRCLE_SHA1 and shortens it, as ${CIRCLE_SHA1:0:7} does.
 tag=$(gr_expand "${PARAM_TAG:-}")
-[ -n "$tag" ] || tag=$(gr_default_tag)
-
-args=(build-and-push-image --image "$image" --tag "$tag" --context "$(gr_expand "${PARAM_CONTEXT:-.}")" --builder "${PARAM_BUILDER:-auto}" --json)
+[ -z "$tag" ] || args+=(--tag "$tag")
 [ -z "${PARAM_DOCKERFILE:-}" ] || args+=(--file "$(gr_expand "$PARAM_DOCKERFILE")")
 # Lists are read line by line from printf, not from a here-string: CircleCI would take its
 # double angle bracket for a parameter reference.
@@ -16,12 +16,16 @@ while IFS= read -r t; do
   t=$(gr_expand "${t//[[:space:]]/}")
   [ -z "$t" ] || args+=(--extra-tag "$t")
 done < <(printf '%s\n' "${PARAM_EXTRA_TAGS:-}" | tr ',' '\n')
+while IFS= read -r p; do
+  p=${p//[[:space:]]/}
+  [ -z "$p" ] || args+=(--platform "$p")
+done < <(printf '%s\n' "${PARAM_PLATFORM:-}" | tr ',' '\n')
 while IFS= read -r line; do
   [ -z "${line//[[:space:]]/}" ] || args+=(--build-arg "$(gr_expand "$line")")
 done < <(printf '%s\n' "${PARAM_BUILD_ARGS:-}")
 [ -z "${PARAM_TARGET:-}" ] || args+=(--target "$PARAM_TARGET")
-[ -z "${PARAM_PLATFORM:-}" ] || args+=(--platform "$PARAM_PLATFORM")
-gr_is_true "${PARAM_SKIP_EXISTING:-1}" || args+=(--no-skip-existing)
+# Explicit both ways: the CLI skips by default only for commit tags, the orb whenever asked.
+if gr_is_true "${PARAM_SKIP_EXISTING:-1}"; then args+=(--skip-existing); else args+=(--no-skip-existing); fi
 ! gr_is_true "${PARAM_DRY_RUN:-0}" || args+=(--dry-run)
 
 # Secrets go to the CLI by the variable's name only, never as an argument.
@@ -37,12 +41,10 @@ if [ "$login" = auto ]; then
 fi
 case "$login" in
 password)
-  [ -n "${PARAM_REGISTRY_USERNAME:-}" ] || {
-    echo "gitops-release: registry_login is password but registry_username is empty." >&2
-    exit 1
-  }
   gr_require_env registry_password_env "$PARAM_REGISTRY_PASSWORD_ENV"
-  args+=(--username "$PARAM_REGISTRY_USERNAME" --password-env "$PARAM_REGISTRY_PASSWORD_ENV")
+  # An empty user is left to the CLI's defaults (AWS for ECR, $GITHUB_ACTOR for ghcr.io).
+  [ -z "${PARAM_REGISTRY_USERNAME:-}" ] || args+=(--username "$PARAM_REGISTRY_USERNAME")
+  args+=(--password-env "$PARAM_REGISTRY_PASSWORD_ENV")
   ;;
 gcp_key)
   gr_require_env gcp_key_env "$PARAM_GCP_KEY_ENV"
