@@ -23,3 +23,4 @@ export declare function packOrb(
 export declare function stringifyOrb(orb: unknown): string;
 export declare function packOrbFiles(options?: { check?: boolean; cli?: string }): string[];
 export declare function packAfterBuild(options: { check: boolean; cli?: string }): boolean;
+export declare function parameterTables(orb: Record<string, unknown>): string;
