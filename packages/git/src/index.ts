@@ -302,7 +302,9 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
       if (hasBranch) {
         const sha = (await git(['rev-parse', `refs/remotes/origin/${request.branch}`])).trim();
         const files = await treeFiles(sha, request.paths, request.branch!).catch(() => []);
-        snapshot.branch = { name: request.branch!, sha, files };
+        const commit = await git(['cat-file', 'commit', sha]);
+        const parents = [...commit.matchAll(/^parent ([0-9a-f]+)$/gm)].map((m) => m[1]!);
+        snapshot.branch = { name: request.branch!, sha, files, parents };
       }
       return snapshot;
     },

@@ -282,9 +282,15 @@ async function attemptRelease(
 
   const branch = branchName!;
   result.branch = branch;
-  // An open release pull request on the branch is live: add to it, so pipelines sharing a branch
-  // all land. A branch without one is a leftover: rebuild it from the base.
-  const accumulate = snapshot.branch !== undefined && snapshot.pullRequest !== undefined;
+  // A branch with an open release pull request, or one just made on the current base by a
+  // concurrent pipeline, is live: add to it, so pipelines sharing a branch all land. Any other
+  // existing branch is a leftover of an earlier release: rebuild it from the base.
+  const found = snapshot.branch;
+  const accumulate =
+    found !== undefined &&
+    (snapshot.pullRequest !== undefined ||
+      found.sha === snapshot.base.sha ||
+      (found.parents ?? []).includes(snapshot.base.sha));
   const plan = accumulate ? options.plan(snapshot.branch!.files, planRequest) : basePlan;
   let rows = changesOf(basePlan.edits);
   if (accumulate) {

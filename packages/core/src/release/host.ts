@@ -40,7 +40,11 @@ export interface RepositorySnapshot {
   /** The target files at the base head, in the order of `paths`. */
   files: ManifestFile[];
   /** The release branch, when it exists, with the target files at its head. */
-  branch?: BranchHead & { files: ManifestFile[] };
+  branch?: BranchHead & {
+    files: ManifestFile[];
+    /** The parents of its head commit, when the host read them (to tell a fresh branch from a leftover). */
+    parents?: string[];
+  };
   /** The open pull request whose head is the release branch. */
   pullRequest?: PullRequestInfo;
   /** Open pull requests into the base (only when asked for). */
