@@ -3,8 +3,10 @@ import {
   canonicalImageName,
   formatImageReference,
   type ImageReference,
-  imageName,
+  isSameImage,
+  tryParseImageReference,
 } from '../image/reference.js';
+import { planImageEdits } from '../manifest/editor.js';
 import type {
   ImageEditPlan,
   ManifestFile,
@@ -71,8 +73,8 @@ export interface ReleaseRequest {
 }
 
 export interface ReleaseOptions {
-  /** The editor: plans the edits of all images over all files at once. */
-  plan: (files: ManifestFile[], request: PlanImagesRequest) => ImageEditPlan;
+  /** The editor (default planImageEdits): plans the edits of all images over all files at once. */
+  plan?: (files: ManifestFile[], request: PlanImagesRequest) => ImageEditPlan;
   /** Waits between retries; tests pass a fake. */
   sleep?: (ms: number) => Promise<void>;
   /** In [0, 1): spreads retries of concurrent pipelines apart. */
@@ -159,7 +161,7 @@ function changesOf(edits: PlannedEdit[]): ReleasedChange[] {
 export async function createReleasePr(
   request: ReleaseRequest,
   host: GitHost,
-  options: ReleaseOptions,
+  options: ReleaseOptions = {},
 ): Promise<ReleaseResult> {
   if (request.images.length === 0)
     throw new UsageError('give at least one image', { input: 'image' });
@@ -223,7 +225,8 @@ async function attemptRelease(
     ...(request.key === undefined ? {} : { key: request.key }),
     ...(request.addMissing === undefined ? {} : { addMissing: request.addMissing }),
   };
-  const basePlan = options.plan(snapshot.files, planRequest);
+  const plan = options.plan ?? planImageEdits;
+  const basePlan = plan(snapshot.files, planRequest);
   const result: ReleaseResult = {
     result: 'unchanged',
     repository: host.repository,
@@ -291,7 +294,7 @@ async function attemptRelease(
     (snapshot.pullRequest !== undefined ||
       found.sha === snapshot.base.sha ||
       (found.parents ?? []).includes(snapshot.base.sha));
-  const plan = accumulate ? options.plan(snapshot.branch!.files, planRequest) : basePlan;
+  const branchPlan = accumulate ? plan(snapshot.branch!.files, planRequest) : basePlan;
   let rows = changesOf(basePlan.edits);
   if (accumulate) {
     const ours = new Set(rows.map((r) => `${r.path}:${r.line}`));
@@ -324,7 +327,7 @@ async function attemptRelease(
   }
 
   let commitSha: string;
-  if (accumulate && plan.edits.length === 0) {
+  if (accumulate && branchPlan.edits.length === 0) {
     commitSha = snapshot.branch!.sha; // a re-run: the branch already carries these images
   } else {
     const parent = accumulate ? snapshot.branch!.sha : snapshot.base.sha;
@@ -332,7 +335,7 @@ async function attemptRelease(
       branch,
       observed: snapshot.branch?.sha ?? null,
       parent,
-      files: plan.edits.map((e) => ({ path: e.path, text: e.after })),
+      files: branchPlan.edits.map((e) => ({ path: e.path, text: e.after })),
       message,
     });
     commitSha = written.sha;
@@ -410,16 +413,12 @@ async function guard(
   for (const image of request.images) {
     const to = image.tag;
     if (!to || !HEX_SHA.test(to)) continue;
-    const name = canonicalImageName(image);
     for (const edit of plan.edits) {
       for (const change of edit.changes) {
-        const deployed = change.from.match(/:([^:@/]+)(?:@.*)?$/)?.[1];
+        const was = tryParseImageReference(change.from);
+        if (!was || !isSameImage(was, image)) continue;
+        const deployed = was.tag;
         if (!deployed || deployed === to || !HEX_SHA.test(deployed)) continue;
-        if (
-          !change.from.includes(imageName(image).split('/').pop()!) &&
-          !change.from.includes(name)
-        )
-          continue;
         const key = `${deployed}..${to}`;
         if (!cache.has(key)) {
           cache.set(
