@@ -322,7 +322,12 @@ async function attemptRelease(
       : host.supportsPullRequests
         ? 'created'
         : 'pushed';
-    result.message = `dry run: would ${snapshot.pullRequest ? `update pull request #${snapshot.pullRequest.number}` : 'open a pull request'} from ${branch} into ${base}: ${title}`;
+    const action = snapshot.pullRequest
+      ? `update pull request #${snapshot.pullRequest.number} from ${branch}`
+      : host.supportsPullRequests
+        ? `open a pull request from ${branch}`
+        : `push branch ${branch} (to be merged`;
+    result.message = `dry run: would ${action} into ${base}${host.supportsPullRequests ? '' : ')'}: ${title}`;
     return result;
   }
 
