@@ -7,13 +7,13 @@ eval "$GITOPS_RELEASE_UTILS"
 tag=$(gr_expand "${PARAM_TAG:-}")
 args=(create-release-pr --repo "$(gr_expand "$PARAM_MANIFEST_REPO")" --host "${PARAM_HOST:-github}" --mode "${PARAM_MODE:-pull-request}" --json)
 
-# Each image gets the commit's tag unless it already names a tag or a digest.
+# An image without a tag or digest gets the tag parameter; with none, the CLI takes the short
+# SHA of CIRCLE_SHA1, the tag build_and_push_image pushed.
 while IFS= read -r image; do
   image=$(gr_expand "${image//[[:space:]]/}")
   [ -n "$image" ] || continue
   last=${image##*/}
-  if [[ $last != *:* && $image != *@* ]]; then
-    [ -n "$tag" ] || tag=$(gr_default_tag)
+  if [ -n "$tag" ] && [[ $last != *:* && $image != *@* ]]; then
     image="$image:$tag"
   fi
   args+=(--image "$image")
@@ -34,10 +34,10 @@ add --base "${PARAM_BASE:-}"
 add --branch "${PARAM_BRANCH:-}"
 add --title "${PARAM_TITLE:-}"
 add --message "${PARAM_COMMIT_MESSAGE:-}"
-add --labels "${PARAM_LABELS:-}"
-add --reviewers "${PARAM_REVIEWERS:-}"
-add --team-reviewers "${PARAM_TEAM_REVIEWERS:-}"
-add --assignees "${PARAM_ASSIGNEES:-}"
+add --label "${PARAM_LABELS:-}"
+add --reviewer "${PARAM_REVIEWERS:-}"
+add --team-reviewer "${PARAM_TEAM_REVIEWERS:-}"
+add --assignee "${PARAM_ASSIGNEES:-}"
 add --github-url "${PARAM_GITHUB_URL:-}"
 ! gr_is_true "${PARAM_DRAFT:-0}" || args+=(--draft)
 ! gr_is_true "${PARAM_AUTO_MERGE:-0}" || args+=(--auto-merge --merge-method "${PARAM_MERGE_METHOD:-squash}")
@@ -45,12 +45,10 @@ add --github-url "${PARAM_GITHUB_URL:-}"
 ! gr_is_true "${PARAM_ALLOW_DOWNGRADE:-0}" || args+=(--allow-downgrade)
 ! gr_is_true "${PARAM_DRY_RUN:-0}" || args+=(--dry-run)
 
-# The application repository and commit, for the pull request's compare link and the
-# out-of-order guard, come from the CircleCI environment.
-if [ -n "${CIRCLE_PROJECT_USERNAME:-}" ] && [ -n "${CIRCLE_PROJECT_REPONAME:-}" ]; then
-  args+=(--app-repo "$CIRCLE_PROJECT_USERNAME/$CIRCLE_PROJECT_REPONAME")
-fi
-[ -z "${CIRCLE_SHA1:-}" ] || args+=(--sha "$CIRCLE_SHA1")
+# The application repository (by default this project, from CIRCLE_PROJECT_USERNAME and
+# CIRCLE_PROJECT_REPONAME) names {app} and, on GitHub, lists its commits and guards the order.
+app_repo=$(gr_expand "${PARAM_APP_REPO:-}")
+[ -z "$app_repo" ] || [ "${PARAM_HOST:-github}" != github ] || args+=(--app-repo "$app_repo")
 
 # The token goes to the CLI by the variable's name only, never as an argument. GitHub needs it;
 # a plain git remote may not (a local path, or credentials git already has).
