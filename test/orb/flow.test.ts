@@ -1,9 +1,11 @@
 // The seed pipeline end to end through the offline runner: examples/circleci/config.yml with the
-// packed orb, its build job against a real registry (htpasswd) and a real Docker engine. Only the
-// endpoints are changed: the registry on loopback instead of asia.gcr.io, password login instead of
-// a Google key (the test registry speaks htpasswd).
+// packed orb, its build job against a real registry (htpasswd) and a real Docker engine, its
+// release job against a manifest repository served by git http-backend. Only the endpoints are
+// changed: the registry on loopback instead of asia.gcr.io, password login instead of a Google key
+// (the test registry speaks htpasswd), and the manifest repository on a plain git remote.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { BUSYBOX_DOCKERFILE, makeContext } from '../build/context.js';
 import { type DockerEngine, startDockerEngine } from '../support/docker-engine.js';
+import { type GitHttpServer, startGitHttpServer } from '../support/git-http-server.js';
 import { startRegistry, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/registry.js';
 import { allOutput, type JobResult, OfflineRunner } from './runner.js';
 
@@ -18,34 +21,77 @@ const exec = promisify(execFile);
 const root = join(import.meta.dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'orb-flow-'));
 const PROJECT = 'demo-project-4711';
+const GIT_TOKEN = 'git-t0ken-for-manifests-9931';
+const OLD_TAG = '0a1b2c3';
 
 let engine: DockerEngine;
 let registry: TestRegistry;
 let appRepo: string;
 let sha: string;
+let gitServer: GitHttpServer;
+let manifests: string;
+
+const gitIn = async (dir: string, ...args: string[]) =>
+  (
+    await exec('git', [
+      '-C',
+      dir,
+      '-c',
+      'user.name=Ops',
+      '-c',
+      'user.email=ops@example.com',
+      ...args,
+    ])
+  ).stdout.trim();
+
+/** The manifest repository: a Deployment as in the seed's manifest repository, with comments. */
+function deployment(image: string): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: circleci-demo-gitops
+spec:
+  replicas: 2 # two for the demo
+  selector:
+    matchLabels: { app: circleci-demo-gitops }
+  template:
+    metadata:
+      labels: { app: circleci-demo-gitops }
+    spec:
+      containers:
+        - name: app
+          # the tag is changed by the release pull request
+          image: ${image}
+          ports:
+            - containerPort: 3000
+`;
+}
 
 beforeAll(async () => {
   [engine, registry] = await Promise.all([startDockerEngine(), startRegistry('htpasswd')]);
   // The application repository the build job checks out: a Dockerfile and one commit.
   appRepo = await makeContext(BUSYBOX_DOCKERFILE, { 'app.txt': 'circleci-demo-gitops\n' });
-  const git = (...args: string[]) => exec('git', ['-C', appRepo, ...args]);
-  await git('init', '--quiet', '--initial-branch=main');
-  await git('add', '.');
-  await git(
-    '-c',
-    'user.name=Dev',
-    '-c',
-    'user.email=dev@example.com',
-    'commit',
-    '--quiet',
-    '-m',
-    'app',
+  await gitIn(appRepo, 'init', '--quiet', '--initial-branch=main');
+  await gitIn(appRepo, 'add', '.');
+  await gitIn(appRepo, 'commit', '--quiet', '-m', 'app');
+  sha = await gitIn(appRepo, 'rev-parse', 'HEAD');
+
+  const gitRoot = mkdtempSync(join(work, 'git-'));
+  manifests = join(gitRoot, 'manifests.git');
+  const seed = mkdtempSync(join(work, 'seed-'));
+  await exec('git', ['init', '--quiet', '--initial-branch=main', seed]);
+  await writeFile(
+    join(seed, 'deployment.yaml'),
+    deployment(`${registry.host}/${PROJECT}/circleci-demo-gitops:${OLD_TAG}`),
   );
-  sha = (await git('rev-parse', 'HEAD')).stdout.trim();
+  await gitIn(seed, 'add', '.');
+  await gitIn(seed, 'commit', '--quiet', '-m', 'manifests');
+  await exec('git', ['clone', '--quiet', '--bare', seed, manifests]);
+  gitServer = await startGitHttpServer({ root: gitRoot, token: GIT_TOKEN });
 });
 
 afterAll(async () => {
-  await Promise.all([engine?.stop(), registry?.stop()]);
+  await Promise.all([engine?.stop(), registry?.stop(), gitServer?.close()]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -76,6 +122,20 @@ function seedConfig(jobs: string[] = ['build_and_push_image']): string {
         },
       ];
     }
+    if (args.name === 'create_release_pr') {
+      // The manifest repository on a plain git remote, with its token in GIT_TOKEN.
+      args.host = 'git';
+      args.manifest_repo = '$GIT_SERVER/manifests.git';
+      args.token_env = 'GIT_TOKEN';
+      args['post-steps'] = [
+        {
+          run: {
+            name: 'Read the release',
+            command: 'echo "release=$GITOPS_RELEASE_RESULT commit=$GITOPS_RELEASE_COMMIT"',
+          },
+        },
+      ];
+    }
   }
   return YAML.stringify(config);
 }
@@ -100,7 +160,12 @@ function runner(config: string, context: Record<string, string>) {
   });
 }
 
-const gitopsContext = () => ({ GOOGLE_PROJECT_ID: PROJECT, REGISTRY_PASSWORD: TEST_PASSWORD });
+const gitopsContext = (): Record<string, string> => ({
+  GOOGLE_PROJECT_ID: PROJECT,
+  REGISTRY_PASSWORD: TEST_PASSWORD,
+  GIT_SERVER: gitServer.url,
+  GIT_TOKEN,
+});
 
 function only(results: JobResult[], name: string): JobResult {
   const job = results.find((r) => r.name === name);
@@ -197,8 +262,77 @@ describe('the orb in the seed pipeline', () => {
     expect(output).not.toContain('Wr0ng-pass-1234');
   });
 
+  it('the whole workflow: build, then the release branch in the manifest repository', async () => {
+    const pushesBefore = gitServer.pushes();
+    const results = await runner(
+      seedConfig(['build_and_push_image', 'create_release_pr']),
+      gitopsContext(),
+    ).runWorkflow();
+    printed.push(allOutput(results));
+    expect(
+      results.map((r) => [r.name, r.status]),
+      allOutput(results),
+    ).toEqual([
+      ['build_and_push_image', 'success'],
+      ['create_release_pr', 'success'],
+    ]);
+    const release = only(results, 'create_release_pr');
+    // No checkout, no clone step: the job is the orb's two steps and the test's reader.
+    expect(release.steps.map((s) => s.name)).toEqual([
+      'Unpack the gitops-release CLI',
+      `Release ${registry.host}/\${GOOGLE_PROJECT_ID}/circleci-demo-gitops into $GIT_SERVER/manifests.git`,
+      'Read the release',
+    ]);
+    expect(release.executor).toMatchObject({
+      kind: 'docker',
+      image: 'cimg/node:24.11',
+      resourceClass: 'small',
+    });
+    const branch = `release-${sha.slice(0, 7)}`;
+    const head = await gitIn(manifests, 'rev-parse', branch);
+    expect(release.steps[2]!.output).toBe(`release=pushed commit=${head}\n`);
+    const text = await gitIn(manifests, 'show', `${branch}:deployment.yaml`);
+    expect(text).toBe(
+      deployment(`${registry.host}/${PROJECT}/circleci-demo-gitops:${sha.slice(0, 7)}`).trim(),
+    );
+    // Pull-request mode: the base is untouched, one push made the branch.
+    expect(await gitIn(manifests, 'show', 'main:deployment.yaml')).toContain(`:${OLD_TAG}`);
+    expect(gitServer.pushes() - pushesBefore).toBe(1);
+    expect(await gitIn(manifests, 'log', '--format=%s', '-1', branch)).toBe(
+      `Release circleci-demo-gitops-app ${sha.slice(0, 7)}`,
+    );
+  });
+
+  it('a re-run of the workflow builds nothing and writes nothing to the manifest repository', async () => {
+    const branch = `release-${sha.slice(0, 7)}`;
+    const headBefore = await gitIn(manifests, 'rev-parse', branch);
+    const pushesBefore = gitServer.pushes();
+    const results = await runner(
+      seedConfig(['build_and_push_image', 'create_release_pr']),
+      gitopsContext(),
+    ).runWorkflow();
+    printed.push(allOutput(results));
+    expect(
+      results.map((r) => r.status),
+      allOutput(results),
+    ).toEqual(['success', 'success']);
+    expect(only(results, 'build_and_push_image').steps.at(-1)!.output).toContain(
+      'result=skipped-exists',
+    );
+    // The branch already carries the release: the same commit is reported, nothing is pushed.
+    expect(only(results, 'create_release_pr').steps.at(-1)!.output).toBe(
+      `release=pushed commit=${headBefore}\n`,
+    );
+    expect(await gitIn(manifests, 'rev-parse', branch)).toBe(headBefore);
+    expect(gitServer.pushes()).toBe(pushesBefore);
+  });
+
   it('no secret appears in anything any job printed', () => {
-    expect(printed.length).toBeGreaterThan(3);
-    for (const text of printed) expect(text).not.toContain(TEST_PASSWORD);
+    expect(printed.length).toBeGreaterThan(5);
+    for (const text of printed) {
+      expect(text).not.toContain(TEST_PASSWORD);
+      expect(text).not.toContain(GIT_TOKEN);
+      expect(text).not.toContain(Buffer.from(`x-access-token:${GIT_TOKEN}`).toString('base64'));
+    }
   });
 });

@@ -46,9 +46,9 @@ add --github-url "${PARAM_GITHUB_URL:-}"
 ! gr_is_true "${PARAM_DRY_RUN:-0}" || args+=(--dry-run)
 
 # The application repository (by default this project, from CIRCLE_PROJECT_USERNAME and
-# CIRCLE_PROJECT_REPONAME) names {app} and, on GitHub, lists its commits and guards the order.
+# CIRCLE_PROJECT_REPONAME) names {app}; on GitHub it also lists the commits and guards the order.
 app_repo=$(gr_expand "${PARAM_APP_REPO:-}")
-[ -z "$app_repo" ] || [ "${PARAM_HOST:-github}" != github ] || args+=(--app-repo "$app_repo")
+[ -z "$app_repo" ] || args+=(--app-repo "$app_repo")
 
 # The token goes to the CLI by the variable's name only, never as an argument. GitHub needs it;
 # a plain git remote may not (a local path, or credentials git already has).
