@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { BUSYBOX_DOCKERFILE, makeContext } from '../build/context.js';
+import { type GitHubSimulator, startGitHubSimulator } from '../github-sim/index.js';
 import { type DockerEngine, startDockerEngine } from '../support/docker-engine.js';
 import { type GitHttpServer, startGitHttpServer } from '../support/git-http-server.js';
 import { startRegistry, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/registry.js';
@@ -29,6 +30,9 @@ let registry: TestRegistry;
 let appRepo: string;
 let sha: string;
 let gitServer: GitHttpServer;
+let sim: GitHubSimulator;
+const MANIFEST_REPO = 'tadashi0713/circleci-demo-gitops-manifest';
+const APP_REPO = 'tadashi0713/circleci-demo-gitops-app';
 let manifests: string;
 
 const gitIn = async (dir: string, ...args: string[]) =>
@@ -88,15 +92,26 @@ beforeAll(async () => {
   await gitIn(seed, 'commit', '--quiet', '-m', 'manifests');
   await exec('git', ['clone', '--quiet', '--bare', seed, manifests]);
   gitServer = await startGitHttpServer({ root: gitRoot, token: GIT_TOKEN });
+
+  // GitHub: the seed's manifest repository, and the application repository with the same commit.
+  sim = await startGitHubSimulator();
+  await sim.createRepo(MANIFEST_REPO, {
+    'deployment.yaml': deployment(`${registry.host}/${PROJECT}/circleci-demo-gitops:${OLD_TAG}`),
+  });
+  await sim.createRepo(APP_REPO, { 'README.md': 'app\n' });
+  await gitIn(appRepo, 'push', '--quiet', '--force', sim.repoPath(APP_REPO), 'main');
 });
 
 afterAll(async () => {
-  await Promise.all([engine?.stop(), registry?.stop(), gitServer?.close()]);
+  await Promise.all([engine?.stop(), registry?.stop(), gitServer?.close(), sim?.close()]);
   rmSync(work, { recursive: true, force: true });
 });
 
 /** The example config, pointed at the test's registry; `jobs` picks which of its jobs to keep. */
-function seedConfig(jobs: string[] = ['build_and_push_image']): string {
+function seedConfig(
+  jobs: string[] = ['build_and_push_image'],
+  host: 'git' | 'github' = 'git',
+): string {
   const config = YAML.parse(readFileSync(join(root, 'examples/circleci/config.yml'), 'utf8'));
   const wf = config.workflows.build_and_release;
   wf.jobs = wf.jobs.filter((entry: Record<string, { name: string }>) =>
@@ -104,6 +119,7 @@ function seedConfig(jobs: string[] = ['build_and_push_image']): string {
   );
   for (const entry of wf.jobs) {
     const args = Object.values(entry)[0] as Record<string, unknown>;
+    if (Array.isArray(args.requires)) args.requires = args.requires.filter((r) => jobs.includes(r));
     if (typeof args.image === 'string') {
       args.image = args.image.replace('asia.gcr.io', registry.host);
     }
@@ -122,11 +138,17 @@ function seedConfig(jobs: string[] = ['build_and_push_image']): string {
         },
       ];
     }
-    if (args.name === 'create_release_pr') {
+    if (args.name === 'create_release_pr' && host === 'git') {
       // The manifest repository on a plain git remote, with its token in GIT_TOKEN.
       args.host = 'git';
       args.manifest_repo = '$GIT_SERVER/manifests.git';
       args.token_env = 'GIT_TOKEN';
+    }
+    if (args.name === 'create_release_pr' && host === 'github') {
+      // As written in the example, with only the API pointed at the simulator (as for GHES).
+      args.github_url = '$GITHUB_API';
+    }
+    if (args.name === 'create_release_pr') {
       args['post-steps'] = [
         {
           run: {
@@ -165,6 +187,8 @@ const gitopsContext = (): Record<string, string> => ({
   REGISTRY_PASSWORD: TEST_PASSWORD,
   GIT_SERVER: gitServer.url,
   GIT_TOKEN,
+  GITHUB_API: sim.url,
+  GITHUB_TOKEN: sim.tokens.write,
 });
 
 function only(results: JobResult[], name: string): JobResult {
@@ -327,11 +351,80 @@ describe('the orb in the seed pipeline', () => {
     expect(gitServer.pushes()).toBe(pushesBefore);
   });
 
+  it('on GitHub: the release pull request, written through the API, titled as in the seed', async () => {
+    sim.clearRequests();
+    const results = await runner(
+      seedConfig(['build_and_push_image', 'create_release_pr'], 'github'),
+      gitopsContext(),
+    ).runWorkflow();
+    printed.push(allOutput(results));
+    expect(
+      results.map((r) => r.status),
+      allOutput(results),
+    ).toEqual(['success', 'success']);
+    const short = sha.slice(0, 7);
+    const prs = sim.pullRequests(MANIFEST_REPO);
+    expect(prs).toHaveLength(1);
+    const pr = prs[0]!;
+    expect(pr).toMatchObject({
+      title: `Release circleci-demo-gitops-app ${short}`,
+      head: `release-${short}`,
+      base: 'main',
+      state: 'open',
+    });
+    expect(only(results, 'create_release_pr').steps.at(-1)!.output).toBe(
+      `release=created commit=${pr.headSha}\n`,
+    );
+    expect(await sim.readFile(MANIFEST_REPO, `release-${short}`, 'deployment.yaml')).toBe(
+      deployment(`${registry.host}/${PROJECT}/circleci-demo-gitops:${short}`),
+    );
+    // No clone: every request of the release job went to the API, none to git's protocol.
+    expect(sim.requests.length).toBeGreaterThan(0);
+    expect(sim.requests.every((r) => r.kind === 'rest' || r.kind === 'graphql')).toBe(true);
+  });
+
+  it('on GitHub: a re-run opens no second pull request and writes no commit', async () => {
+    const short = sha.slice(0, 7);
+    const head = await sim.branchHead(MANIFEST_REPO, `release-${short}`);
+    const results = await runner(
+      seedConfig(['build_and_push_image', 'create_release_pr'], 'github'),
+      gitopsContext(),
+    ).runWorkflow();
+    printed.push(allOutput(results));
+    expect(
+      results.map((r) => r.status),
+      allOutput(results),
+    ).toEqual(['success', 'success']);
+    expect(sim.pullRequests(MANIFEST_REPO).filter((p) => p.state === 'open')).toHaveLength(1);
+    expect(await sim.branchHead(MANIFEST_REPO, `release-${short}`)).toBe(head);
+    // The same pull request is updated in place; its branch already holds the same commit.
+    expect(only(results, 'create_release_pr').steps.at(-1)!.output).toBe(
+      `release=updated commit=${head}\n`,
+    );
+  });
+
+  it('on GitHub: without GITHUB_TOKEN the step names the variable and the parameter, and sends nothing', async () => {
+    sim.clearRequests();
+    const { GITHUB_TOKEN: _, ...context } = gitopsContext();
+    const results = await runner(
+      seedConfig(['create_release_pr'], 'github'),
+      context,
+    ).runWorkflow();
+    printed.push(allOutput(results));
+    const release = only(results, 'create_release_pr');
+    expect(release.status).toBe('failed');
+    expect(release.steps.at(-1)!.output).toContain(
+      'the environment variable GITHUB_TOKEN (named by parameter token_env) is not set or empty',
+    );
+    expect(sim.requests).toEqual([]);
+  });
+
   it('no secret appears in anything any job printed', () => {
     expect(printed.length).toBeGreaterThan(5);
     for (const text of printed) {
       expect(text).not.toContain(TEST_PASSWORD);
       expect(text).not.toContain(GIT_TOKEN);
+      expect(text).not.toContain(sim.tokens.write);
       expect(text).not.toContain(Buffer.from(`x-access-token:${GIT_TOKEN}`).toString('base64'));
     }
   });
