@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OrbPackError } from '../../scripts/pack-orb.mjs';
+import YAML from 'yaml';
+import { OrbPackError, resolveIncludes } from '../../scripts/pack-orb.mjs';
 import {
   allOutput,
   type JobResult,
@@ -258,5 +259,59 @@ workflows:
         orbs: { 'test/probe@1.0': join(import.meta.dirname, 'fixtures/broken-include-orb') },
       }),
     ).toThrow(OrbPackError);
+  });
+
+  it('compiles every usage example the orb publishes, with their parameters checked', () => {
+    const orb = YAML.parse(readFileSync(packedOrb, 'utf8'));
+    const names = Object.keys(orb.examples);
+    expect(names.length).toBeGreaterThanOrEqual(3);
+    for (const name of names) {
+      const usage = orb.examples[name].usage;
+      const r = runner(YAML.stringify(usage));
+      for (const [wfName, wf] of Object.entries(
+        usage.workflows as Record<string, { jobs: unknown[] }>,
+      )) {
+        wf.jobs.forEach((entry, i) => {
+          const job = r.expandJob(entry, `${name}.${wfName}[${i}]`);
+          expect(job.steps.length, `${name} ${job.name}`).toBeGreaterThan(0);
+        });
+      }
+    }
+  });
+
+  it("expands the build job's when/and/not: remote Docker only when asked, with or without layer caching", () => {
+    const config = (args: string) => `
+version: 2.1
+orbs:
+  gitops-release: gitops-release/gitops-release@0.1
+workflows:
+  main:
+    jobs:
+      - gitops-release/build_and_push_image:
+          image: ghcr.io/acme/web
+          executor: gitops-release/node
+${args}`;
+    const steps = (args: string) =>
+      runner(config(args))
+        .expandJob(YAML.parse(config(args)).workflows.main.jobs[0], 'w')
+        .steps.map((s) => s.kind);
+    expect(steps('')).toEqual(['checkout', 'run', 'run']);
+    expect(steps('          setup_remote_docker: true')).toEqual([
+      'checkout',
+      'setup_remote_docker',
+      'run',
+      'run',
+    ]);
+    expect(
+      steps(
+        '          setup_remote_docker: true\n          remote_docker_layer_caching: true\n          checkout: false',
+      ),
+    ).toEqual(['setup_remote_docker', 'run', 'run']);
+  });
+
+  it('refuses an include that is only part of a value, as orb pack does', () => {
+    expect(() =>
+      resolveIncludes({ command: 'bash -c <<include(scripts/x.sh)>>' }, probeOrb),
+    ).toThrow(/must be the whole value/);
   });
 });
