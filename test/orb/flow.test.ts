@@ -378,6 +378,13 @@ describe('the orb in the seed pipeline', () => {
     expect(await sim.readFile(MANIFEST_REPO, `release-${short}`, 'deployment.yaml')).toBe(
       deployment(`${registry.host}/${PROJECT}/circleci-demo-gitops:${short}`),
     );
+    // The commit says which CircleCI job made it.
+    const body = await gitIn(sim.repoPath(MANIFEST_REPO), 'log', '-1', '--format=%B', pr.headSha!);
+    expect(body).toMatch(
+      new RegExp(
+        `^Release circleci-demo-gitops-app ${short}\\n\\nReleased by CircleCI: https://circleci\\.com/gh/tadashi0713/circleci-demo-gitops-app/\\d+$`,
+      ),
+    );
     // No clone: every request of the release job went to the API, none to git's protocol.
     expect(sim.requests.length).toBeGreaterThan(0);
     expect(sim.requests.every((r) => r.kind === 'rest' || r.kind === 'graphql')).toBe(true);

@@ -33,7 +33,14 @@ add() {
 add --base "${PARAM_BASE:-}"
 add --branch "${PARAM_BRANCH:-}"
 add --title "${PARAM_TITLE:-}"
-add --message "${PARAM_COMMIT_MESSAGE:-}"
+# The commit links back to the CircleCI job that made it, unless a message is given; the title is
+# its headline (the CLI's default title when none is set).
+default_title='Release {app} {sha}'
+message=${PARAM_COMMIT_MESSAGE:-}
+if [ -z "$message" ] && [ -n "${CIRCLE_BUILD_URL:-}" ]; then
+  printf -v message '%s\n\nReleased by CircleCI: %s' "${PARAM_TITLE:-$default_title}" "$CIRCLE_BUILD_URL"
+fi
+add --message "$message"
 add --label "${PARAM_LABELS:-}"
 add --reviewer "${PARAM_REVIEWERS:-}"
 add --team-reviewer "${PARAM_TEAM_REVIEWERS:-}"
