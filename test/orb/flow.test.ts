@@ -162,12 +162,12 @@ function seedConfig(
   return YAML.stringify(config);
 }
 
-function runner(config: string, context: Record<string, string>) {
+function runner(config: string, context: Record<string, string>, commit = sha) {
   return new OfflineRunner({
     config,
     orbs: { 'gitops-release/gitops-release@0.1': join(root, 'orb/orb.yml') },
     pipeline: {
-      sha,
+      sha: commit,
       branch: 'main',
       projectUsername: 'tadashi0713',
       projectReponame: 'circleci-demo-gitops-app',
@@ -424,6 +424,36 @@ describe('the orb in the seed pipeline', () => {
       'the environment variable GITHUB_TOKEN (named by parameter token_env) is not set or empty',
     );
     expect(sim.requests).toEqual([]);
+  });
+
+  it('on GitHub: an older commit than the deployed one is skipped, the app taken from CIRCLE_PROJECT_*', async () => {
+    // A newer commit of the application is released and merged (Argo CD deploys it) ...
+    await writeFile(join(appRepo, 'app.txt'), 'newer\n');
+    await gitIn(appRepo, 'commit', '--quiet', '-am', 'newer');
+    const newer = await gitIn(appRepo, 'rev-parse', 'HEAD');
+    await gitIn(appRepo, 'push', '--quiet', sim.repoPath(APP_REPO), 'main');
+    await sim.commit(MANIFEST_REPO, 'main', {
+      'deployment.yaml': deployment(
+        `${registry.host}/${PROJECT}/circleci-demo-gitops:${newer.slice(0, 7)}`,
+      ),
+    });
+    const mainBefore = await sim.branchHead(MANIFEST_REPO, 'main');
+    const branchBefore = await sim.branchHead(MANIFEST_REPO, `release-${sha.slice(0, 7)}`);
+    // ... then a slow pipeline of the older commit reaches its release job.
+    sim.clearRequests();
+    const results = await runner(
+      seedConfig(['create_release_pr'], 'github'),
+      gitopsContext(),
+      sha,
+    ).runWorkflow();
+    printed.push(allOutput(results));
+    const release = only(results, 'create_release_pr');
+    expect(release.status, allOutput(results)).toBe('success');
+    expect(release.steps.at(-1)!.output).toMatch(/^release=skipped-older /);
+    expect(await sim.branchHead(MANIFEST_REPO, 'main')).toBe(mainBefore);
+    expect(await sim.branchHead(MANIFEST_REPO, `release-${sha.slice(0, 7)}`)).toBe(branchBefore);
+    // The guard compared the two commits in the application repository CircleCI named.
+    expect(sim.requests.some((r) => r.path.includes(`/repos/${APP_REPO}/compare/`))).toBe(true);
   });
 
   it('no secret appears in anything any job printed', () => {
