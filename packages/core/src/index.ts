@@ -1,2 +1,3 @@
 export * from './errors.js';
 export * from './image/reference.js';
+export type * from './manifest/types.js';
