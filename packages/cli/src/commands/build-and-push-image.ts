@@ -11,6 +11,7 @@ import {
   UsageError,
 } from '@gitops-release/core';
 import {
+  apiLocation,
   BUILDER_NAMES,
   type BuilderName,
   defaultUsername,
@@ -232,7 +233,8 @@ export const buildAndPushImageCommand: Command = {
   async run(args, io: IoWithStdin) {
     const imageValue = requiredOption(args, 'image');
     const ref = parseImageName(imageValue, '--image');
-    const registry = ref.registry ?? 'docker.io';
+    // The key logins are kept under: Docker Hub has several spellings.
+    const registry = apiLocation(ref.registry, ref.repository).shown;
     const builderName = stringOption(args, 'builder') ?? 'auto';
     if (builderName !== 'auto' && !BUILDER_NAMES.includes(builderName as BuilderName))
       throw new UsageError(
