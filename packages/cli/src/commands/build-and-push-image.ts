@@ -49,6 +49,8 @@ Image and tags:
                            HARBOR_HOST/PROJECT/NAME, or a Docker Hub NAMESPACE/NAME. (required)
   --tag TAG                The tag. Default: the commit SHA shortened, from GITHUB_SHA,
                            CIRCLE_SHA1 or CI_COMMIT_SHA, else 'git rev-parse HEAD' in --context.
+  --commit SHA             The full commit SHA to tag and label, instead of the CI's (e.g. a pull
+                           request's head SHA rather than GitHub's merge commit).
   --sha-length N           Length of the short SHA (default 7).
   --extra-tag TAG          Another tag for the same image, e.g. latest (repeatable).
 
@@ -107,6 +109,7 @@ Examples:
 const OPTIONS: Command['options'] = {
   image: { type: 'string' },
   tag: { type: 'string' },
+  commit: { type: 'string' },
   'sha-length': { type: 'string' },
   'extra-tag': { type: 'string', multiple: true },
   context: { type: 'string' },
@@ -136,7 +139,12 @@ function rawList(args: ParsedArgs, name: string): string[] {
 }
 
 /** The commit from the CI's environment, else from git in the build context. */
-async function commitSha(io: Io, context: string): Promise<string | undefined> {
+async function commitSha(
+  io: Io,
+  context: string,
+  given: string | undefined,
+): Promise<string | undefined> {
+  if (given) return given;
   for (const name of ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA']) {
     const v = io.env[name]?.trim();
     if (v) return v;
@@ -297,7 +305,7 @@ export const buildAndPushImageCommand: Command = {
         {
           image: imageValue,
           tag: stringOption(args, 'tag'),
-          commitSha: await commitSha(io, context),
+          commitSha: await commitSha(io, context, stringOption(args, 'commit')),
           shaLength,
           extraTags: listOption(args, 'extra-tag'),
           context,
