@@ -63,6 +63,8 @@ describe('logins', () => {
 
   it('takes a service-account key as the password of _json_key', () => {
     expect(gcpKeyLogin(key, 'GCP_KEY')).toEqual({ username: '_json_key', password: key });
+    const encoded = Buffer.from(key).toString('base64');
+    expect(gcpKeyLogin(encoded, 'GCP_KEY')).toEqual({ username: '_json_key', password: key });
   });
 
   it('refuses what is not a key without quoting it', () => {
