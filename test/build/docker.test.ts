@@ -188,7 +188,7 @@ describe('build-and-push-image with docker', () => {
 
   it('an invalid image name says what is wrong with it', async () => {
     const r = await cli(['--image', `${registry.host}/Team/Web`]);
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain('--image');
     expect(r.stderr).toContain('must be lowercase');
   });

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import {
   type BuildAndPushResult,
   buildAndPushImage,
+  InvalidImageReferenceError,
   parseImageName,
   parseKeyValues,
   registryKind,
@@ -132,6 +133,17 @@ const OPTIONS: Command['options'] = {
   json: { type: 'boolean' },
 };
 
+/** A malformed flag value is wrong usage (exit 2), whatever the parser calls it. */
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof InvalidImageReferenceError)
+      throw new UsageError(err.message, { input: '--image', cause: err });
+    throw err;
+  }
+}
+
 /** Repeated KEY=VALUE flags, taken whole: a value may hold commas. */
 function rawList(args: ParsedArgs, name: string): string[] {
   const v = args.values[name];
@@ -240,7 +252,7 @@ export const buildAndPushImageCommand: Command = {
   options: OPTIONS,
   async run(args, io: IoWithStdin) {
     const imageValue = requiredOption(args, 'image');
-    const ref = parseImageName(imageValue, '--image');
+    const ref = usage(() => parseImageName(imageValue, '--image'));
     // The key logins are kept under: Docker Hub has several spellings.
     const registry = apiLocation(ref.registry, ref.repository).shown;
     const builderName = stringOption(args, 'builder') ?? 'auto';
