@@ -1,7 +1,7 @@
 export * from './errors.js';
 export * from './image/reference.js';
-export type * from './manifest/types.js';
 // --- manifest editor ---
 export { findImages, planImageEdits, setImage } from './manifest/editor.js';
 export { formatStep, type KeyStep, parseKeyPath } from './manifest/key-path.js';
 export { plainNeedsQuotes, renderScalar } from './manifest/scalar-style.js';
+export type * from './manifest/types.js';
