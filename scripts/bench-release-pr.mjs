@@ -301,7 +301,9 @@ async function seedWay(i) {
 // Warm-up, untimed: the simulator compiles its GraphQL schema and OpenAPI validators on first use,
 // a cost real GitHub does not have.
 await ours(99);
-await fetch(`${sim.url}/repos/bench/manifests/pulls?state=open`, { headers: { authorization: `token ${token}` } });
+await fetch(`${sim.url}/repos/bench/manifests/pulls?state=open`, {
+  headers: { authorization: `token ${token}` },
+});
 
 const times = { ours: [], oursGit: [], seed: [] };
 let roundTrips = 0;
