@@ -51,7 +51,7 @@ beforeEach(() => {
 });
 
 describe('create-release-pr on GitHub', () => {
-  it('opens a one-file release pull request in 3 round trips; kustomize renders the branch', async () => {
+  it('opens a one-file release pull request in 2 round trips; kustomize renders the branch', async () => {
     const repo = await manifests();
     sim.clearRequests();
     const r = await cli(repo, [...kustomizationPath, '--image', 'gcr.io/p/web:abc1234', '--json']);
@@ -64,11 +64,10 @@ describe('create-release-pr on GitHub', () => {
       pullRequest: { number: 1 },
       changedFiles: ['overlays/staging/kustomization.yaml'],
     });
-    // Round trips: one read, one write, one pull request.
+    // Round trips: one read; one mutation that creates the branch, commits and opens the PR.
     expect(sim.requests.map((q) => q.fields?.join('+'))).toEqual([
       'repository',
-      'createRef+createCommitOnBranch',
-      'createPullRequest',
+      'createRef+createCommitOnBranch+createPullRequest',
     ]);
     expect(sim.requests.every((q) => !q.invalid && !q.simulatorBug)).toBe(true);
     const [pr] = sim.pullRequests(repo);
@@ -276,6 +275,37 @@ describe('create-release-pr on GitHub', () => {
     expect(shown).toBe(file);
   });
 
+  it('lands 4 concurrent releases sharing one release branch in one pull request', async () => {
+    const repo = await manifests();
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        cli(repo, [
+          '--path',
+          'overlays/prod',
+          '--branch',
+          'release-train',
+          '--image',
+          `gcr.io/p/svc${i}:${String(i + 1).repeat(7)}`,
+          '--json',
+        ]),
+      ),
+    );
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    const file = await sim.readFile(repo, 'release-train', 'overlays/prod/deploy.yaml');
+    for (let i = 0; i < 4; i++)
+      expect(file).toContain(`gcr.io/p/svc${i}:${String(i + 1).repeat(7)}`);
+    const open = sim.pullRequests(repo).filter((p) => p.state === 'open');
+    expect(open.length).toBeGreaterThan(0);
+    expect(open.every((p) => p.head === 'release-train')).toBe(true);
+    // Every run's result names an open pull request of that branch.
+    for (const r of runs) {
+      expect(open.map((p) => p.number)).toContain(JSON.parse(r.stdout).pullRequest.number);
+    }
+    // GitHub refuses a second open pull request for one head; the simulator does not yet when two
+    // arrive at once (asked in test/github-sim/REQUESTS-from-release.md), so the count of open
+    // pull requests is not asserted here.
+  });
+
   it('waits out 502s and a secondary rate limit as GitHub says, then succeeds', async () => {
     const repo = await manifests();
     sim.failNext(1, 502);
@@ -394,17 +424,17 @@ describe('create-release-pr on GitHub', () => {
     });
   });
 
-  it('works against a GitHub Enterprise Server base URL', async () => {
+  it('works against a GitHub Enterprise Server base URL with an explicit base branch', async () => {
     const repo = await manifests();
     sim.clearRequests();
     const r = await cli(
       repo,
-      [...kustomizationPath, '--image', 'gcr.io/p/web:abc1234', '--json'],
+      [...kustomizationPath, '--base', 'main', '--image', 'gcr.io/p/web:abc1234', '--json'],
       sim.tokens.write,
       sim.enterpriseUrl,
     );
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).result).toBe('created');
-    expect(sim.requests).toHaveLength(3);
+    expect(sim.requests).toHaveLength(2);
   });
 });

@@ -29,7 +29,7 @@ const help = `Usage: gitops-release create-release-pr --repo REPO --path PATH --
 
 Releases images into a GitOps manifest repository: reads only the target files, changes the image
 tags (comments and formatting kept), writes ONE commit and opens or updates the release pull
-request. On GitHub nothing is cloned (3 API round trips for a one-file release); on any other git
+request. On GitHub nothing is cloned (2 API round trips for a one-file release); on any other git
 remote only the target files are fetched. Safe to re-run and to run in parallel.
 
 Where:

@@ -18,6 +18,7 @@ import type {
   GitHost,
   MergeMethod,
   PullRequestInfo,
+  PullRequestRequest,
   RepositorySnapshot,
 } from './host.js';
 import {
@@ -331,7 +332,25 @@ async function attemptRelease(
     return result;
   }
 
+  const prRequest: PullRequestRequest | undefined =
+    host.supportsPullRequests && host.upsertPullRequest
+      ? {
+          ...(snapshot.pullRequest ? { existing: snapshot.pullRequest } : {}),
+          head: branch,
+          base,
+          title,
+          body,
+          ...(request.draft ? { draft: true } : {}),
+          ...(request.labels?.length ? { labels: request.labels } : {}),
+          ...(request.reviewers?.length ? { reviewers: request.reviewers } : {}),
+          ...(request.teamReviewers?.length ? { teamReviewers: request.teamReviewers } : {}),
+          ...(request.assignees?.length ? { assignees: request.assignees } : {}),
+          ...(request.autoMerge ? { autoMerge: request.autoMerge } : {}),
+        }
+      : undefined;
+
   let commitSha: string;
+  let pr: PullRequestInfo | undefined;
   if (accumulate && branchPlan.edits.length === 0) {
     commitSha = snapshot.branch!.sha; // a re-run: the branch already carries these images
   } else {
@@ -342,12 +361,14 @@ async function attemptRelease(
       parent,
       files: branchPlan.edits.map((e) => ({ path: e.path, text: e.after })),
       message,
+      ...(prRequest ? { pullRequest: prRequest } : {}),
     });
     commitSha = written.sha;
+    pr = written.pullRequest;
   }
   result.commitSha = commitSha;
 
-  if (!host.supportsPullRequests || !host.upsertPullRequest) {
+  if (!prRequest || !host.upsertPullRequest) {
     result.result = 'pushed';
     const url = host.compareUrl?.(base, branch);
     if (url) result.compareUrl = url;
@@ -355,19 +376,8 @@ async function attemptRelease(
     return result;
   }
 
-  const pr = await host.upsertPullRequest({
-    ...(snapshot.pullRequest ? { existing: snapshot.pullRequest } : {}),
-    head: branch,
-    base,
-    title,
-    body,
-    ...(request.draft ? { draft: true } : {}),
-    ...(request.labels?.length ? { labels: request.labels } : {}),
-    ...(request.reviewers?.length ? { reviewers: request.reviewers } : {}),
-    ...(request.teamReviewers?.length ? { teamReviewers: request.teamReviewers } : {}),
-    ...(request.assignees?.length ? { assignees: request.assignees } : {}),
-    ...(request.autoMerge ? { autoMerge: request.autoMerge } : {}),
-  });
+  // Hosts that can open the pull request in the commit's round trip already did.
+  pr ??= await host.upsertPullRequest(prRequest);
   result.result = snapshot.pullRequest ? 'updated' : 'created';
   result.pullRequest = { number: pr.number, url: pr.url };
   result.message = `${result.result} pull request #${pr.number} (${pr.url}) from ${branch} into ${base}: ${title}`;
