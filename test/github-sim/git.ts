@@ -312,6 +312,39 @@ export class BareRepo {
       .trim();
   }
 
+  /**
+   * One root commit holding `files`, written by a single `git fast-import` (a repository of many
+   * files costs one process, not one per file). Returns the commit.
+   */
+  async importSnapshot(
+    ref: string,
+    files: Record<string, string | Buffer>,
+    message: string,
+    author: GitIdentity,
+  ): Promise<string> {
+    const date = author.date ?? Math.floor(Date.now() / 1000);
+    const who = `${author.name} <${author.email}> ${date} +0000`;
+    const msg = Buffer.from(message);
+    const parts: Buffer[] = [
+      Buffer.from(`commit ${ref}\nmark :1\nauthor ${who}\ncommitter ${who}\ndata ${msg.length}\n`),
+      msg,
+      Buffer.from('\n'),
+    ];
+    for (const [path, content] of Object.entries(files)) {
+      const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content);
+      const clean = path.replace(/^\/+/, '');
+      if (/[\n"]/.test(clean)) throw new Error(`unsupported path: ${JSON.stringify(path)}`);
+      parts.push(
+        Buffer.from(`M 100644 inline ${clean}\ndata ${bytes.length}\n`),
+        bytes,
+        Buffer.from('\n'),
+      );
+    }
+    parts.push(Buffer.from('\n'));
+    await this.run(['fast-import', '--quiet', '--date-format=raw'], Buffer.concat(parts));
+    return (await this.resolveRef(ref))!;
+  }
+
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
     try {
       await this.run(['merge-base', '--is-ancestor', ancestor, descendant]);

@@ -801,6 +801,33 @@ describe('tokens, faults and the log', () => {
     ]);
   });
 
+  it('serves a bare repository made elsewhere', async () => {
+    const bare = join(work, 'elsewhere.git');
+    await git(['init', '--quiet', '--bare', '--initial-branch=trunk', bare]);
+    const seed = join(work, 'seed');
+    await git(['clone', '--quiet', bare, seed]);
+    await git(['-C', seed, 'checkout', '--quiet', '-b', 'trunk']);
+    await git([
+      '-C',
+      seed,
+      '-c',
+      'user.name=t',
+      '-c',
+      'user.email=t@example.com',
+      'commit',
+      '--quiet',
+      '--allow-empty',
+      '-m',
+      'seed',
+    ]);
+    await git(['-C', seed, 'push', '--quiet', 'origin', 'trunk']);
+    sim.adoptRepo('acme/elsewhere', bare, { defaultBranch: 'trunk' });
+    const repo = await rest.repos.get({ owner: 'acme', repo: 'elsewhere' });
+    expect(repo.data.default_branch).toBe('trunk');
+    const head = await rest.git.getRef({ owner: 'acme', repo: 'elsewhere', ref: 'heads/trunk' });
+    expect(head.data.object.sha).toBe((await git(['-C', seed, 'rev-parse', 'HEAD'])).trim());
+  });
+
   it('serves GitHub Enterprise paths, and 404s GraphQL when it is switched off', async () => {
     const ghes = new Octokit({ baseUrl: sim.enterpriseUrl, auth: sim.tokens.write });
     const repo = await ghes.repos.get({ owner: 'acme', repo: 'manifests' });

@@ -124,6 +124,8 @@ export interface GitHubSimulator {
     files: Record<string, string>,
     options?: { defaultBranch?: string },
   ): Promise<{ path: string; head: string }>;
+  /** Serves an existing bare repository (made elsewhere, e.g. a benchmark's long history) as `fullName`. */
+  adoptRepo(fullName: string, bareRepoPath: string, options?: { defaultBranch?: string }): void;
   /** Another writer: one commit of `files` (null deletes) on `branch`, created from the default branch if missing. */
   commit(
     fullName: string,
@@ -437,6 +439,9 @@ export async function startGitHubSimulator(
       const repo = await state.createRepo(fullName, files, opts);
       const head = (await repo.git.resolveRef(`refs/heads/${repo.meta.defaultBranch}`))!;
       return { path: repo.git.path, head };
+    },
+    adoptRepo(fullName, bareRepoPath, opts = {}) {
+      state.adoptRepo(fullName, bareRepoPath, opts.defaultBranch);
     },
     async commit(fullName, branch, files, message = 'Commit by another writer', opts = {}) {
       const repo = repoOf(fullName);

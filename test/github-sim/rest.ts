@@ -226,6 +226,39 @@ route('GET', '/repos/{owner}/{repo}/git/trees/{tree_sha}', async (ctx) => {
   };
 });
 
+route('GET', '/repos/{owner}/{repo}/git/blobs/{file_sha}', async (ctx) => {
+  const repo = repoOf(ctx, false);
+  const sha = ctx.params.file_sha!;
+  if ((await repo.git.objectType(sha)) !== 'blob') fail(ctx, 404, 'Not Found');
+  const bytes = await repo.git.readBlob(sha);
+  if (/vnd\.github(\.v3)?\.raw/.test(String(ctx.headers.accept ?? ''))) {
+    return { status: 200, raw: bytes, contentType: 'application/vnd.github.raw; charset=utf-8' };
+  }
+  return {
+    status: 200,
+    body: {
+      sha,
+      node_id: shapes.nodeId('C', `${repo.meta.fullName}\n${sha}`),
+      url: `${ctx.urls.api}/repos/${repo.meta.fullName}/git/blobs/${sha}`,
+      size: bytes.length,
+      content: `${(bytes.toString('base64').match(/.{1,60}/g) ?? []).join('\n')}\n`,
+      encoding: 'base64',
+    },
+  };
+});
+
+route('POST', '/repos/{owner}/{repo}/git/blobs', async (ctx) => {
+  const repo = repoOf(ctx, true);
+  const { content, encoding = 'utf-8' } = ctx.body as { content: string; encoding?: string };
+  const sha = await repo.git.writeBlob(
+    Buffer.from(content, encoding === 'base64' ? 'base64' : 'utf8'),
+  );
+  return {
+    status: 201,
+    body: { sha, url: `${ctx.urls.api}/repos/${repo.meta.fullName}/git/blobs/${sha}` },
+  };
+});
+
 route('GET', '/repos/{owner}/{repo}/git/commits/{commit_sha}', async (ctx) => {
   const repo = repoOf(ctx, false);
   const sha = ctx.params.commit_sha!;

@@ -130,13 +130,31 @@ export class GitHubState {
       pushedAt: created,
     };
     this.repos.set(fullName.toLowerCase(), record);
-    const changes = new Map<string, PathChange>();
-    for (const [path, content] of Object.entries(files))
-      changes.set(path, { content: Buffer.from(content) });
-    const tree = await git.writeTree(undefined, changes);
-    const author = this.identity(options.author ?? 'octocat');
-    const oid = await git.commitTree(tree, [], options.message ?? 'Initial commit', author);
-    await git.compareAndSwapRef(`refs/heads/${defaultBranch}`, oid, ZERO_OID);
+    await git.importSnapshot(
+      `refs/heads/${defaultBranch}`,
+      files,
+      options.message ?? 'Initial commit',
+      this.identity(options.author ?? 'octocat'),
+    );
+    return record;
+  }
+
+  /** Serves a bare repository that already exists on disk (e.g. a long history made elsewhere). */
+  adoptRepo(fullName: string, path: string, defaultBranch = 'main'): RepoRecord {
+    const [owner, name, extra] = fullName.split('/');
+    if (!owner || !name || extra !== undefined) throw new Error(`not OWNER/NAME: ${fullName}`);
+    if (this.repos.has(fullName.toLowerCase())) throw new Error(`${fullName} exists already`);
+    this.user(owner).type = 'Organization';
+    const created = timestamp();
+    const record: RepoRecord = {
+      meta: { id: this.id(), owner, name, fullName, defaultBranch, createdAt: created },
+      git: new BareRepo(path),
+      labels: new Map(),
+      pulls: [],
+      signed: new Set(),
+      pushedAt: created,
+    };
+    this.repos.set(fullName.toLowerCase(), record);
     return record;
   }
 
