@@ -422,6 +422,63 @@ describe('GraphQL', () => {
     });
   });
 
+  it('lets exactly one of concurrent writers win each compare-and-swap: ten writers, no update lost', async () => {
+    await sim.createRepo('acme/race', { 'images.txt': '' });
+    const read = `query($expr: String!) { repository(owner: "acme", name: "race") {
+      defaultBranchRef { target { oid } } file: object(expression: $expr) { ... on Blob { text } } } }`;
+    const write = `mutation($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }`;
+    let stale = 0;
+    const writer = async (i: number) => {
+      for (;;) {
+        const r = await gql<{
+          repository: { defaultBranchRef: { target: { oid: string } }; file: { text: string } };
+        }>(read, {
+          expr: 'main:images.txt',
+        });
+        try {
+          await gql(write, {
+            input: {
+              branch: { repositoryNameWithOwner: 'acme/race', branchName: 'main' },
+              expectedHeadOid: r.repository.defaultBranchRef.target.oid,
+              message: { headline: `writer ${i}` },
+              fileChanges: {
+                additions: [
+                  {
+                    path: 'images.txt',
+                    contents: Buffer.from(`${r.repository.file.text}image-${i}\n`).toString(
+                      'base64',
+                    ),
+                  },
+                ],
+              },
+            },
+          });
+          return;
+        } catch (error) {
+          if (!(error instanceof GraphqlResponseError) || error.errors?.[0]?.type !== 'STALE_DATA')
+            throw error;
+          stale++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 10 }, (_, i) => writer(i)));
+    const lines = (await sim.readFile('acme/race', 'main', 'images.txt'))!
+      .trim()
+      .split('\n')
+      .sort();
+    expect(lines).toEqual(Array.from({ length: 10 }, (_, i) => `image-${i}`).sort());
+    const count = await git([
+      '--git-dir',
+      sim.repoPath('acme/race'),
+      'rev-list',
+      '--count',
+      'main',
+    ]);
+    expect(Number(count)).toBe(11);
+    expect(stale).toBeGreaterThan(0);
+    await git(['--git-dir', sim.repoPath('acme/race'), 'fsck', '--strict', '--no-progress']);
+  });
+
   it('validates documents against GitHub schema and logs the refusal', async () => {
     sim.clearRequests();
     const error = await gql(

@@ -520,6 +520,7 @@ export async function startGitHubSimulator(
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const repo of state.repos.values()) repo.git.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
