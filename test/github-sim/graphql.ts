@@ -1,6 +1,8 @@
 // GitHub's GraphQL API for the subset the product uses, executed by graphql-js against GitHub's
 // own published schema (npm @octokit/graphql-schema): a document GitHub would reject fails here.
-import { schema as publishedSchema } from '@octokit/graphql-schema';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   buildSchema,
   type DocumentNode,
@@ -31,10 +33,25 @@ type Args = Record<string, unknown>;
 // biome-ignore lint/suspicious/noExplicitAny: mutation inputs were validated by graphql-js against GitHub's schema
 type Input = any;
 
+/**
+ * The SDL file of @octokit/graphql-schema. Read directly: the package's entry point also parses
+ * its 5 MB JSON introspection at import, a second copy of the same schema we do not need.
+ */
+function schemaFile(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'node_modules', '@octokit', 'graphql-schema', 'schema.graphql');
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('github-sim: @octokit/graphql-schema is not installed');
+    dir = parent;
+  }
+}
+
 let schema: GraphQLSchema | undefined;
 export function githubSchema(): GraphQLSchema {
   if (!schema) {
-    schema = buildSchema(publishedSchema.idl, { assumeValidSDL: true });
+    schema = buildSchema(readFileSync(schemaFile(), 'utf8'), { assumeValidSDL: true });
   }
   return schema;
 }
