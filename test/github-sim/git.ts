@@ -52,52 +52,37 @@ interface CatFileObject {
   content: Buffer;
 }
 
-/**
- * One long-lived `git cat-file --batch` per repository: objects are immutable, so reading them
- * through one process is exact and spares a process per read (the simulator reads a lot).
- */
-class CatFileBatch {
-  private child: ChildProcessWithoutNullStreams | undefined;
+/** One running `git cat-file --batch`, with its own queue of answers. */
+class CatFileWorker {
+  readonly child: ChildProcessWithoutNullStreams;
   private buffer = Buffer.alloc(0);
   private readonly waiting: {
     resolve: (o: CatFileObject | undefined) => void;
     reject: (e: Error) => void;
   }[] = [];
 
-  constructor(private readonly gitDir: string) {}
-
-  read(name: string): Promise<CatFileObject | undefined> {
-    if (/[\n\0]/.test(name)) return Promise.resolve(undefined);
-    const child = this.start();
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
-      child.stdin.write(`${name}\n`);
-    });
-  }
-
-  close(): void {
-    this.child?.stdin.end();
-    this.child = undefined;
-  }
-
-  private start(): ChildProcessWithoutNullStreams {
-    if (this.child) return this.child;
-    const child = spawn('git', ['--git-dir', this.gitDir, 'cat-file', '--batch'], {
+  constructor(gitDir: string, onExit: (w: CatFileWorker) => void) {
+    this.child = spawn('git', ['--git-dir', gitDir, 'cat-file', '--batch'], {
       env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' },
     });
-    child.stdout.on('data', (chunk: Buffer) => {
+    this.child.stdout.on('data', (chunk: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, chunk]);
       this.drain();
     });
-    child.stdin.on('error', () => {});
+    this.child.stdin.on('error', () => {});
     const fail = (error: Error) => {
-      if (this.child === child) this.child = undefined;
+      onExit(this);
       for (const w of this.waiting.splice(0)) w.reject(error);
     };
-    child.on('error', fail);
-    child.on('exit', () => fail(new Error('git cat-file --batch exited')));
-    this.child = child;
-    return child;
+    this.child.on('error', fail);
+    this.child.on('exit', () => fail(new Error('git cat-file --batch exited')));
+  }
+
+  read(name: string): Promise<CatFileObject | undefined> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.child.stdin.write(`${name}\n`);
+    });
   }
 
   private drain(): void {
@@ -117,6 +102,41 @@ class CatFileBatch {
       this.buffer = this.buffer.subarray(nl + 1 + length + 1);
       this.waiting.shift()!.resolve({ oid: oid!, type: type!, content });
     }
+  }
+}
+
+/**
+ * One long-lived `git cat-file --batch` per repository: objects are immutable, so reading them
+ * through one process is exact and spares a process per read (the simulator reads a lot).
+ */
+class CatFileBatch {
+  private worker: CatFileWorker | undefined;
+
+  constructor(private readonly gitDir: string) {}
+
+  /**
+   * A miss is asked again of a fresh process: a running cat-file never rereads
+   * objects/info/alternates, and a test may add one (or objects) after it started.
+   */
+  async read(name: string): Promise<CatFileObject | undefined> {
+    if (/[\n\0]/.test(name)) return undefined;
+    const first = this.start();
+    const found = await first.read(name);
+    if (found) return found;
+    if (this.worker === first) this.close();
+    return this.start().read(name);
+  }
+
+  close(): void {
+    this.worker?.child.stdin.end();
+    this.worker = undefined;
+  }
+
+  private start(): CatFileWorker {
+    this.worker ??= new CatFileWorker(this.gitDir, (w) => {
+      if (this.worker === w) this.worker = undefined;
+    });
+    return this.worker;
   }
 }
 

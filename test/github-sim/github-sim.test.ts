@@ -1,7 +1,7 @@
 // The simulator driven by the real Octokit clients: if it drifts from what GitHub answers,
 // the product's GitHub host would be tested against a fiction.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -883,6 +883,14 @@ describe('tokens, faults and the log', () => {
     expect(repo.data.default_branch).toBe('trunk');
     const head = await rest.git.getRef({ owner: 'acme', repo: 'elsewhere', ref: 'heads/trunk' });
     expect(head.data.object.sha).toBe((await git(['-C', seed, 'rev-parse', 'HEAD'])).trim());
+
+    // Objects borrowed after the simulator started reading (alternates, as a benchmark does).
+    const { path } = await sim.createRepo('acme/borrower', { 'x.txt': 'x\n' });
+    await rest.git.getRef({ owner: 'acme', repo: 'borrower', ref: 'heads/main' });
+    await writeFile(join(path, 'objects/info/alternates'), `${join(bare, 'objects')}\n`);
+    await git(['--git-dir', path, 'update-ref', 'refs/heads/main', head.data.object.sha]);
+    const moved = await rest.git.getRef({ owner: 'acme', repo: 'borrower', ref: 'heads/main' });
+    expect(moved.data.object.sha).toBe(head.data.object.sha);
   });
 
   it('serves GitHub Enterprise paths, and 404s GraphQL when it is switched off', async () => {
