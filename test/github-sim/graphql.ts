@@ -891,6 +891,10 @@ function root(ctx: Ctx) {
 
 export interface GraphQLOutcome {
   body: { data?: unknown; errors?: unknown[] };
+  /** The document broke GitHub's schema (graphql-js validation). */
+  invalid?: string;
+  /** A resolver failed in a way GitHub would not (an exception without a GitHub error type). */
+  bug?: string;
   operationName: string | undefined;
   mutation: boolean;
   fields: string[];
@@ -945,10 +949,20 @@ export async function runGraphQL(
   try {
     document = info.document ?? parse(source);
   } catch (error) {
-    return { ...base, body: { errors: [formatError(error as GraphQLErrorType)] } };
+    return {
+      ...base,
+      body: { errors: [formatError(error as GraphQLErrorType)] },
+      invalid: (error as Error).message,
+    };
   }
   const errors = validate(githubSchema(), document);
-  if (errors.length) return { ...base, body: { errors: errors.map(formatError) } };
+  if (errors.length) {
+    return {
+      ...base,
+      body: { errors: errors.map(formatError) },
+      invalid: errors.map((e) => e.message).join('; '),
+    };
+  }
   const { query, mutation } = root(ctx);
   const result = await execute({
     schema: githubSchema(),
@@ -961,5 +975,12 @@ export async function runGraphQL(
   const body: GraphQLOutcome['body'] = {};
   if (result.data !== undefined) body.data = result.data;
   if (result.errors?.length) body.errors = result.errors.map(formatError);
-  return { ...base, body };
+  // Errors GitHub itself would send carry a `type`; variable coercion errors are the caller's.
+  const untyped = (result.errors ?? []).filter((e) => !e.extensions?.type);
+  const callers = untyped.filter((e) => !e.path);
+  const bugs = untyped.filter((e) => e.path);
+  const outcome: GraphQLOutcome = { ...base, body };
+  if (callers.length) outcome.invalid = callers.map((e) => e.message).join('; ');
+  if (bugs.length) outcome.bug = bugs.map((e) => e.originalError?.stack ?? e.message).join('\n');
+  return outcome;
 }

@@ -63,6 +63,8 @@ export interface LoggedRequest {
   invalid?: string;
   /** The simulator's own bug: an answer that broke GitHub's description. */
   simulatorBug?: string;
+  /** A REST path the simulator does not implement (answered 404): ask for it. */
+  unsupported?: boolean;
   /** Which fault answered, if one did. */
   fault?: 'fail' | 'rate-limit';
   at: number;
@@ -317,15 +319,15 @@ export async function startGitHubSimulator(
         return;
       }
       const outcome = await runGraphQL({ state, urls, grant }, body as Record<string, unknown>);
-      const errors = (outcome.body.errors ?? []) as { type?: string; message: string }[];
-      if (errors.length && !errors.some((e) => e.type))
-        entry.invalid = errors.map((e) => e.message).join('; ');
+      if (outcome.invalid) entry.invalid = outcome.invalid;
+      if (outcome.bug) entry.simulatorBug = outcome.bug;
       await send(200, outcome.body);
       return;
     }
 
     const found = findRoute(method, path);
     if (!found) {
+      entry.unsupported = true;
       await send(404, { message: 'Not Found', documentation_url: docs, status: '404' });
       return;
     }
