@@ -12,6 +12,8 @@ import { type GitHubSimulator, startGitHubSimulator } from './index.js';
 
 const run = promisify(execFile);
 const REPO = 'acme/manifests';
+// Octokit logs every 4xx; these tests ask for them on purpose.
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 const deployment = (tag: string) => `apiVersion: apps/v1
 kind: Deployment
@@ -73,7 +75,7 @@ async function status(
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'github-sim-test-'));
   sim = await startGitHubSimulator();
-  rest = new Octokit({ baseUrl: sim.url, auth: sim.tokens.write });
+  rest = new Octokit({ log: quiet, baseUrl: sim.url, auth: sim.tokens.write });
   gql = graphql.defaults({
     baseUrl: sim.url,
     headers: { authorization: `token ${sim.tokens.write}` },
@@ -394,6 +396,17 @@ describe('GraphQL', () => {
         },
       ],
     });
+    // Where the pull request could merge at once, GitHub refuses auto-merge.
+    sim.setAutoMerge(REPO, 'clean-status');
+    const clean = await expectGraphQLError(
+      gql(
+        `mutation($pr: ID!) { enablePullRequestAutoMerge(input: { pullRequestId: $pr }) { clientMutationId } }`,
+        { pr: pr.id },
+      ),
+      'UNPROCESSABLE',
+    );
+    expect(clean.message).toContain('Pull request is in clean status');
+    sim.setAutoMerge(REPO, 'allowed');
     // GitHub insists on a page size.
     await expectGraphQLError(
       gql(
@@ -692,6 +705,14 @@ describe('REST', () => {
       (await rest.pulls.list({ owner: 'acme', repo: 'manifests', head: 'acme:release-eeeeeee' }))
         .data,
     ).toEqual([]);
+    // Link headers as GitHub sends them: paginate walks every page.
+    const all = await rest.paginate(rest.pulls.list, {
+      owner: 'acme',
+      repo: 'manifests',
+      state: 'all',
+      per_page: 1,
+    });
+    expect(all.map((p) => p.number).sort()).toEqual([1, number]);
   });
 
   it('compares commits: ahead, behind, identical, diverged, with messages and authors', async () => {
@@ -767,13 +788,13 @@ describe('REST', () => {
 describe('tokens, faults and the log', () => {
   it('answers 401 Bad credentials, 403 for a read-only token, 404 for a token without access', async () => {
     const bad = await status(
-      new Octokit({ baseUrl: sim.url, auth: 'ghs_wrong' }).repos.get({
+      new Octokit({ log: quiet, baseUrl: sim.url, auth: 'ghs_wrong' }).repos.get({
         owner: 'acme',
         repo: 'manifests',
       }),
     );
     expect(bad).toMatchObject({ status: 401, data: { message: 'Bad credentials' } });
-    const reader = new Octokit({ baseUrl: sim.url, auth: sim.tokens.readOnly });
+    const reader = new Octokit({ log: quiet, baseUrl: sim.url, auth: sim.tokens.readOnly });
     expect(
       (await reader.repos.get({ owner: 'acme', repo: 'manifests' })).data.permissions?.push,
     ).toBe(false);
@@ -785,6 +806,7 @@ describe('tokens, faults and the log', () => {
       status: 403,
       data: { message: 'Resource not accessible by integration' },
     });
+    expect(forbidden.headers['x-accepted-github-permissions']).toBe('contents=write');
     const readerGql = graphql.defaults({
       baseUrl: sim.url,
       headers: { authorization: `bearer ${sim.tokens.readOnly}` },
@@ -802,7 +824,7 @@ describe('tokens, faults and the log', () => {
       ),
       'FORBIDDEN',
     );
-    const stranger = new Octokit({ baseUrl: sim.url, auth: sim.tokens.noAccess });
+    const stranger = new Octokit({ log: quiet, baseUrl: sim.url, auth: sim.tokens.noAccess });
     expect((await status(stranger.repos.get({ owner: 'acme', repo: 'manifests' }))).status).toBe(
       404,
     );
@@ -826,11 +848,17 @@ describe('tokens, faults and the log', () => {
     expect(limited.status).toBe(403);
     expect(limited.headers['retry-after']).toBe('7');
     expect((limited.data as { message: string }).message).toMatch(/secondary rate limit/);
+    sim.exhaustRateLimitNext(1, 30);
+    const exhausted = await status(rest.repos.get({ owner: 'acme', repo: 'manifests' }));
+    expect(exhausted.status).toBe(403);
+    expect(exhausted.headers['x-ratelimit-remaining']).toBe('0');
+    expect(Number(exhausted.headers['x-ratelimit-reset'])).toBeGreaterThan(Date.now() / 1000 + 20);
     sim.failNext(2, 502);
     expect((await status(rest.repos.get({ owner: 'acme', repo: 'manifests' }))).status).toBe(502);
     expect((await status(gql('{ viewer { login } }'))).status).toBe(502);
     expect((await rest.repos.get({ owner: 'acme', repo: 'manifests' })).status).toBe(200);
-    expect(sim.requests.slice(-4).map((r) => [r.status, r.fault])).toEqual([
+    expect(sim.requests.slice(-5).map((r) => [r.status, r.fault])).toEqual([
+      [403, 'rate-limit'],
       [403, 'rate-limit'],
       [502, 'fail'],
       [502, 'fail'],
@@ -898,7 +926,7 @@ describe('tokens, faults and the log', () => {
   });
 
   it('serves GitHub Enterprise paths, and 404s GraphQL when it is switched off', async () => {
-    const ghes = new Octokit({ baseUrl: sim.enterpriseUrl, auth: sim.tokens.write });
+    const ghes = new Octokit({ log: quiet, baseUrl: sim.enterpriseUrl, auth: sim.tokens.write });
     const repo = await ghes.repos.get({ owner: 'acme', repo: 'manifests' });
     expect(repo.data.url).toBe(`${sim.enterpriseUrl}/repos/${REPO}`);
     const ghesGql = graphql.defaults({

@@ -462,7 +462,7 @@ function repoView(ctx: Ctx, repo: RepoRecord) {
     resourcePath: `/${meta.fullName}`,
     isArchived: false,
     isPrivate: true,
-    autoMergeAllowed: true,
+    autoMergeAllowed: repo.autoMerge !== 'disallowed',
     owner: () => userView(ctx, meta.owner),
     viewerPermission: ctx.grant.permission === 'write' ? 'WRITE' : 'READ',
     viewerCanAdminister: false,
@@ -864,6 +864,15 @@ function root(ctx: Ctx) {
       const { repo, pr } = pullById(ctx, input.pullRequestId);
       requireWrite(ctx);
       if (pr.state !== 'open') throw gqlError('UNPROCESSABLE', 'Pull request is closed');
+      if (repo.autoMerge === 'disallowed') {
+        throw gqlError(
+          'UNPROCESSABLE',
+          'Pull request Auto merge is not allowed for this repository',
+        );
+      }
+      if (repo.autoMerge === 'clean-status') {
+        throw gqlError('UNPROCESSABLE', 'Pull request Pull request is in clean status');
+      }
       if (input.expectedHeadOid) {
         const head = await repo.git.resolveRef(`refs/heads/${pr.head}`);
         if (head !== input.expectedHeadOid) {

@@ -42,9 +42,9 @@ import type { PathChange } from './git.js';
 import { describe as describeGraphQL, runGraphQL } from './graphql.js';
 import { findRoute, HttpError, isWrite, type Reply } from './rest.js';
 import type { PullState, Urls } from './shapes.js';
-import { GitHubState, type TokenGrant } from './state.js';
+import { type AutoMergeMode, GitHubState, type TokenGrant } from './state.js';
 
-export type { TokenGrant } from './state.js';
+export type { AutoMergeMode, TokenGrant } from './state.js';
 
 export interface LoggedRequest {
   method: string;
@@ -150,6 +150,17 @@ export interface GitHubSimulator {
   setGraphqlEnabled(enabled: boolean): void;
   /** The next `n` requests (that `match`, if given) answer `status` (default 502). */
   failNext(n: number, status?: number, match?: (r: RequestHookInfo) => boolean): void;
+  /**
+   * The next `n` requests (that `match`) answer GitHub's primary rate limit: 403,
+   * `x-ratelimit-remaining: 0` and `x-ratelimit-reset` `resetInSeconds` from now.
+   */
+  exhaustRateLimitNext(
+    n: number,
+    resetInSeconds?: number,
+    match?: (r: RequestHookInfo) => boolean,
+  ): void;
+  /** How enablePullRequestAutoMerge answers on this repository (default `allowed`). */
+  setAutoMerge(fullName: string, mode: AutoMergeMode): void;
   /** The next `n` requests (that `match`) answer GitHub's secondary rate limit. */
   rateLimitNext(
     n: number,
@@ -364,7 +375,8 @@ export async function startGitHubSimulator(
         op,
       });
     } catch (error) {
-      if (error instanceof HttpError) reply = { status: error.status, body: error.body };
+      if (error instanceof HttpError)
+        reply = { status: error.status, body: error.body, headers: error.headers };
       else {
         entry.simulatorBug =
           error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -387,7 +399,7 @@ export async function startGitHubSimulator(
       await send(500, { message: entry.simulatorBug });
       return;
     }
-    await send(reply.status, reply.body);
+    await send(reply.status, reply.body, reply.headers);
   }
 
   const server = createServer((req, res) => {
@@ -514,6 +526,31 @@ export async function startGitHubSimulator(
           fault: 'rate-limit',
         }),
       });
+    },
+    exhaustRateLimitNext(n, resetInSeconds = 1, match) {
+      faults.push({
+        remaining: n,
+        match,
+        apply: () => ({
+          status: 403,
+          body: {
+            message:
+              'API rate limit exceeded for installation ID 1000. If you reach out to GitHub Support for help, please include the request ID SIM0:00000 and timestamp.',
+            documentation_url:
+              'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+            status: '403',
+          },
+          headers: {
+            'x-ratelimit-remaining': '0',
+            'x-ratelimit-used': '5000',
+            'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + resetInSeconds),
+          },
+          fault: 'rate-limit',
+        }),
+      });
+    },
+    setAutoMerge(fullName, mode) {
+      repoOf(fullName).autoMerge = mode;
     },
     onRequest(hook) {
       hooks.add(hook);

@@ -11,12 +11,14 @@ export interface Reply {
   body?: unknown;
   raw?: Buffer;
   contentType?: string;
+  headers?: Record<string, string>;
 }
 
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly body: Record<string, unknown>,
+    readonly headers: Record<string, string> = {},
   ) {
     super(String(body.message));
   }
@@ -62,13 +64,29 @@ export function findRoute(
   return undefined;
 }
 
-export function fail(ctx: { op: Operation }, status: number, message: string, extra = {}): never {
-  throw new HttpError(status, {
-    message,
-    ...extra,
-    documentation_url: ctx.op.documentationUrl,
-    status: String(status),
-  });
+export function fail(
+  ctx: { op: Operation },
+  status: number,
+  message: string,
+  extra = {},
+  headers: Record<string, string> = {},
+): never {
+  throw new HttpError(
+    status,
+    { message, ...extra, documentation_url: ctx.op.documentationUrl, status: String(status) },
+    headers,
+  );
+}
+
+/**
+ * The GitHub App permissions an operation accepts, as GitHub names them in the
+ * `x-accepted-github-permissions` header of a 403 (alternatives separated by `; `).
+ */
+export function acceptedPermissions(template: string, write: boolean): string {
+  const level = write ? 'write' : 'read';
+  if (template.includes('/issues/')) return `issues=${level}; pull_requests=${level}`;
+  if (template.includes('/pulls')) return `pull_requests=${level}`;
+  return `contents=${level}`;
 }
 
 function validationFailed(ctx: Ctx, errors: Record<string, unknown>[]): never {
@@ -80,7 +98,13 @@ function repoOf(ctx: Ctx, write: boolean): RepoRecord {
   const repo = ctx.state.visibleRepo(`${ctx.params.owner}/${ctx.params.repo}`, ctx.grant);
   if (!repo) fail(ctx, 404, 'Not Found');
   if (write && ctx.grant.permission !== 'write')
-    fail(ctx, 403, 'Resource not accessible by integration');
+    fail(
+      ctx,
+      403,
+      'Resource not accessible by integration',
+      {},
+      { 'x-accepted-github-permissions': acceptedPermissions(ctx.op.template, true) },
+    );
   return repo;
 }
 
@@ -130,6 +154,7 @@ route('GET', '/repos/{owner}/{repo}', async (ctx) => {
     status: 200,
     body: {
       ...repoBody(ctx, repo),
+      allow_auto_merge: repo.autoMerge !== 'disallowed',
       permissions: { admin: false, maintain: write, push: write, triage: write, pull: true },
     },
   };
@@ -418,7 +443,19 @@ route('GET', '/repos/{owner}/{repo}/pulls', async (ctx) => {
     const full = await pullBody(ctx, repo, p.number);
     body.push(simple(full));
   }
-  return { status: 200, body };
+  // Pagination as GitHub announces it, so octokit.paginate walks every page.
+  const last = Math.max(1, Math.ceil(list.length / perPage));
+  const pageUrl = (n: number) => {
+    const q = new URLSearchParams(ctx.query);
+    q.set('page', String(n));
+    return `<${ctx.urls.api}/repos/${repo.meta.fullName}/pulls?${q}>`;
+  };
+  const links: string[] = [];
+  if (page < last) links.push(`${pageUrl(page + 1)}; rel="next"`, `${pageUrl(last)}; rel="last"`);
+  if (page > 1) links.push(`${pageUrl(1)}; rel="first"`, `${pageUrl(page - 1)}; rel="prev"`);
+  const headers: Record<string, string> = {};
+  if (links.length) headers.link = links.join(', ');
+  return { status: 200, body, headers };
 });
 
 /** pull-request-simple: the list shape, without the counters of the single-PR shape. */

@@ -32,8 +32,16 @@ export interface RepoRecord {
   pulls: PullState[];
   /** Commits GitHub itself made (web-flow), shown as signed and verified. */
   signed: Set<string>;
+  /** How enablePullRequestAutoMerge behaves (see GitHubSimulator.setAutoMerge). */
+  autoMerge: AutoMergeMode;
   pushedAt: string;
 }
+
+/**
+ * `allowed`: auto-merge is enabled. `disallowed`: the repository setting is off. `clean-status`:
+ * GitHub refuses when the pull request could be merged at once (no required checks pending).
+ */
+export type AutoMergeMode = 'allowed' | 'disallowed' | 'clean-status';
 
 export class StateError extends Error {
   constructor(
@@ -127,6 +135,7 @@ export class GitHubState {
       labels: new Map(),
       pulls: [],
       signed: new Set(),
+      autoMerge: 'allowed',
       pushedAt: created,
     };
     this.repos.set(fullName.toLowerCase(), record);
@@ -152,6 +161,7 @@ export class GitHubState {
       labels: new Map(),
       pulls: [],
       signed: new Set(),
+      autoMerge: 'allowed',
       pushedAt: created,
     };
     this.repos.set(fullName.toLowerCase(), record);
