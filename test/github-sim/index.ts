@@ -2,34 +2,49 @@
  * A GitHub simulator for the tests: a loopback HTTP server that answers the REST and GraphQL
  * calls gitops-release makes, backed by real bare git repositories on disk.
  *
- * - Every commit it makes is a real git object (git plumbing: hash-object, mktree, commit-tree,
- *   update-ref with the old value as compare-and-swap), so a test can `git clone sim.repoPath(…)`
- *   and render the result with `kubectl kustomize`.
+ *   const sim = await startGitHubSimulator();
+ *   await sim.createRepo('acme/manifests', { 'overlays/staging/kustomization.yaml': '…' });
+ *   // product under test: REST base sim.url (or sim.enterpriseUrl), token sim.tokens.write
+ *   sim.requests.filter((r) => r.write).length; sim.pullRequests('acme/manifests');
+ *   await sim.close();
+ *
+ * - Every commit it makes is a real git object written by git itself (cat-file --batch reads,
+ *   hash-object/mktree --batch writes, update-ref with the old value as compare-and-swap), so a
+ *   test can `git clone sim.repoPath(…)` and render the result with `kubectl kustomize`.
  * - REST requests and responses are validated against GitHub's OpenAPI description
  *   (@octokit/openapi): a request GitHub would refuse gets 422 (and `invalid` in the log); a
- *   response that breaks the description throws inside the simulator and answers 500 with
- *   `simulatorBug` in the log, so the test fails on the simulator's bug, not silently.
+ *   response that breaks the description answers 500 with `simulatorBug` in the log; a path the
+ *   simulator does not implement answers 404 with `unsupported` in the log.
  * - GraphQL documents are validated and run by graphql-js against GitHub's published schema
  *   (@octokit/graphql-schema); errors come back in GitHub's shape
- *   (`{"errors":[{"type":"NOT_FOUND"|"STALE_DATA"|"FORBIDDEN"|…,"path","locations","message"}]}`).
+ *   (`{"errors":[{"type":"NOT_FOUND"|"STALE_DATA"|"FORBIDDEN"|"UNPROCESSABLE"|…,"path",
+ *   "locations","message"}]}`); fields of one mutation document run in order, each failing alone.
  * - Served at `/` and `/graphql` (github.com) and at `/api/v3` and `/api/graphql` (GitHub
- *   Enterprise Server); `graphql: false` makes the GraphQL endpoints 404, as where it is missing.
- * - Faults: `setLatency(ms)`, `failNext(n, status)`, `rateLimitNext(n, retryAfter)` (GitHub's
- *   secondary rate limit: 403, `retry-after`, its message), `onRequest(hook)` to act mid-flight
- *   (e.g. move a branch with `sim.commit` between the product's read and its write).
- * - Tokens: `sim.tokens.write` (can write), `sim.tokens.readOnly` (403 "Resource not accessible
- *   by integration" on writes), `sim.tokens.noAccess` (404 on every repository); any other
- *   token gets 401 "Bad credentials". `addToken` adds more.
+ *   Enterprise Server); `graphql: false` (or setGraphqlEnabled) makes GraphQL answer 404.
+ * - Faults: setLatency(ms); failNext(n, status); rateLimitNext(n, retryAfter) (secondary: 403,
+ *   `retry-after`, GitHub's message); exhaustRateLimitNext(n, reset) (primary: 403,
+ *   `x-ratelimit-remaining: 0`); setAutoMerge(repo, 'disallowed' | 'clean-status'); onRequest(hook)
+ *   to act mid-flight (e.g. move a branch with `sim.commit` between the product's read and write).
+ * - Tokens: `sim.tokens.write`, `sim.tokens.readOnly` (403 "Resource not accessible by
+ *   integration" with `x-accepted-github-permissions` on writes; FORBIDDEN in GraphQL),
+ *   `sim.tokens.noAccess` (404 / NOT_FOUND for every repository); any other token gets 401
+ *   "Bad credentials". `addToken` adds more.
  *
  * Supported calls (the contract with the GitHub host adapter):
- *   GraphQL: repository{id nameWithOwner url defaultBranchRef ref(qualifiedName) object(expression)
- *   pullRequests(headRefName baseRefName states labels first orderBy) pullRequest(number)
- *   labels label(name)}, viewer, user(login), organization(login){team(slug)}, node(s),
- *   rateLimit; mutations createCommitOnBranch createRef updateRef deleteRef createPullRequest
- *   updatePullRequest closePullRequest addComment addLabelsToLabelable createLabel
- *   requestReviews addAssigneesToAssignable enablePullRequestAutoMerge.
- *   REST: see rest.ts (`route(...)` lines): repos, contents, git refs/trees/commits, pulls,
- *   issue comments/labels/assignees, requested_reviewers, compare, rate_limit, user.
+ *   GraphQL: repository{id nameWithOwner url defaultBranchRef ref(qualifiedName){id name target
+ *   {oid ... on Commit{parents}}} object(expression: "REV:PATH", REV a branch, sha, refs/… or
+ *   HEAD){... on Blob ... on Tree{entries}} pullRequests(headRefName baseRefName states labels
+ *   first/last/after orderBy) pullRequest(number) labels label(name) autoMergeAllowed}, viewer,
+ *   user(login), organization(login){team(slug)}, node(s), rateLimit; mutations
+ *   createCommitOnBranch createRef updateRef deleteRef createPullRequest updatePullRequest
+ *   closePullRequest addComment addLabelsToLabelable createLabel requestReviews
+ *   addAssigneesToAssignable enablePullRequestAutoMerge.
+ *   REST (the `route(...)` lines of rest.ts): GET repos/{o}/{r}, contents/{path} (file, dir,
+ *   raw), git/ref/{ref}, git/trees/{sha}?recursive, git/commits/{sha}, git/blobs/{sha}; POST
+ *   git/blobs, git/trees (base_tree, inline content, sha null deletes), git/commits, git/refs;
+ *   PATCH/DELETE git/refs/{ref}; GET/POST pulls, GET/PATCH pulls/{n}; POST issues/{n}/comments,
+ *   issues/{n}/labels, issues/{n}/assignees, pulls/{n}/requested_reviewers; GET
+ *   compare/{base}...{head}, rate_limit, user.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
