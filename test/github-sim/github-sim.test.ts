@@ -715,6 +715,53 @@ describe('REST', () => {
     expect(all.map((p) => p.number).sort()).toEqual([1, number]);
   });
 
+  it('opens one pull request when several creations for the same branch race', async () => {
+    await sim.commit(REPO, 'release-race', { 'race.txt': 'r\n' }, 'race');
+    const { repository } = await gql<{ repository: { id: string } }>(
+      '{ repository(owner: "acme", name: "manifests") { id } }',
+    );
+    const viaRest = () =>
+      status(
+        rest.pulls.create({
+          owner: 'acme',
+          repo: 'manifests',
+          head: 'release-race',
+          base: 'main',
+          title: 'race',
+        }),
+      );
+    const viaGraphQL = () =>
+      gql(
+        `mutation($input: CreatePullRequestInput!) { createPullRequest(input: $input) { pullRequest { number } } }`,
+        {
+          input: {
+            repositoryId: repository.id,
+            baseRefName: 'main',
+            headRefName: 'release-race',
+            title: 'race',
+          },
+        },
+      ).then(
+        () => ({ status: 201 }),
+        (e: GraphqlResponseError<unknown>) => ({
+          status: e.errors?.[0]?.type === 'UNPROCESSABLE' ? 422 : 500,
+        }),
+      );
+    const outcomes = await Promise.all([
+      viaRest(),
+      viaGraphQL(),
+      viaRest(),
+      viaGraphQL(),
+      viaRest(),
+    ]);
+    const opened = sim
+      .pullRequests(REPO)
+      .filter((p) => p.head === 'release-race' && p.state === 'open');
+    expect(opened).toHaveLength(1);
+    // The winner answered 201 (pulls.create) or 200 (octokit's status for a resolved call here).
+    expect(outcomes.filter((o) => o.status === 422)).toHaveLength(4);
+  });
+
   it('compares commits: ahead, behind, identical, diverged, with messages and authors', async () => {
     const base = (await sim.branchHead(REPO, 'main'))!;
     await sim.commit(REPO, 'app-a', { 'a.txt': '1\n' }, 'feat: first\n\nbody', { author: 'dev' });

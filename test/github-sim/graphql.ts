@@ -714,19 +714,20 @@ function root(ctx: Ctx) {
         .replace(/^refs\/heads\//, '')
         .replace(/^[^:]+:/, '');
       const base = String(input.baseRefName).replace(/^refs\/heads\//, '');
+      let pr: ReturnType<GitHubState['newPull']>;
       try {
         await ctx.state.checkNewPull(repo, head, base);
+        pr = ctx.state.newPull(repo, {
+          title: input.title,
+          body: input.body ?? null,
+          head,
+          base,
+          draft: Boolean(input.draft),
+          user: ctx.grant.login,
+        });
       } catch (error) {
         fromState(error);
       }
-      const pr = ctx.state.newPull(repo, {
-        title: input.title,
-        body: input.body ?? null,
-        head,
-        base,
-        draft: Boolean(input.draft),
-        user: ctx.grant.login,
-      });
       if (input.maintainerCanModify === false) pr.maintainerCanModify = false;
       return {
         clientMutationId: input.clientMutationId ?? null,

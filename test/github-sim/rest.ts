@@ -513,21 +513,15 @@ route('POST', '/repos/{owner}/{repo}/pulls', async (ctx) => {
     validationFailed(ctx, [{ resource: 'PullRequest', field: 'head', code: 'invalid' }]);
   if (!(await repo.git.resolveRef(`refs/heads/${base}`)))
     validationFailed(ctx, [{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
+  let pr: ReturnType<GitHubState['newPull']>;
   try {
     await ctx.state.checkNewPull(repo, branch, base);
+    pr = ctx.state.newPull(repo, { title, body, head: branch, base, draft, user: ctx.grant.login });
   } catch (error) {
     if (error instanceof StateError)
       validationFailed(ctx, [{ resource: 'PullRequest', code: 'custom', message: error.message }]);
     throw error;
   }
-  const pr = ctx.state.newPull(repo, {
-    title,
-    body,
-    head: branch,
-    base,
-    draft,
-    user: ctx.grant.login,
-  });
   if (maintainer_can_modify !== undefined) pr.maintainerCanModify = maintainer_can_modify;
   return { status: 201, body: await pullBody(ctx, repo, pr.number) };
 });

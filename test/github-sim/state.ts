@@ -246,6 +246,16 @@ export class GitHubState {
       user: string;
     },
   ): PullState {
+    // Checked again here, synchronously with the push: two racing creations both passed
+    // checkNewPull's awaits, and GitHub opens only one of them.
+    if (
+      repo.pulls.some((p) => p.state === 'open' && p.head === input.head && p.base === input.base)
+    ) {
+      throw new StateError(
+        'UNPROCESSABLE',
+        `A pull request already exists for ${repo.meta.owner}:${input.head}.`,
+      );
+    }
     const now = timestamp();
     const number = repo.pulls.reduce((max, p) => Math.max(max, p.number), 0) + 1;
     const pr: PullState = {
