@@ -42,9 +42,19 @@ function load(): { spec: JsonObject; ajv: Ajv; coercing: Ajv } {
   // OpenAPI 3.0 marks null with `nullable: true`; JSON Schema says `null` is a type of its own.
   const components = openApiToJsonSchema(spec.components) as JsonObject;
   const make = (coerceTypes: boolean) => {
-    const ajv = new Ajv({ strict: false, allErrors: true, coerceTypes, validateSchema: false });
+    // inlineRefs off: each shared component (simple-user, repository…) compiles once, not per use.
+    const ajv = new Ajv({
+      strict: false,
+      allErrors: true,
+      coerceTypes,
+      validateSchema: false,
+      inlineRefs: false,
+      logger: false,
+    });
     const addFormats = addFormatsModule as unknown as (a: Ajv) => Ajv;
     addFormats(ajv);
+    // GitHub's own format for OWNER/NAME.
+    ajv.addFormat('repo.nwo', /^[^/\s]+\/[^/\s]+$/);
     ajv.addSchema({ $id: SPEC_ID, components } as object);
     return ajv;
   };
