@@ -1,8 +1,8 @@
 // The seed pipeline end to end through the offline runner: examples/circleci/config.yml with the
-// packed orb, its build job against a real registry (htpasswd) and a real Docker engine, its
+// packed orb, its build job against a real registry (token auth) and a real Docker engine, its
 // release job against a manifest repository served by git http-backend. Only the endpoints are
-// changed: the registry on loopback instead of asia.gcr.io, password login instead of a Google key
-// (the test registry speaks htpasswd), and the manifest repository on a plain git remote.
+// changed: the registry on loopback instead of asia.gcr.io (with bearer-token auth that takes the
+// Google key as `_json_key`, as gcr.io does), and the API or git remote of the manifest repository.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -15,7 +15,7 @@ import { BUSYBOX_DOCKERFILE, makeContext } from '../build/context.js';
 import { type GitHubSimulator, startGitHubSimulator } from '../github-sim/index.js';
 import { type DockerEngine, startDockerEngine } from '../support/docker-engine.js';
 import { type GitHttpServer, startGitHttpServer } from '../support/git-http-server.js';
-import { startRegistry, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/registry.js';
+import { GCP_TEST_KEY, startRegistry, type TestRegistry } from '../support/registry.js';
 import { allOutput, type JobResult, OfflineRunner } from './runner.js';
 
 const exec = promisify(execFile);
@@ -72,7 +72,7 @@ spec:
 }
 
 beforeAll(async () => {
-  [engine, registry] = await Promise.all([startDockerEngine(), startRegistry('htpasswd')]);
+  [engine, registry] = await Promise.all([startDockerEngine(), startRegistry('token')]);
   // The application repository the build job checks out: a Dockerfile and one commit.
   appRepo = await makeContext(BUSYBOX_DOCKERFILE, { 'app.txt': 'circleci-demo-gitops\n' });
   await gitIn(appRepo, 'init', '--quiet', '--initial-branch=main');
@@ -124,10 +124,6 @@ function seedConfig(
       args.image = args.image.replace('asia.gcr.io', registry.host);
     }
     if (args.name === 'build_and_push_image') {
-      args.registry_login = 'password';
-      args.registry_username = TEST_USER;
-      args.registry_password_env = 'REGISTRY_PASSWORD';
-      Reflect.deleteProperty(args, 'gcp_key_env');
       // The job reads the commit's exported results after the orb's steps.
       args['post-steps'] = [
         {
@@ -184,7 +180,7 @@ function runner(config: string, context: Record<string, string>, commit = sha) {
 
 const gitopsContext = (): Record<string, string> => ({
   GOOGLE_PROJECT_ID: PROJECT,
-  REGISTRY_PASSWORD: TEST_PASSWORD,
+  GCLOUD_SERVICE_KEY: GCP_TEST_KEY,
   GIT_SERVER: gitServer.url,
   GIT_TOKEN,
   GITHUB_API: sim.url,
@@ -259,31 +255,35 @@ describe('the orb in the seed pipeline', () => {
 
   it('a missing env_var_name variable fails the step with its name, before any registry request', async () => {
     const before = registry.requests().length;
-    const { REGISTRY_PASSWORD: _, ...withoutPassword } = gitopsContext();
-    const results = await runner(seedConfig(), withoutPassword).runWorkflow();
+    const tokensBefore = registry.tokenRequests().length;
+    const { GCLOUD_SERVICE_KEY: _, ...withoutKey } = gitopsContext();
+    const results = await runner(seedConfig(), withoutKey).runWorkflow();
     printed.push(allOutput(results));
     const build = only(results, 'build_and_push_image');
     expect(build.status).toBe('failed');
     const failed = build.steps.find((s) => s.exitCode !== 0)!;
     expect(failed.name).toMatch(/^Build and push/);
     expect(failed.output).toContain(
-      'the environment variable REGISTRY_PASSWORD (named by parameter registry_password_env) is not set or empty',
+      'the environment variable GCLOUD_SERVICE_KEY (named by parameter gcp_key_env) is not set or empty',
     );
     expect(registry.requests().length).toBe(before);
+    expect(registry.tokenRequests().length).toBe(tokensBefore);
     // The post-step does not run after a failure.
     expect(build.steps.map((s) => s.name)).not.toContain('Read the results');
   });
 
-  it('a wrong password fails with the registry and user named, and the password is never printed', async () => {
+  it('a key the registry refuses fails with the registry and user named, the key never printed', async () => {
+    const wrongKey = GCP_TEST_KEY.replace('TESTKEYMATERIAL', 'WRONGKEYMATERIAL');
     const results = await runner(seedConfig(), {
       ...gitopsContext(),
-      REGISTRY_PASSWORD: 'Wr0ng-pass-1234',
+      GCLOUD_SERVICE_KEY: wrongKey,
     }).runWorkflow();
     const output = allOutput(results);
     printed.push(output);
     expect(only(results, 'build_and_push_image').status).toBe('failed');
-    expect(output).toContain(TEST_USER);
-    expect(output).not.toContain('Wr0ng-pass-1234');
+    expect(output).toContain('_json_key');
+    expect(output).toContain(registry.host);
+    expect(output).not.toContain('WRONGKEYMATERIAL');
   });
 
   it('the whole workflow: build, then the release branch in the manifest repository', async () => {
@@ -459,7 +459,8 @@ describe('the orb in the seed pipeline', () => {
   it('no secret appears in anything any job printed', () => {
     expect(printed.length).toBeGreaterThan(5);
     for (const text of printed) {
-      expect(text).not.toContain(TEST_PASSWORD);
+      expect(text).not.toContain('TESTKEYMATERIAL');
+      expect(text).not.toContain(Buffer.from(GCP_TEST_KEY).toString('base64').slice(0, 40));
       expect(text).not.toContain(GIT_TOKEN);
       expect(text).not.toContain(sim.tokens.write);
       expect(text).not.toContain(Buffer.from(`x-access-token:${GIT_TOKEN}`).toString('base64'));
