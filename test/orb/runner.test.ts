@@ -314,4 +314,32 @@ ${args}`;
       resolveIncludes({ command: 'bash -c <<include(scripts/x.sh)>>' }, probeOrb),
     ).toThrow(/must be the whole value/);
   });
+
+  it('splices a steps parameter where the command says steps:', async () => {
+    const results = await runner(`
+version: 2.1
+commands:
+  wrap:
+    description: Runs the given steps between two others.
+    parameters:
+      inner:
+        type: steps
+        description: The steps.
+    steps:
+      - run: { name: before, command: echo before }
+      - steps: << parameters.inner >>
+      - run: { name: after, command: echo after }
+jobs:
+  wrapped:
+    docker: [{ image: cimg/base:current }]
+    steps:
+      - wrap:
+          inner:
+            - run: { name: middle, command: echo middle }
+workflows:
+  main:
+    jobs: [wrapped]
+`).runWorkflow();
+    expect(results[0]?.steps.map((s) => s.output)).toEqual(['before\n', 'middle\n', 'after\n']);
+  });
 });

@@ -342,6 +342,9 @@ export class OfflineRunner {
           workingDirectory: r.working_directory as string | undefined,
           when: r.when as PlainStep['when'],
         });
+      } else if (name === 'steps') {
+        // `- steps: << parameters.x >>`: a steps parameter's list, spliced in place.
+        out.push(...this.expandSteps(body, scope, `${at}.steps`, depth));
       } else if (name === 'when' || name === 'unless') {
         const b = body as Map_;
         const holds = this.evaluate(b.condition, at);
