@@ -382,7 +382,7 @@ describe('the orb in the seed pipeline', () => {
     const body = await gitIn(sim.repoPath(MANIFEST_REPO), 'log', '-1', '--format=%B', pr.headSha!);
     expect(body).toMatch(
       new RegExp(
-        `^Release circleci-demo-gitops-app ${short}\\n\\nReleased by CircleCI: https://circleci\\.com/gh/tadashi0713/circleci-demo-gitops-app/\\d+$`,
+        `^Release circleci-demo-gitops-app ${short}\\n\\nReleased by CircleCI from branch main: https://circleci\\.com/gh/tadashi0713/circleci-demo-gitops-app/\\d+$`,
       ),
     );
     // No clone: every request of the release job went to the API, none to git's protocol.

@@ -38,7 +38,8 @@ add --title "${PARAM_TITLE:-}"
 default_title='Release {app} {sha}'
 message=${PARAM_COMMIT_MESSAGE:-}
 if [ -z "$message" ] && [ -n "${CIRCLE_BUILD_URL:-}" ]; then
-  printf -v message '%s\n\nReleased by CircleCI: %s' "${PARAM_TITLE:-$default_title}" "$CIRCLE_BUILD_URL"
+  printf -v message '%s\n\nReleased by CircleCI%s: %s' "${PARAM_TITLE:-$default_title}" \
+    "${CIRCLE_BRANCH:+ from branch $CIRCLE_BRANCH}" "$CIRCLE_BUILD_URL"
 fi
 add --message "$message"
 add --label "${PARAM_LABELS:-}"
