@@ -226,7 +226,12 @@ function addRefPlace(
   if (body) place.body = body;
   const why = whyUneditable(slot.node, slot.value);
   if (why) place.uneditable = why;
-  else if (!body) return; // not an image reference at all
+  else if (!body) {
+    // A container's image that is no reference (a `<image_url>` placeholder) is still worth
+    // listing; elsewhere an `image:` that is no reference is not an image at all.
+    if (kind !== 'container') return;
+    place.uneditable = 'it is not a valid image reference (a placeholder?)';
+  }
   w.an.places.push(place);
 }
 
