@@ -375,6 +375,58 @@ describe('explicit key', () => {
   });
 });
 
+describe('aliases, templates, variables and block scalars', () => {
+  const pod = (body: string) => `apiVersion: v1\nkind: Pod\nspec:\n  containers:\n${body}`;
+
+  it('edits an anchor at an image place; its aliases follow', () => {
+    const text = pod('  - name: a\n    image: &img nginx:1\n  - name: b\n    image: *img\n');
+    const result = set(text, 'nginx:2');
+    expect(result.text).toBe(text.replace('&img nginx:1', '&img nginx:2'));
+    expect(result.matched).toBe(2);
+    expect(result.changes).toHaveLength(1);
+  });
+
+  it('refuses an alias whose anchor is not an image place, naming file and line', () => {
+    const text = `metadata:\n  annotations: {img: &img nginx:1}\n${pod('  - name: b\n    image: *img\n')}`;
+    const found = findImages(text, { file: 'pod.yaml' });
+    expect(found).toHaveLength(1);
+    expect(found[0]!.uneditable).toMatch(/alias/);
+    expect(() => set(text, 'nginx:2', { file: 'pod.yaml' })).toThrow(
+      /^pod\.yaml:8:12: .*alias \(\*img\)/,
+    );
+  });
+
+  it('refuses $(VAR) substitutions and {{ }} templates at a matching place, and only there', () => {
+    const text = pod(
+      '  - name: a\n    image: app:$(TAG)\n  - name: b\n    image: "other:{{ .Values.tag }}"\n  - name: c\n    image: nginx:1\n',
+    );
+    const found = findImages(text);
+    expect(found.map((f) => Boolean(f.uneditable))).toEqual([true, true, false]);
+    expect(() => set(text, 'app:2')).toThrow(UneditableValueError);
+    expect(() => set(text, 'other:2')).toThrow(/template/);
+    // Places that do not match are no obstacle.
+    expect(set(text, 'nginx:2').text).toBe(text.replace('nginx:1', 'nginx:2'));
+  });
+
+  it('edits a one-line block scalar in place and refuses a multi-line one', () => {
+    const literal = pod('  - name: a\n    image: |-\n      nginx:1\n');
+    expect(set(literal, 'nginx:2').text).toBe(literal.replace('nginx:1', 'nginx:2'));
+    const folded = pod(
+      '  - name: a\n    image: >\n      nginx:1\n  - name: b\n    image: redis:1\n',
+    );
+    expect(set(folded, 'nginx:2').text).toBe(folded.replace('nginx:1', 'nginx:2'));
+    const twoLines = pod('  - name: a\n    image: |\n      nginx:1\n      more\n');
+    expect(findImages(twoLines)[0]!.uneditable).toMatch(/multi-line block scalar/);
+  });
+
+  it('quotes a stated tag YAML misreads even when it already has the requested value', () => {
+    const text = 'images:\n- name: app\n  newTag: 1.10\n';
+    const result = set(text, 'app:1.10');
+    expect(result.text).toBe('images:\n- name: app\n  newTag: "1.10"\n');
+    expect(result.changes[0]).toMatchObject({ from: 'app:1.10', to: 'app:1.10' });
+  });
+});
+
 describe('errors', () => {
   it('invalid YAML: ManifestParseError with file, line and column', () => {
     const text = 'apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n  - a\n';

@@ -14,7 +14,7 @@ import {
   isValidTag,
 } from '../image/reference.js';
 import { formatStep, type KeyStep, parseKeyPath } from './key-path.js';
-import { renderScalar } from './scalar-style.js';
+import { plainNeedsQuotes, renderScalar } from './scalar-style.js';
 import {
   type Analysis,
   analyze,
@@ -97,6 +97,15 @@ function scalarSplice(an: Analysis, slot: Slot, value: string): Splice {
   return { start, end, text: rendered };
 }
 
+/**
+ * True when the slot must be written: its value differs, or it already states the value but plain,
+ * where YAML reads it as something else (`tag: 1.10` is the number 1.1): then it gets quoted.
+ */
+function needsWrite(slot: Slot, value: string): boolean {
+  if (slot.value !== value) return true;
+  return slot.node.type === 'PLAIN' && value !== '' && plainNeedsQuotes(value);
+}
+
 function validateImage(image: ImageReference): void {
   const shown = formatImageReference(image);
   if (image.tag === undefined && image.digest === undefined) {
@@ -136,8 +145,8 @@ function editRefPlace(an: Analysis, place: RefPlace, image: ImageReference, out:
   }
   if (image.digest !== undefined) next.digest = image.digest;
   const to = place.prefix + formatImageReference(next);
-  if (to === place.value) return;
   const slot = place.slot!;
+  if (!needsWrite(slot, to)) return;
   out.splices.push(scalarSplice(an, slot, to));
   out.changes.push(change(an, place.kind, slot.node.range![0], place.value, to));
 }
@@ -172,7 +181,7 @@ function editFieldsPlace(an: Analysis, place: FieldsPlace, image: ImageReference
   let digest = place.digest?.value;
   const setField = (slot: Slot | undefined, key: string, value: string) => {
     if (slot) {
-      if (slot.value !== value) splices.push(scalarSplice(an, slot, value));
+      if (needsWrite(slot, value)) splices.push(scalarSplice(an, slot, value));
     } else if (place.map) {
       splices.push(insertField(an, place.map, key, value));
     } else {
@@ -407,8 +416,9 @@ function applyKey(an: Analysis, key: string, image: ImageReference, out: Pending
     const scalar = target as Scalar;
     const stated = scalar.value === null ? '' : (statedValue(an.text, scalar) ?? '');
     out.matched++;
-    if (stated === value) continue;
-    out.splices.push(scalarSplice(an, { node: scalar, value: stated }, value));
+    const slot = { node: scalar, value: stated };
+    if (!needsWrite(slot, value)) continue;
+    out.splices.push(scalarSplice(an, slot, value));
     out.changes.push(change(an, 'key', scalar.range![0], stated, value));
   }
   if (out.matched === 0) {
