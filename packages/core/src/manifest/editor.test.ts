@@ -7,6 +7,7 @@ import {
   KeyPathError,
   ManifestParseError,
   UneditableValueError,
+  UsageError,
 } from '../errors.js';
 import { parseImageReference } from '../image/reference.js';
 import { findImages, planImageEdits, setImage } from './editor.js';
@@ -232,11 +233,19 @@ describe('kustomization images', () => {
     expect(set(flush, 'other:v2', { addMissing: true }).text).toBe(flush.replace('v1', 'v2'));
   });
 
-  it('does not treat a Flux Kustomization as a kustomize kustomization', () => {
+  it('edits Flux image entries but never adds to them: Kustomization spec.images, HelmRelease postRenderers', () => {
     const flux =
       'apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  images:\n  - name: app\n    newTag: v1\n';
-    expect(findImages(flux)).toEqual([]);
-    expect(set(flux, 'app:v2', { addMissing: true }).text).toBe(flux);
+    expect(findImages(flux).map((f) => [f.kind, f.path])).toEqual([
+      ['kustomize', 'spec.images[0]'],
+    ]);
+    expect(set(flux, 'app:v2').text).toBe(flux.replace('newTag: v1', 'newTag: v2'));
+    expect(set(flux, 'other:v2', { addMissing: true }).text).toBe(flux);
+    const release =
+      'apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nspec:\n  postRenderers:\n    - kustomize:\n        images:\n          - name: app\n            newName: ghcr.io/acme/app\n            newTag: v1\n';
+    expect(set(release, 'ghcr.io/acme/app:v2').text).toBe(
+      release.replace('newTag: v1', 'newTag: v2'),
+    );
   });
 });
 
@@ -487,6 +496,19 @@ describe('planImageEdits', () => {
       files[0]!.text.replace('nginx:1', 'nginx:2').replace('redis:7', 'redis:8'),
     );
     expect(plan.edits[0]!.changes.map((c) => c.file)).toEqual(['a.yaml', 'a.yaml']);
+  });
+
+  it('takes an image given twice once, and refuses it with two different tags', () => {
+    const files = [{ path: 'a.yaml', text: 'image: nginx:1\n' }];
+    const twice = planImageEdits(files, {
+      images: [parseImageReference('nginx:2'), parseImageReference('docker.io/library/nginx:2')],
+    });
+    expect(twice.edits[0]!.changes).toHaveLength(1);
+    expect(() =>
+      planImageEdits(files, {
+        images: [parseImageReference('nginx:2'), parseImageReference('nginx:3')],
+      }),
+    ).toThrow(UsageError);
   });
 
   it('parses every file before returning, so one bad file fails the whole plan', () => {

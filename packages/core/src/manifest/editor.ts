@@ -4,6 +4,7 @@ import {
   InvalidImageReferenceError,
   KeyPathError,
   UneditableValueError,
+  UsageError,
 } from '../errors.js';
 import {
   canonicalImageName,
@@ -484,7 +485,21 @@ export function setImage(text: string, request: SetImageRequest): SetImageResult
  * written. Throws ImageNotFoundError (unless allowNoMatch) when an image is found in no file.
  */
 export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest): ImageEditPlan {
-  const { images, key } = request;
+  const { key } = request;
+  // One image given twice is one release; given twice with different tags it is a mistake.
+  const byName = new Map<string, ImageReference>();
+  for (const image of request.images) {
+    const name = canonicalImageName(image);
+    const seen = byName.get(name);
+    if (!seen) byName.set(name, image);
+    else if (seen.tag !== image.tag || seen.digest !== image.digest) {
+      throw new UsageError(
+        `the image ${imageName(image)} is given twice, as "${formatImageReference(seen)}" and "${formatImageReference(image)}"; give it once`,
+        { input: 'image' },
+      );
+    }
+  }
+  const images = [...byName.values()];
   if (images.length === 0) {
     throw new InvalidImageReferenceError('', 'no image was given to release', 'image');
   }

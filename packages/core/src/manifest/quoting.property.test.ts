@@ -78,7 +78,7 @@ describe('quoting (property tests)', () => {
       }),
       { numRuns: 400 },
     );
-  });
+  }, 60_000);
 
   it('a Helm values tag and an image: repo:tag string read back exactly, in flow maps too', () => {
     fc.assert(
@@ -96,7 +96,7 @@ describe('quoting (property tests)', () => {
       }),
       { numRuns: 400 },
     );
-  });
+  }, 60_000);
 
   it('renderScalar: whatever the string, the rendering reads back as that string', () => {
     fc.assert(
@@ -109,9 +109,9 @@ describe('quoting (property tests)', () => {
           for (const doc of readBoth(text)) expect((doc as { k: unknown }).k).toBe(value);
         },
       ),
-      { numRuns: 1000 },
+      { numRuns: 500 },
     );
-  });
+  }, 60_000);
 
   it('plainNeedsQuotes leaves ordinary tags plain', () => {
     for (const tag of [
