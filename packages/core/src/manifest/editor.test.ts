@@ -373,6 +373,28 @@ describe('explicit key', () => {
     );
   });
 
+  it('a key to a whole reference keeps the name as the file spells it when it is the same image', () => {
+    const pod = 'spec:\n  containers:\n  - name: web\n    image: docker.io/library/nginx:1 # web\n';
+    const key = '.spec.containers[name=web].image';
+    expect(set(pod, 'nginx:2', { key }).text).toBe(pod.replace(':1 #', ':2 #'));
+    expect(set(pod, `nginx@${SHA}`, { key }).text).toBe(pod.replace(':1 #', `:1@${SHA} #`));
+    // Another image at that place: the key says where, the request says what.
+    expect(set(pod, 'ghcr.io/acme/web:3', { key }).text).toBe(
+      pod.replace('docker.io/library/nginx:1', 'ghcr.io/acme/web:3'),
+    );
+  });
+
+  it('a key to a Helm image map edits its tag (and digest) fields', () => {
+    const values = 'api:\n  image:\n    repository: acme/api\n    tag: v1\n';
+    const result = set(values, 'acme/api:v2', { key: '.api.image' });
+    expect(result.text).toBe(values.replace('tag: v1', 'tag: v2'));
+    expect(result.changes[0]).toMatchObject({
+      kind: 'key',
+      from: 'acme/api:v1',
+      to: 'acme/api:v2',
+    });
+  });
+
   it('throws KeyPathError naming the key and the file', () => {
     const attempt = (key: string) => () => set(deploy, 'app:2', { key, file: 'deploy.yaml' });
     expect(attempt('.spec.template.spec.containers[5].image')).toThrow(KeyPathError);
@@ -522,6 +544,23 @@ describe('planImageEdits', () => {
     expect(() => planImageEdits(files, { images: [parseImageReference('nginx:2')] })).toThrow(
       /broken\.yaml:/,
     );
+  });
+
+  it('skips Helm chart templates that are not YAML, and fails on any other invalid file', () => {
+    const template =
+      '{{- if .Values.enabled }}\napiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: {{ .Values.image }}\n{{- end }}\n';
+    const files = [
+      { path: 'templates/pod.yaml', text: template },
+      { path: 'values.yaml', text: 'image:\n  repository: nginx\n  tag: "1"\n' },
+    ];
+    const plan = planImageEdits(files, { images: [parseImageReference('nginx:2')] });
+    expect(plan.edits.map((e) => e.path)).toEqual(['values.yaml']);
+    expect(plan.skipped).toEqual([
+      {
+        path: 'templates/pod.yaml',
+        reason: expect.stringMatching(/^a template, not YAML \(templates\/pod\.yaml:1:/),
+      },
+    ]);
   });
 
   it('with a key: files where the key leads nowhere are skipped; none at all is an error', () => {

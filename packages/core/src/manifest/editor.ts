@@ -3,6 +3,7 @@ import {
   ImageNotFoundError,
   InvalidImageReferenceError,
   KeyPathError,
+  ManifestParseError,
   UneditableValueError,
   UsageError,
 } from '../errors.js';
@@ -13,6 +14,7 @@ import {
   imageName,
   isValidDigest,
   isValidTag,
+  tryParseImageReference,
 } from '../image/reference.js';
 import { formatStep, type KeyStep, parseKeyPath } from './key-path.js';
 import { plainNeedsQuotes, renderScalar } from './scalar-style.js';
@@ -38,6 +40,7 @@ import type {
   PlannedEdit,
   SetImageRequest,
   SetImageResult,
+  SkippedFile,
 } from './types.js';
 
 // Edits splice the original text at the source ranges of the scalars they change; a document is
@@ -389,9 +392,8 @@ function applyKey(an: Analysis, key: string, image: ImageReference, out: Pending
   const lastKey = last?.type === 'key' ? last.key : '';
   // A key to a tag field sets the tag; to a digest field the digest; otherwise the whole reference.
   const mode = /tag$/i.test(lastKey) ? 'tag' : /digest$/i.test(lastKey) ? 'digest' : 'ref';
-  const value =
-    mode === 'tag' ? image.tag : mode === 'digest' ? image.digest : formatImageReference(image);
-  if (value === undefined) {
+  const fieldValue = mode === 'tag' ? image.tag : mode === 'digest' ? image.digest : '';
+  if (fieldValue === undefined) {
     throw keyError(
       key,
       an.file,
@@ -407,6 +409,16 @@ function applyKey(an: Analysis, key: string, image: ImageReference, out: Pending
     }
     const place = { offset: target.range?.[0] ?? 0, path: key };
     if (isAlias(target)) uneditable(an, place, 'it is an alias; edit the anchor it refers to');
+    if (isMap(target)) {
+      // A key to a Helm image map (`.api.image`) edits the map's tag/digest fields.
+      const map = an.places.find((p) => p.shape === 'fields' && p.map === target);
+      if (map?.shape === 'fields') {
+        if (map.uneditable) uneditable(an, map, map.uneditable);
+        out.matched++;
+        editFieldsPlace(an, { ...map, kind: 'key' }, image, out);
+        continue;
+      }
+    }
     if (!isScalar(target) || !target.range) {
       throw keyError(
         key,
@@ -416,6 +428,21 @@ function applyKey(an: Analysis, key: string, image: ImageReference, out: Pending
     }
     const scalar = target as Scalar;
     const stated = scalar.value === null ? '' : (statedValue(an.text, scalar) ?? '');
+    let value = fieldValue;
+    if (mode === 'ref') {
+      // The same image keeps its name as the file spells it; anything else becomes the request.
+      const current = tryParseImageReference(stated);
+      const ref: ImageReference =
+        current && canonicalImageName(current) === canonicalImageName(image)
+          ? { ...current }
+          : { ...image };
+      if (image.tag !== undefined) {
+        ref.tag = image.tag;
+        if (image.digest === undefined) delete ref.digest;
+      }
+      if (image.digest !== undefined) ref.digest = image.digest;
+      value = formatImageReference(ref);
+    }
     out.matched++;
     const slot = { node: scalar, value: stated };
     if (!needsWrite(slot, value)) continue;
@@ -513,8 +540,18 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
   const perImage = new Map<string, number>(images.map((i) => [canonicalImageName(i), 0]));
   let matched = 0;
   let keyMisses: KeyPathError | undefined;
+  const skipped: SkippedFile[] = [];
   for (const file of files) {
-    const an = analyze(file.text, file.path);
+    let an: Analysis;
+    try {
+      an = analyze(file.text, file.path);
+    } catch (err) {
+      if (err instanceof ManifestParseError && file.text.includes('{{')) {
+        skipped.push({ path: file.path, reason: `a template, not YAML (${err.message})` });
+        continue;
+      }
+      throw err;
+    }
     analyses.push(an);
     let out: Pending;
     if (key !== undefined) {
@@ -550,7 +587,7 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
       if (files.length === 1) throw keyMisses;
       throw keyError(key, undefined, `it leads to a value in none of the ${files.length} files`);
     }
-    return { edits, matched };
+    return withSkipped({ edits, matched }, skipped);
   }
   if (!request.allowNoMatch) {
     for (const image of images) {
@@ -565,5 +602,10 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
       throw new ImageNotFoundError(formatImageReference(image), [...found].slice(0, 50), where);
     }
   }
-  return { edits, matched };
+  return withSkipped({ edits, matched }, skipped);
+}
+
+function withSkipped(plan: ImageEditPlan, skipped: SkippedFile[]): ImageEditPlan {
+  if (skipped.length > 0) plan.skipped = skipped;
+  return plan;
 }
