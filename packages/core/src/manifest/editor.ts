@@ -213,8 +213,8 @@ function editFieldsPlace(an: Analysis, place: FieldsPlace, image: ImageReference
 }
 
 function matches(place: Place, canonical: string): boolean {
-  for (const n of place.names) if (canonicalImageName(n) === canonical) return true;
-  return false;
+  place.canonical ??= place.names.map(canonicalImageName);
+  return place.canonical.includes(canonical);
 }
 
 /** Applies one image to every matching place of an analysed file. */
@@ -536,7 +536,9 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
   }
   const addMissing = request.addMissing ?? false;
   const edits: PlannedEdit[] = [];
-  const analyses: Analysis[] = [];
+  // What each file holds, for the not-found message; plain values so parsed documents can be
+  // collected as soon as their file is planned (5,000 live documents cost the GC dearly).
+  const seen: { file: string; text: string; values: string[]; offsets: number[] }[] = [];
   const perImage = new Map<string, number>(images.map((i) => [canonicalImageName(i), 0]));
   let matched = 0;
   let keyMisses: KeyPathError | undefined;
@@ -552,7 +554,12 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
       }
       throw err;
     }
-    analyses.push(an);
+    seen.push({
+      file: file.path,
+      text: file.text,
+      values: an.places.map((p) => p.value),
+      offsets: an.places.map((p) => p.offset),
+    });
     let out: Pending;
     if (key !== undefined) {
       try {
@@ -593,10 +600,11 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
     for (const image of images) {
       if (perImage.get(canonicalImageName(image)) !== 0) continue;
       const found = new Set<string>();
-      for (const an of analyses) {
-        for (const p of an.places) {
-          if (p.value) found.add(`${p.value} (${an.file}:${locate(an, p.offset).line})`);
-        }
+      for (const f of seen) {
+        const an: Analysis = { text: f.text, docs: [], places: [], kustomizations: [] };
+        f.values.forEach((value, i) => {
+          if (value) found.add(`${value} (${f.file}:${locate(an, f.offsets[i]!).line})`);
+        });
       }
       const where = files.length === 1 ? files[0]!.path : `any of the ${files.length} files given`;
       throw new ImageNotFoundError(formatImageReference(image), [...found].slice(0, 50), where);

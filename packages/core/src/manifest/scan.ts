@@ -32,6 +32,8 @@ interface PlaceBase {
   path: string;
   /** Names that select this place (kustomize: `name` and `newName`; Argo: `old=` and new). */
   names: ImageReference[];
+  /** `names` normalized, computed on first match. */
+  canonical?: string[];
   /** The reference as the file states it. */
   value: string;
   /** Offset of the scalar reported as the place's position. */
