@@ -1,7 +1,9 @@
 // The simulator driven by the real Octokit clients: if it drifts from what GitHub answers,
 // the product's GitHub host would be tested against a fiction.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -989,5 +991,92 @@ describe('tokens, faults and the log', () => {
     } finally {
       sim.setGraphqlEnabled(true);
     }
+  });
+});
+
+/** Keys of a recorded GitHub answer that ours lacks, recursively (arrays: their first item). */
+function missingKeys(recorded: unknown, ours: unknown, at = ''): string[] {
+  if (Array.isArray(recorded)) {
+    return Array.isArray(ours) && recorded.length && ours.length
+      ? missingKeys(recorded[0], ours[0], `${at}[0]`)
+      : [];
+  }
+  if (!recorded || typeof recorded !== 'object') return [];
+  if (!ours || typeof ours !== 'object') return [at || '(root)'];
+  const missing: string[] = [];
+  for (const [key, value] of Object.entries(recorded)) {
+    const path = at ? `${at}.${key}` : key;
+    if (!(key in ours)) missing.push(path);
+    else if (value && typeof value === 'object')
+      missing.push(...missingKeys(value, (ours as Record<string, unknown>)[key], path));
+  }
+  return missing;
+}
+
+function recorded(scenario: string, method: string, pathEnd: string): unknown {
+  const require = createRequire(import.meta.url);
+  const file = require.resolve(
+    `@octokit/fixtures/scenarios/api.github.com/${scenario}/normalized-fixture.json`,
+  );
+  const calls = JSON.parse(readFileSync(file, 'utf8')) as {
+    method: string;
+    path: string;
+    response: unknown;
+  }[];
+  const call = calls.find((c) => c.method === method && c.path.endsWith(pathEnd));
+  if (!call) throw new Error(`no recorded ${method} …${pathEnd} in ${scenario}`);
+  return call.response;
+}
+
+describe("the shape of GitHub's recorded answers (@octokit/fixtures)", () => {
+  it('has every field GitHub recorded for a repository, a ref, a label, an issue and a directory', async () => {
+    const repo = await rest.repos.get({ owner: 'acme', repo: 'manifests' });
+    const head = (await sim.branchHead(REPO, 'main'))!;
+    const ref = await rest.git.createRef({
+      owner: 'acme',
+      repo: 'manifests',
+      ref: 'refs/heads/shape',
+      sha: head,
+    });
+    const moved = await rest.git.updateRef({
+      owner: 'acme',
+      repo: 'manifests',
+      ref: 'heads/shape',
+      sha: head,
+      force: true,
+    });
+    const dir = await rest.repos.getContent({ owner: 'acme', repo: 'manifests', path: '' });
+    await sim.commit(REPO, 'shape-pr', { 'shape.txt': 's\n' }, 'shape');
+    const pr = await rest.pulls.create({
+      owner: 'acme',
+      repo: 'manifests',
+      head: 'shape-pr',
+      base: 'main',
+      title: 'shape',
+    });
+    const labels = await rest.issues.addLabels({
+      owner: 'acme',
+      repo: 'manifests',
+      issue_number: pr.data.number,
+      labels: ['shape'],
+    });
+    const issue = await rest.issues.addAssignees({
+      owner: 'acme',
+      repo: 'manifests',
+      issue_number: pr.data.number,
+      assignees: ['dana'],
+    });
+    const checks: [string, unknown, unknown][] = [
+      ['repository', recorded('get-repository', 'get', '/hello-world'), repo.data],
+      ['created ref', recorded('git-refs', 'post', '/git/refs'), ref.data],
+      ['updated ref', recorded('git-refs', 'patch', '/git/refs/heads/test'), moved.data],
+      ['directory', recorded('get-content', 'get', '/contents/'), dir.data],
+      ['labels', recorded('add-labels-to-issue', 'post', '/issues/1/labels'), labels.data],
+      ['issue', recorded('add-labels-to-issue', 'post', '/add-labels-to-issue/issues'), issue.data],
+    ];
+    const missing = checks.flatMap(([name, rec, ours]) =>
+      missingKeys(rec, ours).map((k) => `${name}: ${k}`),
+    );
+    expect(missing).toEqual([]);
   });
 });
