@@ -155,6 +155,10 @@ route('GET', '/repos/{owner}/{repo}', async (ctx) => {
     body: {
       ...repoBody(ctx, repo),
       allow_auto_merge: repo.autoMerge !== 'disallowed',
+      allow_update_branch: false,
+      use_squash_pr_title_as_default: false,
+      temp_clone_token: '',
+      organization: shapes.simpleUser(ctx.urls, ctx.state.user(repo.meta.owner)),
       permissions: { admin: false, maintain: write, push: write, triage: write, pull: true },
     },
   };
