@@ -764,6 +764,53 @@ describe('REST', () => {
     expect(outcomes.filter((o) => o.status === 422)).toHaveLength(4);
   });
 
+  it('merges a pull request as a person would: a real three-way merge, shown merged everywhere', async () => {
+    await sim.createRepo('acme/merging', { 'app.yaml': 'tag: a\n', 'other.yaml': 'x: 1\n' });
+    await sim.commit('acme/merging', 'release-b', { 'app.yaml': 'tag: b\n' }, 'Release b');
+    await sim.commit('acme/merging', 'main', { 'other.yaml': 'x: 2\n' }, 'Someone else');
+    const pr = await rest.pulls.create({
+      owner: 'acme',
+      repo: 'merging',
+      head: 'release-b',
+      base: 'main',
+      title: 'Release b',
+    });
+    const merge = await sim.mergePullRequest('acme/merging', pr.data.number);
+    expect(await sim.readFile('acme/merging', 'main', 'app.yaml')).toBe('tag: b\n');
+    expect(await sim.readFile('acme/merging', 'main', 'other.yaml')).toBe('x: 2\n');
+    const [top] = await sim.commits('acme/merging', 'main', 1);
+    expect(top).toMatchObject({ sha: merge, verified: true });
+    expect(top?.parents).toHaveLength(2);
+    const got = await rest.pulls.get({
+      owner: 'acme',
+      repo: 'merging',
+      pull_number: pr.data.number,
+    });
+    expect(got.data).toMatchObject({ state: 'closed', merged: true, merge_commit_sha: merge });
+    const viaGraphQL = await gql<{
+      repository: { pullRequests: { nodes: { number: number; state: string }[] } };
+    }>(
+      '{ repository(owner: "acme", name: "merging") { pullRequests(states: [MERGED], first: 5) { nodes { number state } } } }',
+    );
+    expect(viaGraphQL.repository.pullRequests.nodes).toEqual([
+      { number: pr.data.number, state: 'MERGED' },
+    ]);
+    // Two edits of one line conflict, as in git.
+    await sim.commit('acme/merging', 'release-c', { 'app.yaml': 'tag: c\n' }, 'Release c');
+    await sim.commit('acme/merging', 'main', { 'app.yaml': 'tag: hotfix\n' }, 'Hotfix');
+    const conflicting = await rest.pulls.create({
+      owner: 'acme',
+      repo: 'merging',
+      head: 'release-c',
+      base: 'main',
+      title: 'Release c',
+    });
+    await expect(sim.mergePullRequest('acme/merging', conflicting.data.number)).rejects.toThrow(
+      /conflict/i,
+    );
+    expect(await sim.readFile('acme/merging', 'main', 'app.yaml')).toBe('tag: hotfix\n');
+  });
+
   it('compares commits: ahead, behind, identical, diverged, with messages and authors', async () => {
     const base = (await sim.branchHead(REPO, 'main'))!;
     await sim.commit(REPO, 'app-a', { 'a.txt': '1\n' }, 'feat: first\n\nbody', { author: 'dev' });

@@ -348,9 +348,11 @@ function pullView(ctx: Ctx, repo: RepoRecord, number: number) {
     headRef: () => resolveRefView(ctx, repo, pr.head),
     baseRef: () => resolveRefView(ctx, repo, pr.base),
     isDraft: pr.draft,
-    state: pr.state === 'open' ? 'OPEN' : 'CLOSED',
+    state: pr.merged ? 'MERGED' : pr.state === 'open' ? 'OPEN' : 'CLOSED',
     closed: pr.state === 'closed',
-    merged: false,
+    merged: pr.merged !== null,
+    mergedAt: pr.merged?.at ?? null,
+    mergeCommit: pr.merged ? () => commitView(ctx, repo, pr.merged!.sha) : null,
     mergeable: 'MERGEABLE',
     maintainerCanModify: pr.maintainerCanModify,
     createdAt: pr.createdAt,
@@ -426,7 +428,9 @@ function pullConnection(
   let list = pulls;
   const states = args.states as string[] | undefined;
   if (states?.length) {
-    list = list.filter((p) => states.includes(p.state === 'open' ? 'OPEN' : 'CLOSED'));
+    list = list.filter((p) =>
+      states.includes(p.merged ? 'MERGED' : p.state === 'open' ? 'OPEN' : 'CLOSED'),
+    );
   }
   if (args.headRefName) list = list.filter((p) => p.head === args.headRefName);
   if (args.baseRefName) list = list.filter((p) => p.base === args.baseRefName);
