@@ -204,6 +204,11 @@ export interface GitHubSimulator {
   ): void;
   /** Runs before each request is handled (after it is parsed); returns a function that removes it. */
   onRequest(hook: (r: RequestHookInfo) => void | Promise<void>): () => void;
+  /**
+   * Stops the server and removes its repositories. Rejects when any answer broke GitHub's
+   * description (a simulator bug the product may have been blamed for); warns on stderr about
+   * REST paths the simulator does not implement.
+   */
   close(): Promise<void>;
 }
 
@@ -631,6 +636,20 @@ export async function startGitHubSimulator(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const repo of state.repos.values()) repo.git.close();
       await rm(dir, { recursive: true, force: true });
+      const unsupported = requests.filter((r) => r.unsupported);
+      if (unsupported.length) {
+        process.stderr.write(
+          `github-sim: not implemented (answered 404): ${[...new Set(unsupported.map((r) => `${r.method} ${r.path}`))].join(', ')}\n`,
+        );
+      }
+      const bugs = requests.filter((r) => r.simulatorBug);
+      if (bugs.length) {
+        throw new Error(
+          `github-sim: ${bugs.length} answer(s) broke GitHub's description:\n${bugs
+            .map((r) => `${r.method} ${r.path}: ${r.simulatorBug}`)
+            .join('\n')}`,
+        );
+      }
     },
   };
   return sim;
