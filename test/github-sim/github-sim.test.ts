@@ -548,6 +548,24 @@ describe('REST', () => {
     expect(tree.data.tree.map((e) => e.path)).toContain('overlays/staging/kustomization.yaml');
     const commit = await rest.git.getCommit({ owner: 'acme', repo: 'manifests', commit_sha: head });
     expect(commit.data.sha).toBe(head);
+    // Over 1 MB the JSON answer carries no content, as on GitHub; raw still does.
+    const big = `${'x'.repeat(1024 * 1024)}\n`;
+    await sim.commit(REPO, 'big', { 'big.txt': big }, 'big file');
+    const bigJson = await rest.repos.getContent({
+      owner: 'acme',
+      repo: 'manifests',
+      path: 'big.txt',
+      ref: 'big',
+    });
+    expect(bigJson.data).toMatchObject({ content: '', encoding: 'none', size: big.length });
+    const bigRaw = await rest.repos.getContent({
+      owner: 'acme',
+      repo: 'manifests',
+      path: 'big.txt',
+      ref: 'big',
+      mediaType: { format: 'raw' },
+    });
+    expect(String(bigRaw.data)).toBe(big);
     const missing = await status(
       rest.repos.getContent({ owner: 'acme', repo: 'manifests', path: 'nope' }),
     );

@@ -184,6 +184,10 @@ route('GET', '/repos/{owner}/{repo}/contents/{path}', async (ctx) => {
       oid: entry.oid,
       size: bytes.length,
     });
+    // Over 1 MB GitHub leaves the JSON content empty (encoding "none"): only raw has the bytes.
+    if (bytes.length > 1024 * 1024) {
+      return { status: 200, body: { ...base, content: '', encoding: 'none' } };
+    }
     // GitHub wraps the base64 text at 60 characters.
     const content = (bytes.toString('base64').match(/.{1,60}/g) ?? []).join('\n');
     return {
