@@ -222,6 +222,21 @@ describe('GraphQL', () => {
     expect(stdout).toContain('image: registry.example/acme/web:bbbbbbb');
   });
 
+  it('truncates Blob.text at 512,000 bytes and says so, as GitHub does', async () => {
+    const text = 'a: b\n'.repeat(120_000);
+    await sim.commit(REPO, 'large', { 'large.yaml': text }, 'large manifest');
+    const data = await gql<{
+      repository: { object: { text: string; isTruncated: boolean; byteSize: number } };
+    }>(
+      '{ repository(owner: "acme", name: "manifests") { object(expression: "large:large.yaml") { ... on Blob { text isTruncated byteSize } } } }',
+    );
+    expect(data.repository.object).toEqual({
+      text: text.slice(0, 512_000),
+      isTruncated: true,
+      byteSize: 600_000,
+    });
+  });
+
   it('refuses to delete a path that does not exist, and a base64 that is not', async () => {
     const head = (await sim.branchHead(REPO, 'main'))!;
     const mutation = `mutation($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }`;

@@ -161,6 +161,8 @@ function labelView(ctx: Ctx, repo: RepoRecord, name: string) {
   };
 }
 
+const BLOB_TEXT_LIMIT = 512_000;
+
 function blobView(ctx: Ctx, repo: RepoRecord, oid: string) {
   let bytes: Promise<Buffer> | undefined;
   const read = () => {
@@ -176,10 +178,11 @@ function blobView(ctx: Ctx, repo: RepoRecord, oid: string) {
     commitResourcePath: `/${repo.meta.fullName}`,
     byteSize: async () => (await read()).length,
     isBinary: async () => (await read()).includes(0),
-    isTruncated: false,
+    // GitHub cuts Blob.text at 512,000 bytes and says so in isTruncated.
+    isTruncated: async () => (await read()).length > BLOB_TEXT_LIMIT,
     text: async () => {
       const b = await read();
-      return b.includes(0) ? null : b.toString('utf8');
+      return b.includes(0) ? null : b.subarray(0, BLOB_TEXT_LIMIT).toString('utf8');
     },
     repository: () => repoView(ctx, repo),
   };
