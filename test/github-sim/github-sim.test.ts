@@ -740,6 +740,36 @@ describe('REST', () => {
       (await rest.pulls.list({ owner: 'acme', repo: 'manifests', head: 'acme:release-eeeeeee' }))
         .data,
     ).toEqual([]);
+    // Reopened: fine while it is the only one for its branch; refused once another is open.
+    await rest.pulls.update({
+      owner: 'acme',
+      repo: 'manifests',
+      pull_number: number,
+      state: 'open',
+    });
+    await rest.pulls.update({
+      owner: 'acme',
+      repo: 'manifests',
+      pull_number: number,
+      state: 'closed',
+    });
+    const second = await rest.pulls.create({
+      owner: 'acme',
+      repo: 'manifests',
+      head: 'release-eeeeeee',
+      base: 'main',
+      title: 'again',
+    });
+    const reopen = await status(
+      rest.pulls.update({ owner: 'acme', repo: 'manifests', pull_number: number, state: 'open' }),
+    );
+    expect(reopen.status).toBe(422);
+    await rest.pulls.update({
+      owner: 'acme',
+      repo: 'manifests',
+      pull_number: second.data.number,
+      state: 'closed',
+    });
     // Link headers as GitHub sends them: paginate walks every page.
     const all = await rest.paginate(rest.pulls.list, {
       owner: 'acme',
@@ -747,7 +777,7 @@ describe('REST', () => {
       state: 'all',
       per_page: 1,
     });
-    expect(all.map((p) => p.number).sort()).toEqual([1, number]);
+    expect(all.map((p) => p.number).sort((a, b) => a - b)).toEqual([1, number, second.data.number]);
   });
 
   it('opens one pull request when several creations for the same branch race', async () => {

@@ -761,8 +761,11 @@ function root(ctx: Ctx) {
         pr.state = 'closed';
         pr.closedAt = shapes.timestamp();
       } else if (input.state === 'OPEN' && pr.state === 'closed') {
-        pr.state = 'open';
-        pr.closedAt = null;
+        try {
+          ctx.state.reopenPull(repo, pr);
+        } catch (error) {
+          fromState(error);
+        }
       }
       touch(pr);
       return {

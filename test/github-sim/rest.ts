@@ -555,8 +555,15 @@ route('PATCH', '/repos/{owner}/{repo}/pulls/{pull_number}', async (ctx) => {
     pr.state = 'closed';
     pr.closedAt = shapes.timestamp();
   } else if (state === 'open' && pr.state === 'closed') {
-    pr.state = 'open';
-    pr.closedAt = null;
+    try {
+      ctx.state.reopenPull(repo, pr);
+    } catch (error) {
+      if (error instanceof StateError)
+        validationFailed(ctx, [
+          { resource: 'PullRequest', code: 'custom', message: error.message },
+        ]);
+      throw error;
+    }
   }
   pr.updatedAt = shapes.timestamp();
   return { status: 200, body: await pullBody(ctx, repo, pr.number) };

@@ -349,6 +349,23 @@ export class GitHubState {
     return oid;
   }
 
+  /** Reopens a closed pull request; GitHub refuses a merged one, or a second open one per branch. */
+  reopenPull(repo: RepoRecord, pr: PullState): void {
+    if (pr.merged) throw new StateError('UNPROCESSABLE', 'Cannot reopen a merged pull request.');
+    if (
+      repo.pulls.some(
+        (p) => p !== pr && p.state === 'open' && p.head === pr.head && p.base === pr.base,
+      )
+    ) {
+      throw new StateError(
+        'UNPROCESSABLE',
+        `A pull request already exists for ${repo.meta.owner}:${pr.head}.`,
+      );
+    }
+    pr.state = 'open';
+    pr.closedAt = null;
+  }
+
   addComment(pr: PullState, body: string, login: string): CommentState {
     const comment: CommentState = { id: this.id(), body, user: login, createdAt: timestamp() };
     pr.comments.push(comment);
