@@ -350,6 +350,23 @@ describe('Argo CD Applications', () => {
   });
 });
 
+describe('Argo CD helm.values block', () => {
+  it('edits image maps and strings inside a literal values block in place', () => {
+    const text =
+      'apiVersion: argoproj.io/v1alpha1\nkind: Application\nspec:\n  source:\n    helm:\n      values: |\n        image:\n          repository: ghcr.io/acme/web # app\n          tag: "1.0"\n\n        worker:\n          image: ghcr.io/acme/worker:1.0\n';
+    const found = findImages(text);
+    expect(found.map((f) => [f.kind, f.path, f.value, f.line])).toEqual([
+      ['argocd', 'spec.source.helm.values|image', 'ghcr.io/acme/web:1.0', 9],
+      ['argocd', 'spec.source.helm.values|worker.image', 'ghcr.io/acme/worker:1.0', 12],
+    ]);
+    expect(set(text, 'ghcr.io/acme/web:1.1').text).toBe(text.replace('"1.0"', '"1.1"'));
+    expect(set(text, 'ghcr.io/acme/worker:2').text).toBe(text.replace('worker:1.0', 'worker:2'));
+    // A missing tag field is not added inside the block: reported instead.
+    const noTag = text.replace('          tag: "1.0"\n', '');
+    expect(() => set(noTag, 'ghcr.io/acme/web:1.1')).toThrow(/no "tag" to set/);
+  });
+});
+
 describe('explicit key', () => {
   const deploy =
     'apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - name: sidecar\n        image: envoy:1\n      - name: web\n        image: app:1 # app\n';

@@ -545,6 +545,12 @@ function visitArgoSource(w: Walker, source: unknown): void {
       visitHelmParameters(w, params);
       w.path.pop();
     }
+    const embedded = getNode(helm, 'values');
+    if (isScalar(embedded) && embedded.type === 'BLOCK_LITERAL') {
+      w.path.push('values');
+      visitEmbeddedValues(w, embedded);
+      w.path.pop();
+    }
     const valuesObject = getNode(helm, 'valuesObject');
     if (isMap(valuesObject)) {
       w.path.push('valuesObject');
@@ -564,6 +570,72 @@ function visitArgoSource(w: Walker, source: unknown): void {
       w.path.pop();
       w.path.pop();
     }
+  }
+}
+
+/**
+ * Argo CD's `helm.values: |` holds a values file as a literal block. Its content is analysed as
+ * YAML on its own, and each one-line scalar found there is mapped back to its place in the file
+ * (content line + the block's indentation), so the edit stays a splice of the original text.
+ */
+function visitEmbeddedValues(w: Walker, block: Scalar): void {
+  const text = w.an.text;
+  const [start, end] = block.range!;
+  const src = text.slice(start, end);
+  const headerEnd = src.indexOf('\n');
+  // Explicit indentation indicators and CRLF are rare enough here to leave to --key.
+  if (headerEnd === -1 || /^\|[0-9]|^\|[-+]?[0-9]/.test(src) || src.includes('\r')) return;
+  const lines = src.slice(headerEnd + 1).split('\n');
+  let indent = Number.POSITIVE_INFINITY;
+  for (const line of lines) {
+    if (line.trim() !== '') indent = Math.min(indent, line.length - line.trimStart().length);
+  }
+  if (!Number.isFinite(indent)) return;
+  const contentStarts: number[] = [];
+  const sourceStarts: number[] = [];
+  let content = '';
+  let at = start + headerEnd + 1;
+  for (const line of lines) {
+    contentStarts.push(content.length);
+    sourceStarts.push(at + Math.min(indent, line.length));
+    content += `${line.slice(indent)}\n`;
+    at += line.length + 1;
+  }
+  let inner: Analysis;
+  try {
+    inner = analyze(content);
+  } catch {
+    return; // not YAML: Argo CD will say so; nothing of ours to edit
+  }
+  const toSource = (offset: number): number | undefined => {
+    let lo = 0;
+    let hi = contentStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (contentStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return sourceStarts[lo]! + (offset - contentStarts[lo]!);
+  };
+  const prefix = formatPath(w.path);
+  for (const place of inner.places) {
+    let ok = true;
+    const slots = place.shape === 'ref' ? [place.slot] : [place.tag, place.digest];
+    for (const slot of slots) {
+      const r = slot?.node.range;
+      if (!slot || !r) continue;
+      const s0 = toSource(r[0]);
+      const s1 = toSource(r[1]);
+      if (s0 === undefined || s1 === undefined || s1 - s0 !== r[1] - r[0]) ok = false;
+      else slot.node.range = [s0, s1, s1];
+    }
+    place.kind = 'argocd';
+    place.path = `${prefix}|${place.path}`;
+    place.offset = toSource(place.offset) ?? start;
+    place.document = w.document;
+    if (place.shape === 'fields') delete place.map; // no new lines inside someone else's block
+    if (!ok) place.uneditable = 'it spans lines inside helm.values; edit it by hand';
+    w.an.places.push(place);
   }
 }
 
