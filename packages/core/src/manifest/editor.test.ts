@@ -289,6 +289,16 @@ describe('Helm values', () => {
     );
   });
 
+  it('adds a digest line to a map that has none, at the map indentation (podinfo layout)', () => {
+    const text =
+      'image:\n  repository: ghcr.io/stefanprodan/podinfo\n  tag: 6.14.0\n  pullPolicy: IfNotPresent\n  pullSecrets: []\n\nprefix: /\n';
+    expect(set(text, `ghcr.io/stefanprodan/podinfo:6.14.1@${SHA}`).text).toBe(
+      text
+        .replace('6.14.0', '6.14.1')
+        .replace('pullSecrets: []\n', `pullSecrets: []\n  digest: ${SHA}\n`),
+    );
+  });
+
   it('reports templates and aliases, and refuses to edit them when they match', () => {
     const text = fixture('values.yaml');
     const found = findImages(text, { file: 'values.yaml' });
@@ -347,6 +357,17 @@ describe('Argo CD Applications', () => {
     expect(set(text, 'ghcr.io/acme/renamed:1.1.0').text).toBe(
       replaced(text, ['old/name=ghcr.io/acme/renamed:1.0.0', renamed]),
     );
+  });
+});
+
+describe('Argo CD .argocd-source.yaml overrides', () => {
+  it('edits kustomize.images and helm.parameters at the top of the file', () => {
+    const text =
+      'kustomize:\n  images:\n    - quay.io/argoprojlabs/argocd-e2e-container:0.2\nhelm:\n  parameters:\n    - name: image.repository\n      value: quay.io/acme/web\n    - name: image.tag\n      value: "0.1"\n';
+    expect(set(text, 'quay.io/argoprojlabs/argocd-e2e-container:0.3').text).toBe(
+      text.replace('container:0.2', 'container:0.3'),
+    );
+    expect(set(text, 'quay.io/acme/web:1234567').text).toBe(text.replace('"0.1"', '"1234567"'));
   });
 });
 
