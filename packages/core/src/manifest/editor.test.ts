@@ -233,6 +233,29 @@ describe('kustomization images', () => {
     expect(set(flush, 'other:v2', { addMissing: true }).text).toBe(flush.replace('v1', 'v2'));
   });
 
+  it('adds several images to one kustomization as one images: list', () => {
+    const bare =
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- a.yaml\n';
+    const images = [parseImageReference('app:v1'), parseImageReference('worker:0123')];
+    const plan = planImageEdits([{ path: 'k.yaml', text: bare }], { images, addMissing: true });
+    expect(plan.edits[0]!.after).toBe(
+      `${bare}images:\n- name: app\n  newTag: v1\n- name: worker\n  newTag: "0123"\n`,
+    );
+    const flow = 'images: []\nresources: [a.yaml]\n';
+    const flowPlan = planImageEdits([{ path: 'k.yaml', text: flow }], { images, addMissing: true });
+    expect(flowPlan.edits[0]!.after).toBe(
+      'images: [{name: app, newTag: v1}, {name: worker, newTag: "0123"}]\nresources: [a.yaml]\n',
+    );
+    const noNewline = 'images:\n- name: other\n  newTag: v1';
+    const tail = planImageEdits([{ path: 'k.yaml', text: noNewline }], {
+      images,
+      addMissing: true,
+    });
+    expect(tail.edits[0]!.after).toBe(
+      `${noNewline}\n- name: app\n  newTag: v1\n- name: worker\n  newTag: "0123"`,
+    );
+  });
+
   it('edits Flux image entries but never adds to them: Kustomization spec.images, HelmRelease postRenderers', () => {
     const flux =
       'apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  images:\n  - name: app\n    newTag: v1\n';

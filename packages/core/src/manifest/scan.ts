@@ -689,6 +689,18 @@ function visitHelmParameters(w: Walker, params: YAMLSeq): void {
   }
 }
 
+const KUSTOMIZATION_FILE = /(?:^|[/\\])(?:kustomization\.ya?ml|Kustomization)$/;
+
+/** Old kustomizations have no apiVersion/kind: known by their file name or by their keys. */
+function looksLikeKustomization(root: YAMLMap, file: string | undefined): boolean {
+  if (file !== undefined && KUSTOMIZATION_FILE.test(file)) return true;
+  if (isKustomizeImages(root)) return true;
+  return (
+    isSeq(getNode(root, 'images')) &&
+    (isSeq(getNode(root, 'resources')) || isSeq(getNode(root, 'bases')))
+  );
+}
+
 function isKustomizeImages(root: YAMLMap): boolean {
   const images = getNode(root, 'images');
   if (!isSeq(images) || images.items.length === 0) return false;
@@ -746,7 +758,7 @@ export function analyze(text: string, file?: string): Analysis {
     if (
       ((kind === 'Kustomization' || kind === 'Component') &&
         (!apiVersion || apiVersion.startsWith('kustomize.config.k8s.io'))) ||
-      (kind === undefined && isKustomizeImages(root))
+      (kind === undefined && apiVersion === undefined && looksLikeKustomization(root, file))
     ) {
       visitKustomization(w, root);
       continue;
