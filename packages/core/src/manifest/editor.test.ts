@@ -72,6 +72,18 @@ describe('containers', () => {
     expect(result.text).toBe(text.replaceAll('acme/web:1.0', 'acme/web:1.1'));
   });
 
+  it('finds Tekton steps/sidecars and Argo Workflows container/script images', () => {
+    const text =
+      'apiVersion: tekton.dev/v1\nkind: Task\nspec:\n  steps:\n  - name: build\n    image: golang:1.23\n  sidecars:\n  - name: docker\n    image: docker:27-dind\n---\napiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec:\n  templates:\n  - name: main\n    container:\n      image: acme/tool:1\n  - name: py\n    script:\n      image: python:3.12\n      source: print(1)\n  - name: steps\n    steps:\n    - - name: hello\n        template: main\n';
+    expect(findImages(text).map((f) => [f.kind, f.path, f.value])).toEqual([
+      ['container', 'spec.steps[0].image', 'golang:1.23'],
+      ['container', 'spec.sidecars[0].image', 'docker:27-dind'],
+      ['container', 'spec.templates[0].container.image', 'acme/tool:1'],
+      ['container', 'spec.templates[1].script.image', 'python:3.12'],
+    ]);
+    expect(set(text, 'acme/tool:2').text).toBe(text.replace('acme/tool:1', 'acme/tool:2'));
+  });
+
   it('keeps CRLF line endings and a BOM', () => {
     const text =
       '\uFEFFapiVersion: v1\r\nkind: Pod\r\nspec:\r\n  containers:\r\n  - name: a\r\n    image: nginx:1.27 # web\r\n';

@@ -84,6 +84,10 @@ export interface Analysis {
 }
 
 const CONTAINER_LISTS = new Set(['containers', 'initContainers', 'ephemeralContainers']);
+// Custom resources that run containers without a pod template: Tekton `steps`/`sidecars` lists,
+// Argo Workflows' single `container`/`script` (and `sidecars`). Only inside Kubernetes objects.
+const CR_CONTAINER_LISTS = new Set(['steps', 'sidecars']);
+const CR_CONTAINER_MAPS = new Set(['container', 'script']);
 const TEMPLATE = /\{\{|\$\(|\$\{/;
 
 export function keyOf(pair: Pair): string | undefined {
@@ -406,6 +410,19 @@ function walk(
         w.path.pop();
         continue;
       }
+      if (!values && CR_CONTAINER_LISTS.has(key) && isSeq(v) && v.items.some(hasImage)) {
+        w.path.push(key);
+        visitContainers(w, v, values, kind);
+        w.path.pop();
+        continue;
+      }
+      if (!values && CR_CONTAINER_MAPS.has(key) && isMap(v) && hasImage(v)) {
+        w.path.push(key);
+        addRefPlace(w, 'container', getPair(v, 'image')!.value, ['image']);
+        walk(w, v, values, key, kind);
+        w.path.pop();
+        continue;
+      }
       if (values && key === 'image' && (isScalar(v) || isAlias(v))) {
         addRefPlace(w, kind, v, [key]);
         continue;
@@ -427,6 +444,12 @@ function walk(
       }
     }
   }
+}
+
+function hasImage(item: unknown): boolean {
+  if (!isMap(item)) return false;
+  const v = getPair(item, 'image')?.value;
+  return isScalar(v) || isAlias(v);
 }
 
 function visitContainers(w: Walker, seq: YAMLSeq, values: boolean, kind: ImageKind): void {
