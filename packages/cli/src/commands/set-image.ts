@@ -79,12 +79,16 @@ export const setImageCommand: Command = {
       );
     }
     const changes = plan.edits.flatMap((e) => e.changes);
+    const skipped = plan.skipped ?? [];
     if (flag(args, 'json')) {
+      const result = changes.length ? 'changed' : 'unchanged';
       io.stdout(
-        `${JSON.stringify({ result: changes.length ? 'changed' : 'unchanged', dryRun, changes: changes.map(jsonChange) }, null, 2)}\n`,
+        `${JSON.stringify({ result, dryRun, changes: changes.map(jsonChange), skipped }, null, 2)}\n`,
       );
       return 0;
     }
+    // Helm chart templates sit beside values files but are not YAML until rendered.
+    for (const file of skipped) io.stderr(`note: skipped ${file.path}: ${file.reason}\n`);
     if (dryRun) for (const edit of plan.edits) io.stdout(unifiedDiff(edit));
     io.stdout(summary(imageArg, changes, plan.matched, files.length, dryRun));
     return 0;
