@@ -1,7 +1,9 @@
 // The simulator driven by the real Octokit clients: if it drifts from what GitHub answers,
 // the product's GitHub host would be tested against a fiction.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -218,6 +220,21 @@ describe('GraphQL', () => {
     await git(['clone', '--quiet', sim.repoPath(REPO), clone]);
     const { stdout } = await run('kubectl', ['kustomize', join(clone, 'overlays/staging')]);
     expect(stdout).toContain('image: registry.example/acme/web:bbbbbbb');
+  });
+
+  it('truncates Blob.text at 512,000 bytes and says so, as GitHub does', async () => {
+    const text = 'a: b\n'.repeat(120_000);
+    await sim.commit(REPO, 'large', { 'large.yaml': text }, 'large manifest');
+    const data = await gql<{
+      repository: { object: { text: string; isTruncated: boolean; byteSize: number } };
+    }>(
+      '{ repository(owner: "acme", name: "manifests") { object(expression: "large:large.yaml") { ... on Blob { text isTruncated byteSize } } } }',
+    );
+    expect(data.repository.object).toEqual({
+      text: text.slice(0, 512_000),
+      isTruncated: true,
+      byteSize: 600_000,
+    });
   });
 
   it('refuses to delete a path that does not exist, and a base64 that is not', async () => {
@@ -546,6 +563,24 @@ describe('REST', () => {
     expect(tree.data.tree.map((e) => e.path)).toContain('overlays/staging/kustomization.yaml');
     const commit = await rest.git.getCommit({ owner: 'acme', repo: 'manifests', commit_sha: head });
     expect(commit.data.sha).toBe(head);
+    // Over 1 MB the JSON answer carries no content, as on GitHub; raw still does.
+    const big = `${'x'.repeat(1024 * 1024)}\n`;
+    await sim.commit(REPO, 'big', { 'big.txt': big }, 'big file');
+    const bigJson = await rest.repos.getContent({
+      owner: 'acme',
+      repo: 'manifests',
+      path: 'big.txt',
+      ref: 'big',
+    });
+    expect(bigJson.data).toMatchObject({ content: '', encoding: 'none', size: big.length });
+    const bigRaw = await rest.repos.getContent({
+      owner: 'acme',
+      repo: 'manifests',
+      path: 'big.txt',
+      ref: 'big',
+      mediaType: { format: 'raw' },
+    });
+    expect(String(bigRaw.data)).toBe(big);
     const missing = await status(
       rest.repos.getContent({ owner: 'acme', repo: 'manifests', path: 'nope' }),
     );
@@ -705,6 +740,36 @@ describe('REST', () => {
       (await rest.pulls.list({ owner: 'acme', repo: 'manifests', head: 'acme:release-eeeeeee' }))
         .data,
     ).toEqual([]);
+    // Reopened: fine while it is the only one for its branch; refused once another is open.
+    await rest.pulls.update({
+      owner: 'acme',
+      repo: 'manifests',
+      pull_number: number,
+      state: 'open',
+    });
+    await rest.pulls.update({
+      owner: 'acme',
+      repo: 'manifests',
+      pull_number: number,
+      state: 'closed',
+    });
+    const second = await rest.pulls.create({
+      owner: 'acme',
+      repo: 'manifests',
+      head: 'release-eeeeeee',
+      base: 'main',
+      title: 'again',
+    });
+    const reopen = await status(
+      rest.pulls.update({ owner: 'acme', repo: 'manifests', pull_number: number, state: 'open' }),
+    );
+    expect(reopen.status).toBe(422);
+    await rest.pulls.update({
+      owner: 'acme',
+      repo: 'manifests',
+      pull_number: second.data.number,
+      state: 'closed',
+    });
     // Link headers as GitHub sends them: paginate walks every page.
     const all = await rest.paginate(rest.pulls.list, {
       owner: 'acme',
@@ -712,7 +777,7 @@ describe('REST', () => {
       state: 'all',
       per_page: 1,
     });
-    expect(all.map((p) => p.number).sort()).toEqual([1, number]);
+    expect(all.map((p) => p.number).sort((a, b) => a - b)).toEqual([1, number, second.data.number]);
   });
 
   it('opens one pull request when several creations for the same branch race', async () => {
@@ -760,6 +825,53 @@ describe('REST', () => {
     expect(opened).toHaveLength(1);
     // The winner answered 201 (pulls.create) or 200 (octokit's status for a resolved call here).
     expect(outcomes.filter((o) => o.status === 422)).toHaveLength(4);
+  });
+
+  it('merges a pull request as a person would: a real three-way merge, shown merged everywhere', async () => {
+    await sim.createRepo('acme/merging', { 'app.yaml': 'tag: a\n', 'other.yaml': 'x: 1\n' });
+    await sim.commit('acme/merging', 'release-b', { 'app.yaml': 'tag: b\n' }, 'Release b');
+    await sim.commit('acme/merging', 'main', { 'other.yaml': 'x: 2\n' }, 'Someone else');
+    const pr = await rest.pulls.create({
+      owner: 'acme',
+      repo: 'merging',
+      head: 'release-b',
+      base: 'main',
+      title: 'Release b',
+    });
+    const merge = await sim.mergePullRequest('acme/merging', pr.data.number);
+    expect(await sim.readFile('acme/merging', 'main', 'app.yaml')).toBe('tag: b\n');
+    expect(await sim.readFile('acme/merging', 'main', 'other.yaml')).toBe('x: 2\n');
+    const [top] = await sim.commits('acme/merging', 'main', 1);
+    expect(top).toMatchObject({ sha: merge, verified: true });
+    expect(top?.parents).toHaveLength(2);
+    const got = await rest.pulls.get({
+      owner: 'acme',
+      repo: 'merging',
+      pull_number: pr.data.number,
+    });
+    expect(got.data).toMatchObject({ state: 'closed', merged: true, merge_commit_sha: merge });
+    const viaGraphQL = await gql<{
+      repository: { pullRequests: { nodes: { number: number; state: string }[] } };
+    }>(
+      '{ repository(owner: "acme", name: "merging") { pullRequests(states: [MERGED], first: 5) { nodes { number state } } } }',
+    );
+    expect(viaGraphQL.repository.pullRequests.nodes).toEqual([
+      { number: pr.data.number, state: 'MERGED' },
+    ]);
+    // Two edits of one line conflict, as in git.
+    await sim.commit('acme/merging', 'release-c', { 'app.yaml': 'tag: c\n' }, 'Release c');
+    await sim.commit('acme/merging', 'main', { 'app.yaml': 'tag: hotfix\n' }, 'Hotfix');
+    const conflicting = await rest.pulls.create({
+      owner: 'acme',
+      repo: 'merging',
+      head: 'release-c',
+      base: 'main',
+      title: 'Release c',
+    });
+    await expect(sim.mergePullRequest('acme/merging', conflicting.data.number)).rejects.toThrow(
+      /conflict/i,
+    );
+    expect(await sim.readFile('acme/merging', 'main', 'app.yaml')).toBe('tag: hotfix\n');
   });
 
   it('compares commits: ahead, behind, identical, diverged, with messages and authors', async () => {
@@ -989,5 +1101,92 @@ describe('tokens, faults and the log', () => {
     } finally {
       sim.setGraphqlEnabled(true);
     }
+  });
+});
+
+/** Keys of a recorded GitHub answer that ours lacks, recursively (arrays: their first item). */
+function missingKeys(recorded: unknown, ours: unknown, at = ''): string[] {
+  if (Array.isArray(recorded)) {
+    return Array.isArray(ours) && recorded.length && ours.length
+      ? missingKeys(recorded[0], ours[0], `${at}[0]`)
+      : [];
+  }
+  if (!recorded || typeof recorded !== 'object') return [];
+  if (!ours || typeof ours !== 'object') return [at || '(root)'];
+  const missing: string[] = [];
+  for (const [key, value] of Object.entries(recorded)) {
+    const path = at ? `${at}.${key}` : key;
+    if (!(key in ours)) missing.push(path);
+    else if (value && typeof value === 'object')
+      missing.push(...missingKeys(value, (ours as Record<string, unknown>)[key], path));
+  }
+  return missing;
+}
+
+function recorded(scenario: string, method: string, pathEnd: string): unknown {
+  const require = createRequire(import.meta.url);
+  const file = require.resolve(
+    `@octokit/fixtures/scenarios/api.github.com/${scenario}/normalized-fixture.json`,
+  );
+  const calls = JSON.parse(readFileSync(file, 'utf8')) as {
+    method: string;
+    path: string;
+    response: unknown;
+  }[];
+  const call = calls.find((c) => c.method === method && c.path.endsWith(pathEnd));
+  if (!call) throw new Error(`no recorded ${method} …${pathEnd} in ${scenario}`);
+  return call.response;
+}
+
+describe("the shape of GitHub's recorded answers (@octokit/fixtures)", () => {
+  it('has every field GitHub recorded for a repository, a ref, a label, an issue and a directory', async () => {
+    const repo = await rest.repos.get({ owner: 'acme', repo: 'manifests' });
+    const head = (await sim.branchHead(REPO, 'main'))!;
+    const ref = await rest.git.createRef({
+      owner: 'acme',
+      repo: 'manifests',
+      ref: 'refs/heads/shape',
+      sha: head,
+    });
+    const moved = await rest.git.updateRef({
+      owner: 'acme',
+      repo: 'manifests',
+      ref: 'heads/shape',
+      sha: head,
+      force: true,
+    });
+    const dir = await rest.repos.getContent({ owner: 'acme', repo: 'manifests', path: '' });
+    await sim.commit(REPO, 'shape-pr', { 'shape.txt': 's\n' }, 'shape');
+    const pr = await rest.pulls.create({
+      owner: 'acme',
+      repo: 'manifests',
+      head: 'shape-pr',
+      base: 'main',
+      title: 'shape',
+    });
+    const labels = await rest.issues.addLabels({
+      owner: 'acme',
+      repo: 'manifests',
+      issue_number: pr.data.number,
+      labels: ['shape'],
+    });
+    const issue = await rest.issues.addAssignees({
+      owner: 'acme',
+      repo: 'manifests',
+      issue_number: pr.data.number,
+      assignees: ['dana'],
+    });
+    const checks: [string, unknown, unknown][] = [
+      ['repository', recorded('get-repository', 'get', '/hello-world'), repo.data],
+      ['created ref', recorded('git-refs', 'post', '/git/refs'), ref.data],
+      ['updated ref', recorded('git-refs', 'patch', '/git/refs/heads/test'), moved.data],
+      ['directory', recorded('get-content', 'get', '/contents/'), dir.data],
+      ['labels', recorded('add-labels-to-issue', 'post', '/issues/1/labels'), labels.data],
+      ['issue', recorded('add-labels-to-issue', 'post', '/add-labels-to-issue/issues'), issue.data],
+    ];
+    const missing = checks.flatMap(([name, rec, ours]) =>
+      missingKeys(rec, ours).map((k) => `${name}: ${k}`),
+    );
+    expect(missing).toEqual([]);
   });
 });

@@ -138,7 +138,8 @@ export function operation(method: string, template: string): Operation {
     // `path` and `ref` may hold slashes (contents paths, refs/heads/x); the rest may not.
     return name === 'path' ? '(.*)' : name === 'ref' || name === 'basehead' ? '(.+)' : '([^/]+)';
   });
-  const regex = new RegExp(`^${pattern}$`);
+  // The root of contents is asked as `/contents` (Octokit drops the empty path's slash).
+  const regex = new RegExp(`^${pattern.replace(/\/\(\.\*\)$/, '(?:/(.*))?')}$`);
 
   const paramSchema = (where: 'path' | 'query') => {
     const list = parameters.filter((p) => p.in === where);
@@ -172,7 +173,7 @@ export function operation(method: string, template: string): Operation {
       if (!m) return undefined;
       const params: Record<string, string> = {};
       names.forEach((name, i) => {
-        params[name] = decodeURIComponent(m[i + 1]!);
+        params[name] = decodeURIComponent(m[i + 1] ?? '');
       });
       return params;
     },

@@ -108,3 +108,25 @@ describe('set-image', () => {
     expect(noTag.stderr).toContain('no tag or digest');
   });
 });
+
+describe('set-image beside Helm chart templates', () => {
+  it('skips a template that is not YAML, says so, and edits the values file', async () => {
+    await mkdir(join(dir, 'chart/templates'), { recursive: true });
+    await writeFile(
+      join(dir, 'chart/values.yaml'),
+      'image:\n  repository: gcr.io/p/web\n  tag: old\n',
+    );
+    await writeFile(
+      join(dir, 'chart/templates/deployment.yaml'),
+      '{{- if .Values.enabled }}\nkind: Deployment\n{{- end }}\n',
+    );
+    const r = await runCli(['set-image', 'gcr.io/p/web:new', 'chart'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(await read('chart/values.yaml')).toContain('tag: new');
+    expect(r.stderr).toContain('skipped chart/templates/deployment.yaml');
+    const found = await runCli(['find-images', 'chart'], { cwd: dir });
+    expect(found.code).toBe(0);
+    expect(found.stdout).toContain('chart/values.yaml:3:8');
+    expect(found.stderr).toContain('skipped chart/templates/deployment.yaml');
+  });
+});

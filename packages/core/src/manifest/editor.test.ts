@@ -7,6 +7,7 @@ import {
   KeyPathError,
   ManifestParseError,
   UneditableValueError,
+  UsageError,
 } from '../errors.js';
 import { parseImageReference } from '../image/reference.js';
 import { findImages, planImageEdits, setImage } from './editor.js';
@@ -69,6 +70,18 @@ describe('containers', () => {
     const result = set(text, 'docker.io/acme/web:1.1');
     expect(result.changes).toHaveLength(4);
     expect(result.text).toBe(text.replaceAll('acme/web:1.0', 'acme/web:1.1'));
+  });
+
+  it('finds Tekton steps/sidecars and Argo Workflows container/script images', () => {
+    const text =
+      'apiVersion: tekton.dev/v1\nkind: Task\nspec:\n  steps:\n  - name: build\n    image: golang:1.23\n  sidecars:\n  - name: docker\n    image: docker:27-dind\n---\napiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec:\n  templates:\n  - name: main\n    container:\n      image: acme/tool:1\n  - name: py\n    script:\n      image: python:3.12\n      source: print(1)\n  - name: steps\n    steps:\n    - - name: hello\n        template: main\n';
+    expect(findImages(text).map((f) => [f.kind, f.path, f.value])).toEqual([
+      ['container', 'spec.steps[0].image', 'golang:1.23'],
+      ['container', 'spec.sidecars[0].image', 'docker:27-dind'],
+      ['container', 'spec.templates[0].container.image', 'acme/tool:1'],
+      ['container', 'spec.templates[1].script.image', 'python:3.12'],
+    ]);
+    expect(set(text, 'acme/tool:2').text).toBe(text.replace('acme/tool:1', 'acme/tool:2'));
   });
 
   it('keeps CRLF line endings and a BOM', () => {
@@ -232,11 +245,42 @@ describe('kustomization images', () => {
     expect(set(flush, 'other:v2', { addMissing: true }).text).toBe(flush.replace('v1', 'v2'));
   });
 
-  it('does not treat a Flux Kustomization as a kustomize kustomization', () => {
+  it('adds several images to one kustomization as one images: list', () => {
+    const bare =
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- a.yaml\n';
+    const images = [parseImageReference('app:v1'), parseImageReference('worker:0123')];
+    const plan = planImageEdits([{ path: 'k.yaml', text: bare }], { images, addMissing: true });
+    expect(plan.edits[0]!.after).toBe(
+      `${bare}images:\n- name: app\n  newTag: v1\n- name: worker\n  newTag: "0123"\n`,
+    );
+    const flow = 'images: []\nresources: [a.yaml]\n';
+    const flowPlan = planImageEdits([{ path: 'k.yaml', text: flow }], { images, addMissing: true });
+    expect(flowPlan.edits[0]!.after).toBe(
+      'images: [{name: app, newTag: v1}, {name: worker, newTag: "0123"}]\nresources: [a.yaml]\n',
+    );
+    const noNewline = 'images:\n- name: other\n  newTag: v1';
+    const tail = planImageEdits([{ path: 'k.yaml', text: noNewline }], {
+      images,
+      addMissing: true,
+    });
+    expect(tail.edits[0]!.after).toBe(
+      `${noNewline}\n- name: app\n  newTag: v1\n- name: worker\n  newTag: "0123"`,
+    );
+  });
+
+  it('edits Flux image entries but never adds to them: Kustomization spec.images, HelmRelease postRenderers', () => {
     const flux =
       'apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  images:\n  - name: app\n    newTag: v1\n';
-    expect(findImages(flux)).toEqual([]);
-    expect(set(flux, 'app:v2', { addMissing: true }).text).toBe(flux);
+    expect(findImages(flux).map((f) => [f.kind, f.path])).toEqual([
+      ['kustomize', 'spec.images[0]'],
+    ]);
+    expect(set(flux, 'app:v2').text).toBe(flux.replace('newTag: v1', 'newTag: v2'));
+    expect(set(flux, 'other:v2', { addMissing: true }).text).toBe(flux);
+    const release =
+      'apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nspec:\n  postRenderers:\n    - kustomize:\n        images:\n          - name: app\n            newName: ghcr.io/acme/app\n            newTag: v1\n';
+    expect(set(release, 'ghcr.io/acme/app:v2').text).toBe(
+      release.replace('newTag: v1', 'newTag: v2'),
+    );
   });
 });
 
@@ -277,6 +321,16 @@ describe('Helm values', () => {
         'repository: ghcr.io/acme/empty\n    tag:\n',
         'repository: ghcr.io/acme/empty\n    tag: 1.0.0\n',
       ]),
+    );
+  });
+
+  it('adds a digest line to a map that has none, at the map indentation (podinfo layout)', () => {
+    const text =
+      'image:\n  repository: ghcr.io/stefanprodan/podinfo\n  tag: 6.14.0\n  pullPolicy: IfNotPresent\n  pullSecrets: []\n\nprefix: /\n';
+    expect(set(text, `ghcr.io/stefanprodan/podinfo:6.14.1@${SHA}`).text).toBe(
+      text
+        .replace('6.14.0', '6.14.1')
+        .replace('pullSecrets: []\n', `pullSecrets: []\n  digest: ${SHA}\n`),
     );
   });
 
@@ -341,6 +395,34 @@ describe('Argo CD Applications', () => {
   });
 });
 
+describe('Argo CD .argocd-source.yaml overrides', () => {
+  it('edits kustomize.images and helm.parameters at the top of the file', () => {
+    const text =
+      'kustomize:\n  images:\n    - quay.io/argoprojlabs/argocd-e2e-container:0.2\nhelm:\n  parameters:\n    - name: image.repository\n      value: quay.io/acme/web\n    - name: image.tag\n      value: "0.1"\n';
+    expect(set(text, 'quay.io/argoprojlabs/argocd-e2e-container:0.3').text).toBe(
+      text.replace('container:0.2', 'container:0.3'),
+    );
+    expect(set(text, 'quay.io/acme/web:1234567').text).toBe(text.replace('"0.1"', '"1234567"'));
+  });
+});
+
+describe('Argo CD helm.values block', () => {
+  it('edits image maps and strings inside a literal values block in place', () => {
+    const text =
+      'apiVersion: argoproj.io/v1alpha1\nkind: Application\nspec:\n  source:\n    helm:\n      values: |\n        image:\n          repository: ghcr.io/acme/web # app\n          tag: "1.0"\n\n        worker:\n          image: ghcr.io/acme/worker:1.0\n';
+    const found = findImages(text);
+    expect(found.map((f) => [f.kind, f.path, f.value, f.line])).toEqual([
+      ['argocd', 'spec.source.helm.values|image', 'ghcr.io/acme/web:1.0', 9],
+      ['argocd', 'spec.source.helm.values|worker.image', 'ghcr.io/acme/worker:1.0', 12],
+    ]);
+    expect(set(text, 'ghcr.io/acme/web:1.1').text).toBe(text.replace('"1.0"', '"1.1"'));
+    expect(set(text, 'ghcr.io/acme/worker:2').text).toBe(text.replace('worker:1.0', 'worker:2'));
+    // A missing tag field is not added inside the block: reported instead.
+    const noTag = text.replace('          tag: "1.0"\n', '');
+    expect(() => set(noTag, 'ghcr.io/acme/web:1.1')).toThrow(/no "tag" to set/);
+  });
+});
+
 describe('explicit key', () => {
   const deploy =
     'apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - name: sidecar\n        image: envoy:1\n      - name: web\n        image: app:1 # app\n';
@@ -364,6 +446,28 @@ describe('explicit key', () => {
     );
   });
 
+  it('a key to a whole reference keeps the name as the file spells it when it is the same image', () => {
+    const pod = 'spec:\n  containers:\n  - name: web\n    image: docker.io/library/nginx:1 # web\n';
+    const key = '.spec.containers[name=web].image';
+    expect(set(pod, 'nginx:2', { key }).text).toBe(pod.replace(':1 #', ':2 #'));
+    expect(set(pod, `nginx@${SHA}`, { key }).text).toBe(pod.replace(':1 #', `:1@${SHA} #`));
+    // Another image at that place: the key says where, the request says what.
+    expect(set(pod, 'ghcr.io/acme/web:3', { key }).text).toBe(
+      pod.replace('docker.io/library/nginx:1', 'ghcr.io/acme/web:3'),
+    );
+  });
+
+  it('a key to a Helm image map edits its tag (and digest) fields', () => {
+    const values = 'api:\n  image:\n    repository: acme/api\n    tag: v1\n';
+    const result = set(values, 'acme/api:v2', { key: '.api.image' });
+    expect(result.text).toBe(values.replace('tag: v1', 'tag: v2'));
+    expect(result.changes[0]).toMatchObject({
+      kind: 'key',
+      from: 'acme/api:v1',
+      to: 'acme/api:v2',
+    });
+  });
+
   it('throws KeyPathError naming the key and the file', () => {
     const attempt = (key: string) => () => set(deploy, 'app:2', { key, file: 'deploy.yaml' });
     expect(attempt('.spec.template.spec.containers[5].image')).toThrow(KeyPathError);
@@ -372,6 +476,58 @@ describe('explicit key', () => {
     );
     expect(attempt('.spec.template')).toThrow(/leads to a mapping/);
     expect(attempt('.spec[')).toThrow(KeyPathError);
+  });
+});
+
+describe('aliases, templates, variables and block scalars', () => {
+  const pod = (body: string) => `apiVersion: v1\nkind: Pod\nspec:\n  containers:\n${body}`;
+
+  it('edits an anchor at an image place; its aliases follow', () => {
+    const text = pod('  - name: a\n    image: &img nginx:1\n  - name: b\n    image: *img\n');
+    const result = set(text, 'nginx:2');
+    expect(result.text).toBe(text.replace('&img nginx:1', '&img nginx:2'));
+    expect(result.matched).toBe(2);
+    expect(result.changes).toHaveLength(1);
+  });
+
+  it('refuses an alias whose anchor is not an image place, naming file and line', () => {
+    const text = `metadata:\n  annotations: {img: &img nginx:1}\n${pod('  - name: b\n    image: *img\n')}`;
+    const found = findImages(text, { file: 'pod.yaml' });
+    expect(found).toHaveLength(1);
+    expect(found[0]!.uneditable).toMatch(/alias/);
+    expect(() => set(text, 'nginx:2', { file: 'pod.yaml' })).toThrow(
+      /^pod\.yaml:8:12: .*alias \(\*img\)/,
+    );
+  });
+
+  it('refuses $(VAR) substitutions and {{ }} templates at a matching place, and only there', () => {
+    const text = pod(
+      '  - name: a\n    image: app:$(TAG)\n  - name: b\n    image: "other:{{ .Values.tag }}"\n  - name: c\n    image: nginx:1\n',
+    );
+    const found = findImages(text);
+    expect(found.map((f) => Boolean(f.uneditable))).toEqual([true, true, false]);
+    expect(() => set(text, 'app:2')).toThrow(UneditableValueError);
+    expect(() => set(text, 'other:2')).toThrow(/template/);
+    // Places that do not match are no obstacle.
+    expect(set(text, 'nginx:2').text).toBe(text.replace('nginx:1', 'nginx:2'));
+  });
+
+  it('edits a one-line block scalar in place and refuses a multi-line one', () => {
+    const literal = pod('  - name: a\n    image: |-\n      nginx:1\n');
+    expect(set(literal, 'nginx:2').text).toBe(literal.replace('nginx:1', 'nginx:2'));
+    const folded = pod(
+      '  - name: a\n    image: >\n      nginx:1\n  - name: b\n    image: redis:1\n',
+    );
+    expect(set(folded, 'nginx:2').text).toBe(folded.replace('nginx:1', 'nginx:2'));
+    const twoLines = pod('  - name: a\n    image: |\n      nginx:1\n      more\n');
+    expect(findImages(twoLines)[0]!.uneditable).toMatch(/multi-line block scalar/);
+  });
+
+  it('quotes a stated tag YAML misreads even when it already has the requested value', () => {
+    const text = 'images:\n- name: app\n  newTag: 1.10\n';
+    const result = set(text, 'app:1.10');
+    expect(result.text).toBe('images:\n- name: app\n  newTag: "1.10"\n');
+    expect(result.changes[0]).toMatchObject({ from: 'app:1.10', to: 'app:1.10' });
   });
 });
 
@@ -437,6 +593,19 @@ describe('planImageEdits', () => {
     expect(plan.edits[0]!.changes.map((c) => c.file)).toEqual(['a.yaml', 'a.yaml']);
   });
 
+  it('takes an image given twice once, and refuses it with two different tags', () => {
+    const files = [{ path: 'a.yaml', text: 'image: nginx:1\n' }];
+    const twice = planImageEdits(files, {
+      images: [parseImageReference('nginx:2'), parseImageReference('docker.io/library/nginx:2')],
+    });
+    expect(twice.edits[0]!.changes).toHaveLength(1);
+    expect(() =>
+      planImageEdits(files, {
+        images: [parseImageReference('nginx:2'), parseImageReference('nginx:3')],
+      }),
+    ).toThrow(UsageError);
+  });
+
   it('parses every file before returning, so one bad file fails the whole plan', () => {
     const files = [
       {
@@ -448,6 +617,23 @@ describe('planImageEdits', () => {
     expect(() => planImageEdits(files, { images: [parseImageReference('nginx:2')] })).toThrow(
       /broken\.yaml:/,
     );
+  });
+
+  it('skips Helm chart templates that are not YAML, and fails on any other invalid file', () => {
+    const template =
+      '{{- if .Values.enabled }}\napiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: {{ .Values.image }}\n{{- end }}\n';
+    const files = [
+      { path: 'templates/pod.yaml', text: template },
+      { path: 'values.yaml', text: 'image:\n  repository: nginx\n  tag: "1"\n' },
+    ];
+    const plan = planImageEdits(files, { images: [parseImageReference('nginx:2')] });
+    expect(plan.edits.map((e) => e.path)).toEqual(['values.yaml']);
+    expect(plan.skipped).toEqual([
+      {
+        path: 'templates/pod.yaml',
+        reason: expect.stringMatching(/^a template, not YAML \(templates\/pod\.yaml:1:/),
+      },
+    ]);
   });
 
   it('with a key: files where the key leads nowhere are skipped; none at all is an error', () => {

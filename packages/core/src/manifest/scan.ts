@@ -32,6 +32,8 @@ interface PlaceBase {
   path: string;
   /** Names that select this place (kustomize: `name` and `newName`; Argo: `old=` and new). */
   names: ImageReference[];
+  /** `names` normalized, computed on first match. */
+  canonical?: string[];
   /** The reference as the file states it. */
   value: string;
   /** Offset of the scalar reported as the place's position. */
@@ -82,6 +84,10 @@ export interface Analysis {
 }
 
 const CONTAINER_LISTS = new Set(['containers', 'initContainers', 'ephemeralContainers']);
+// Custom resources that run containers without a pod template: Tekton `steps`/`sidecars` lists,
+// Argo Workflows' single `container`/`script` (and `sidecars`). Only inside Kubernetes objects.
+const CR_CONTAINER_LISTS = new Set(['steps', 'sidecars']);
+const CR_CONTAINER_MAPS = new Set(['container', 'script']);
 const TEMPLATE = /\{\{|\$\(|\$\{/;
 
 export function keyOf(pair: Pair): string | undefined {
@@ -226,7 +232,12 @@ function addRefPlace(
   if (body) place.body = body;
   const why = whyUneditable(slot.node, slot.value);
   if (why) place.uneditable = why;
-  else if (!body) return; // not an image reference at all
+  else if (!body) {
+    // A container's image that is no reference (a `<image_url>` placeholder) is still worth
+    // listing; elsewhere an `image:` that is no reference is not an image at all.
+    if (kind !== 'container') return;
+    place.uneditable = 'it is not a valid image reference (a placeholder?)';
+  }
   w.an.places.push(place);
 }
 
@@ -399,6 +410,19 @@ function walk(
         w.path.pop();
         continue;
       }
+      if (!values && CR_CONTAINER_LISTS.has(key) && isSeq(v) && v.items.some(hasImage)) {
+        w.path.push(key);
+        visitContainers(w, v, values, kind);
+        w.path.pop();
+        continue;
+      }
+      if (!values && CR_CONTAINER_MAPS.has(key) && isMap(v) && hasImage(v)) {
+        w.path.push(key);
+        addRefPlace(w, 'container', getPair(v, 'image')!.value, ['image']);
+        walk(w, v, values, key, kind);
+        w.path.pop();
+        continue;
+      }
       if (values && key === 'image' && (isScalar(v) || isAlias(v))) {
         addRefPlace(w, kind, v, [key]);
         continue;
@@ -420,6 +444,12 @@ function walk(
       }
     }
   }
+}
+
+function hasImage(item: unknown): boolean {
+  if (!isMap(item)) return false;
+  const v = getPair(item, 'image')?.value;
+  return isScalar(v) || isAlias(v);
 }
 
 function visitContainers(w: Walker, seq: YAMLSeq, values: boolean, kind: ImageKind): void {
@@ -459,8 +489,17 @@ function visitKustomization(w: Walker, root: YAMLMap): void {
   if (pair) kd.imagesPair = pair;
   w.an.kustomizations.push(kd);
   if (!pair || !isSeq(pair.value)) return;
-  const items = pair.value.items;
   w.path.push('images');
+  visitImageEntries(w, pair.value);
+  w.path.pop();
+}
+
+/**
+ * kustomize `images:` entries (name / newName / newTag / digest). Flux uses the same entries in a
+ * Kustomization's `spec.images` and a HelmRelease's `postRenderers[].kustomize.images`.
+ */
+function visitImageEntries(w: Walker, seq: YAMLSeq): void {
+  const items = seq.items;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     if (!isMap(item)) continue;
@@ -482,7 +521,6 @@ function visitKustomization(w: Walker, root: YAMLMap): void {
         tagKey: 'newTag',
         digestKey: 'digest',
         map: item,
-        aliased: flags.aliased,
       };
       const tag = fieldSlot(w, item, 'newTag', flags);
       const digest = fieldSlot(w, item, 'digest', flags);
@@ -493,7 +531,29 @@ function visitKustomization(w: Walker, root: YAMLMap): void {
     }
     w.path.pop();
   }
-  w.path.pop();
+}
+
+/** Flux: Kustomization `spec.images`, HelmRelease `spec.postRenderers[].kustomize.images`. */
+function visitFluxImages(w: Walker, spec: YAMLMap, kind: string): void {
+  if (kind === 'Kustomization') {
+    const images = getNode(spec, 'images');
+    if (isSeq(images)) {
+      w.path.push('spec', 'images');
+      visitImageEntries(w, images);
+      w.path.length = 0;
+    }
+    return;
+  }
+  const renderers = getNode(spec, 'postRenderers');
+  if (!isSeq(renderers)) return;
+  renderers.items.forEach((r, i) => {
+    const kustomize = isMap(r) ? getNode(r, 'kustomize') : undefined;
+    const images = isMap(kustomize) ? getNode(kustomize, 'images') : undefined;
+    if (!isSeq(images)) return;
+    w.path.push('spec', 'postRenderers', i, 'kustomize', 'images');
+    visitImageEntries(w, images);
+    w.path.length = 0;
+  });
 }
 
 /** An Argo CD source: helm.parameters, helm.valuesObject, kustomize.images. */
@@ -506,6 +566,12 @@ function visitArgoSource(w: Walker, source: unknown): void {
     if (isSeq(params)) {
       w.path.push('parameters');
       visitHelmParameters(w, params);
+      w.path.pop();
+    }
+    const embedded = getNode(helm, 'values');
+    if (isScalar(embedded) && embedded.type === 'BLOCK_LITERAL') {
+      w.path.push('values');
+      visitEmbeddedValues(w, embedded);
       w.path.pop();
     }
     const valuesObject = getNode(helm, 'valuesObject');
@@ -527,6 +593,72 @@ function visitArgoSource(w: Walker, source: unknown): void {
       w.path.pop();
       w.path.pop();
     }
+  }
+}
+
+/**
+ * Argo CD's `helm.values: |` holds a values file as a literal block. Its content is analysed as
+ * YAML on its own, and each one-line scalar found there is mapped back to its place in the file
+ * (content line + the block's indentation), so the edit stays a splice of the original text.
+ */
+function visitEmbeddedValues(w: Walker, block: Scalar): void {
+  const text = w.an.text;
+  const [start, end] = block.range!;
+  const src = text.slice(start, end);
+  const headerEnd = src.indexOf('\n');
+  // Explicit indentation indicators and CRLF are rare enough here to leave to --key.
+  if (headerEnd === -1 || /^\|[0-9]|^\|[-+]?[0-9]/.test(src) || src.includes('\r')) return;
+  const lines = src.slice(headerEnd + 1).split('\n');
+  let indent = Number.POSITIVE_INFINITY;
+  for (const line of lines) {
+    if (line.trim() !== '') indent = Math.min(indent, line.length - line.trimStart().length);
+  }
+  if (!Number.isFinite(indent)) return;
+  const contentStarts: number[] = [];
+  const sourceStarts: number[] = [];
+  let content = '';
+  let at = start + headerEnd + 1;
+  for (const line of lines) {
+    contentStarts.push(content.length);
+    sourceStarts.push(at + Math.min(indent, line.length));
+    content += `${line.slice(indent)}\n`;
+    at += line.length + 1;
+  }
+  let inner: Analysis;
+  try {
+    inner = analyze(content);
+  } catch {
+    return; // not YAML: Argo CD will say so; nothing of ours to edit
+  }
+  const toSource = (offset: number): number | undefined => {
+    let lo = 0;
+    let hi = contentStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (contentStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return sourceStarts[lo]! + (offset - contentStarts[lo]!);
+  };
+  const prefix = formatPath(w.path);
+  for (const place of inner.places) {
+    let ok = true;
+    const slots = place.shape === 'ref' ? [place.slot] : [place.tag, place.digest];
+    for (const slot of slots) {
+      const r = slot?.node.range;
+      if (!slot || !r) continue;
+      const s0 = toSource(r[0]);
+      const s1 = toSource(r[1]);
+      if (s0 === undefined || s1 === undefined || s1 - s0 !== r[1] - r[0]) ok = false;
+      else slot.node.range = [s0, s1, s1];
+    }
+    place.kind = 'argocd';
+    place.path = `${prefix}|${place.path}`;
+    place.offset = toSource(place.offset) ?? start;
+    place.document = w.document;
+    if (place.shape === 'fields') delete place.map; // no new lines inside someone else's block
+    if (!ok) place.uneditable = 'it spans lines inside helm.values; edit it by hand';
+    w.an.places.push(place);
   }
 }
 
@@ -578,6 +710,18 @@ function visitHelmParameters(w: Walker, params: YAMLSeq): void {
     addFieldsPlace(w, 'argocd', init);
     w.path.pop();
   }
+}
+
+const KUSTOMIZATION_FILE = /(?:^|[/\\])(?:kustomization\.ya?ml|Kustomization)$/;
+
+/** Old kustomizations have no apiVersion/kind: known by their file name or by their keys. */
+function looksLikeKustomization(root: YAMLMap, file: string | undefined): boolean {
+  if (file !== undefined && KUSTOMIZATION_FILE.test(file)) return true;
+  if (isKustomizeImages(root)) return true;
+  return (
+    isSeq(getNode(root, 'images')) &&
+    (isSeq(getNode(root, 'resources')) || isSeq(getNode(root, 'bases')))
+  );
 }
 
 function isKustomizeImages(root: YAMLMap): boolean {
@@ -637,7 +781,7 @@ export function analyze(text: string, file?: string): Analysis {
     if (
       ((kind === 'Kustomization' || kind === 'Component') &&
         (!apiVersion || apiVersion.startsWith('kustomize.config.k8s.io'))) ||
-      (kind === undefined && isKustomizeImages(root))
+      (kind === undefined && apiVersion === undefined && looksLikeKustomization(root, file))
     ) {
       visitKustomization(w, root);
       continue;
@@ -679,8 +823,18 @@ export function analyze(text: string, file?: string): Analysis {
         continue;
       }
     }
+    if (
+      isObject &&
+      kind === 'Kustomization' &&
+      apiVersion.startsWith('kustomize.toolkit.fluxcd.io')
+    ) {
+      const spec = getNode(root, 'spec');
+      if (isMap(spec)) visitFluxImages(w, spec, kind);
+      continue;
+    }
     if (isObject && kind === 'HelmRelease' && apiVersion.startsWith('helm.toolkit.fluxcd.io')) {
       const spec = getNode(root, 'spec');
+      if (isMap(spec)) visitFluxImages(w, spec, kind);
       const vals = isMap(spec) ? getNode(spec, 'values') : undefined;
       if (isMap(vals)) {
         w.path.push('spec', 'values');
