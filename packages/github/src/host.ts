@@ -629,7 +629,12 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         ),
       );
     }
-    if (request.autoMerge) {
+    if (request.autoMerge && api === 'rest') {
+      // GitHub has no REST endpoint for auto-merge; without GraphQL it cannot be enabled.
+      log(
+        `auto-merge not enabled on #${pr.number}: it needs GitHub's GraphQL API, which is not served here`,
+      );
+    } else if (request.autoMerge) {
       jobs.push(
         guarded('auto-merge', () =>
           graphql(
