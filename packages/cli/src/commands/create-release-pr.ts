@@ -140,10 +140,10 @@ function images(values: string[], sha: string | undefined): ImageReference[] {
   });
 }
 
-/** The JSON result: everything but the whole file texts. */
+/** The JSON result: everything but the whole file texts (and the body, except in a dry run). */
 function toJson(result: ReleaseResult): Record<string, unknown> {
-  const { edits: _edits, body: _body, ...rest } = result;
-  return rest;
+  const { edits: _edits, body, ...rest } = result;
+  return result.dryRun && body !== undefined ? { ...rest, body } : rest;
 }
 
 export const createReleasePrCommand: Command = {
