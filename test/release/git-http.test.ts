@@ -171,6 +171,39 @@ describe('create-release-pr on a local path', () => {
       'image: 127.0.0.1:5000/web:2222222 # keep this comment',
     );
   });
+
+  it('takes the tag from the CI commit when --image has none, and names the branch after it', async () => {
+    const repo = createManifestRepo({
+      'app/deploy.yaml': deployment('web', ['127.0.0.1:5000/web:1111111']),
+    });
+    const r = await runCli(
+      [
+        'create-release-pr',
+        '--repo',
+        repo.bare,
+        '--path',
+        'app',
+        '--image',
+        '127.0.0.1:5000/web',
+        '--json',
+      ],
+      { CIRCLE_SHA1: '9f8e7d6c5b4a39281706f5e4d3c2b1a098765432' },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ result: 'pushed', branch: 'release-9f8e7d6' });
+    expect(repo.show('release-9f8e7d6', 'app/deploy.yaml')).toContain('127.0.0.1:5000/web:9f8e7d6');
+    const none = await runCli([
+      'create-release-pr',
+      '--repo',
+      repo.bare,
+      '--path',
+      'app',
+      '--image',
+      '127.0.0.1:5000/web',
+    ]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('GITHUB_SHA, CIRCLE_SHA1, CI_COMMIT_SHA');
+  });
 });
 
 describe('create-release-pr on plain git with an application repository', () => {
