@@ -171,4 +171,74 @@ describe('create-release-pr on a local path', () => {
       'image: 127.0.0.1:5000/web:2222222 # keep this comment',
     );
   });
+
+  it('takes the tag from the CI commit when --image has none, and names the branch after it', async () => {
+    const repo = createManifestRepo({
+      'app/deploy.yaml': deployment('web', ['127.0.0.1:5000/web:1111111']),
+    });
+    const r = await runCli(
+      [
+        'create-release-pr',
+        '--repo',
+        repo.bare,
+        '--path',
+        'app',
+        '--image',
+        '127.0.0.1:5000/web',
+        '--json',
+      ],
+      { CIRCLE_SHA1: '9f8e7d6c5b4a39281706f5e4d3c2b1a098765432' },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ result: 'pushed', branch: 'release-9f8e7d6' });
+    expect(repo.show('release-9f8e7d6', 'app/deploy.yaml')).toContain('127.0.0.1:5000/web:9f8e7d6');
+    const none = await runCli([
+      'create-release-pr',
+      '--repo',
+      repo.bare,
+      '--path',
+      'app',
+      '--image',
+      '127.0.0.1:5000/web',
+    ]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('GITHUB_SHA, CIRCLE_SHA1, CI_COMMIT_SHA');
+  });
+});
+
+describe('create-release-pr on plain git with an application repository', () => {
+  it('skips an older commit than the deployed one, unless a downgrade is allowed', async () => {
+    const app = createManifestRepo({ 'main.go': 'package main\n' }, 'web');
+    const older = app.commitAs('main', 'main.go', 'package main // 1\n').slice(0, 7);
+    const newer = app.commitAs('main', 'main.go', 'package main // 2\n').slice(0, 7);
+    const repo = createManifestRepo({
+      'app/deploy.yaml': deployment('web', [`gcr.io/p/web:${newer}`]),
+    });
+    const args = [
+      'create-release-pr',
+      '--repo',
+      repo.bare,
+      '--mode',
+      'push',
+      '--path',
+      'app',
+      '--app-repo',
+      app.bare,
+      '--json',
+    ];
+    const skipped = await runCli([...args, '--image', `gcr.io/p/web:${older}`]);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(JSON.parse(skipped.stdout).result).toBe('skipped-older');
+    expect(repo.show('main', 'app/deploy.yaml')).toContain(`gcr.io/p/web:${newer}`);
+    const rollback = await runCli([
+      ...args,
+      '--image',
+      `gcr.io/p/web:${older}`,
+      '--allow-downgrade',
+    ]);
+    expect(JSON.parse(rollback.stdout).result).toBe('pushed');
+    expect(repo.show('main', 'app/deploy.yaml')).toContain(`gcr.io/p/web:${older}`);
+    const forward = await runCli([...args, '--image', `gcr.io/p/web:${newer}`]);
+    expect(JSON.parse(forward.stdout).result).toBe('pushed');
+  });
 });

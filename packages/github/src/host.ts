@@ -278,8 +278,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         parents: (repo.branch.target.parents?.nodes ?? []).map((p) => p.oid),
       };
     }
-    const release =
-      repo.release?.nodes.find((pr) => pr.baseRefName === base.name) ?? repo.release?.nodes[0];
+    const release = repo.release?.nodes.find((pr) => pr.baseRefName === base.name);
     if (release) snapshot.pullRequest = toPr(release);
     if (repo.open)
       snapshot.openPullRequests = repo.open.nodes
@@ -629,7 +628,12 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         ),
       );
     }
-    if (request.autoMerge) {
+    if (request.autoMerge && api === 'rest') {
+      // GitHub has no REST endpoint for auto-merge; without GraphQL it cannot be enabled.
+      log(
+        `auto-merge not enabled on #${pr.number}: it needs GitHub's GraphQL API, which is not served here`,
+      );
+    } else if (request.autoMerge) {
       jobs.push(
         guarded('auto-merge', () =>
           graphql(

@@ -63,9 +63,10 @@ Pull request:
                               paths, with a comment linking the new one.
 
 Safety:
-  --app-repo OWNER/NAME       The application repository on the same GitHub: the pull request lists
-                              its commits since the deployed tag, and an older commit than the
-                              deployed one is skipped (result skipped-older).
+  --app-repo REPO             The application repository: OWNER/NAME on the same GitHub (the pull
+                              request lists its commits since the deployed tag), or a git URL or
+                              path with --host git. A commit older than the deployed one is
+                              skipped (result skipped-older).
   --allow-downgrade           Release an older commit anyway (a deliberate rollback).
   --dry-run                   Read and plan only: print the diff and the pull request; write nothing.
   --json                      Print the result as JSON on stdout.
@@ -139,10 +140,10 @@ function images(values: string[], sha: string | undefined): ImageReference[] {
   });
 }
 
-/** The JSON result: everything but the whole file texts. */
+/** The JSON result: everything but the whole file texts (and the body, except in a dry run). */
 function toJson(result: ReleaseResult): Record<string, unknown> {
-  const { edits: _edits, body: _body, ...rest } = result;
-  return rest;
+  const { edits: _edits, body, ...rest } = result;
+  return result.dryRun && body !== undefined ? { ...rest, body } : rest;
 }
 
 export const createReleasePrCommand: Command = {

@@ -6,7 +6,7 @@ import {
   isSameImage,
   tryParseImageReference,
 } from '../image/reference.js';
-import { planImageEdits } from '../manifest/editor.js';
+import { findImages, planImageEdits } from '../manifest/editor.js';
 import type {
   ImageEditPlan,
   ManifestFile,
@@ -139,11 +139,32 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return sa.size === new Set(b).size && b.every((x) => sa.has(x));
 }
 
-/** Changes listed in a previous release body, so a release branch shared by pipelines lists all. */
-function tableRows(body: string): ReleasedChange[] {
+function applyEdits(files: ManifestFile[], edits: PlannedEdit[]): ManifestFile[] {
+  const after = new Map(edits.map((e) => [e.path, e.after]));
+  return files.map((f) => ({ path: f.path, text: after.get(f.path) ?? f.text }));
+}
+
+/** Images whose value differs between the base's and the branch's version of each file. */
+function imageRows(baseFiles: ManifestFile[], branchFiles: ManifestFile[]): ReleasedChange[] {
+  const before = new Map(baseFiles.map((f) => [f.path, f.text]));
   const rows: ReleasedChange[] = [];
-  for (const m of body.matchAll(/^\| `([^`]*)` \| (\d+) \| `([^`]*)` \| `([^`]*)` \|$/gm)) {
-    rows.push({ path: m[1]!, line: Number(m[2]), from: m[3]!, to: m[4]! });
+  for (const file of branchFiles) {
+    const old = before.get(file.path);
+    if (old === undefined || old === file.text) continue;
+    const at = (text: string) => {
+      try {
+        return findImages(text, { file: file.path });
+      } catch {
+        return []; // a file another writer broke: its rows are left out, the edit itself is not
+      }
+    };
+    const was = new Map(at(old).map((i) => [`${i.document}|${i.path}`, i.value]));
+    for (const image of at(file.text)) {
+      const from = was.get(`${image.document}|${image.path}`);
+      if (from !== undefined && from !== image.value) {
+        rows.push({ path: file.path, line: image.line, from, to: image.value });
+      }
+    }
   }
   return rows;
 }
@@ -296,22 +317,23 @@ async function attemptRelease(
       found.sha === snapshot.base.sha ||
       (found.parents ?? []).includes(snapshot.base.sha));
   const branchPlan = accumulate ? plan(snapshot.branch!.files, planRequest) : basePlan;
-  let rows = changesOf(basePlan.edits);
+  // The table says what the branch changes against the base, whoever wrote it: computed from the
+  // files, not from an earlier body, so concurrent pipelines sharing the branch cannot drop rows.
+  let rows = accumulate
+    ? imageRows(snapshot.files, applyEdits(snapshot.branch!.files, branchPlan.edits))
+    : changesOf(basePlan.edits);
   if (accumulate && snapshot.pullRequest) {
-    const ours = new Set(rows.map((r) => `${r.path}:${r.line}`));
-    const earlier = tableRows(snapshot.pullRequest.body).filter(
-      (r) => !ours.has(`${r.path}:${r.line}`),
-    );
-    rows = [...earlier, ...rows];
     const previous = parseMarker(snapshot.pullRequest.body);
     if (previous) marker.images = [...new Set([...previous.images, ...marker.images])].sort();
   }
-  const body = formatPullRequestBody({
-    rows,
-    marker,
-    ...(comparison?.comparison ? { comparison: comparison.comparison } : {}),
-    ...(request.appRepository ? { appRepository: request.appRepository } : {}),
-  });
+  const bodyFor = (tableRows: ReleasedChange[]) =>
+    formatPullRequestBody({
+      rows: tableRows,
+      marker,
+      ...(comparison?.comparison ? { comparison: comparison.comparison } : {}),
+      ...(request.appRepository ? { appRepository: request.appRepository } : {}),
+    });
+  const body = bodyFor(rows);
   result.title = title;
   result.body = body;
   result.changes = rows;
@@ -378,6 +400,25 @@ async function attemptRelease(
 
   // Hosts that can open the pull request in the commit's round trip already did.
   pr ??= await host.upsertPullRequest(prRequest);
+
+  // On a shared branch another pipeline may have committed after the state this body was made
+  // from, and its update may have landed before ours: re-read until the branch holds still, so
+  // the last writer's body lists every change (only when sharing; a lone release skips this).
+  let described = commitSha;
+  for (let check = 0; accumulate && check < 5; check++) {
+    const now = await host.read({ base, branch, paths: request.paths });
+    if (!now.branch || now.branch.sha === described) break;
+    described = now.branch.sha;
+    rows = imageRows(now.files, now.branch.files);
+    pr = await host.upsertPullRequest({
+      ...prRequest,
+      existing: now.pullRequest ?? pr,
+      body: bodyFor(rows),
+    });
+    result.body = bodyFor(rows);
+    result.changes = rows;
+    result.changedFiles = [...new Set(rows.map((r) => r.path))];
+  }
   result.result = snapshot.pullRequest ? 'updated' : 'created';
   result.pullRequest = { number: pr.number, url: pr.url };
   result.message = `${result.result} pull request #${pr.number} (${pr.url}) from ${branch} into ${base}: ${title}`;
