@@ -30,15 +30,31 @@ add() {
   value=$(gr_expand "$2")
   [ -z "$value" ] || args+=("$1" "$value")
 }
+# The application repository (by default this project, from CIRCLE_PROJECT_USERNAME and
+# CIRCLE_PROJECT_REPONAME) names {app}. On GitHub it also lists the commits and guards the order;
+# on a plain git remote the CLI fetches it for the guard, so OWNER/NAME (not fetchable there)
+# only names the release, in the default title.
+app_repo=$(gr_expand "${PARAM_APP_REPO:-}")
+default_title='Release {app} {sha}'
+if [ -n "$app_repo" ]; then
+  if [ "${PARAM_HOST:-github}" = github ] || [[ $app_repo == *://* || $app_repo == /* || $app_repo == .* ]]; then
+    args+=(--app-repo "$app_repo")
+  else
+    app_name=${app_repo##*/}
+    default_title="Release ${app_name%.git} {sha}"
+  fi
+fi
+
 add --base "${PARAM_BASE:-}"
 add --branch "${PARAM_BRANCH:-}"
-add --title "${PARAM_TITLE:-}"
+title=${PARAM_TITLE:-}
+[ -n "$title" ] || [ "$default_title" = 'Release {app} {sha}' ] || title=$default_title
+add --title "$title"
 # The commit links back to the CircleCI job that made it, unless a message is given; the title is
 # its headline (the CLI's default title when none is set).
-default_title='Release {app} {sha}'
 message=${PARAM_COMMIT_MESSAGE:-}
 if [ -z "$message" ] && [ -n "${CIRCLE_BUILD_URL:-}" ]; then
-  printf -v message '%s\n\nReleased by CircleCI%s: %s' "${PARAM_TITLE:-$default_title}" \
+  printf -v message '%s\n\nReleased by CircleCI%s: %s' "${title:-$default_title}" \
     "${CIRCLE_BRANCH:+ from branch $CIRCLE_BRANCH}" "$CIRCLE_BUILD_URL"
 fi
 add --message "$message"
@@ -52,11 +68,6 @@ add --github-url "${PARAM_GITHUB_URL:-}"
 ! gr_is_true "${PARAM_CLOSE_SUPERSEDED:-0}" || args+=(--close-superseded)
 ! gr_is_true "${PARAM_ALLOW_DOWNGRADE:-0}" || args+=(--allow-downgrade)
 ! gr_is_true "${PARAM_DRY_RUN:-0}" || args+=(--dry-run)
-
-# The application repository (by default this project, from CIRCLE_PROJECT_USERNAME and
-# CIRCLE_PROJECT_REPONAME) names {app}; on GitHub it also lists the commits and guards the order.
-app_repo=$(gr_expand "${PARAM_APP_REPO:-}")
-[ -z "$app_repo" ] || args+=(--app-repo "$app_repo")
 
 # The token goes to the CLI by the variable's name only, never as an argument. GitHub needs it;
 # a plain git remote may not (a local path, or credentials git already has).
