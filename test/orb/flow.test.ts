@@ -253,6 +253,27 @@ describe('the orb in the seed pipeline', () => {
     expect((await engine.imageIds()).length).toBe(imagesBefore);
   });
 
+  it('boolean and list parameters reach the CLI: dry_run, extra_tags and tag, nothing pushed', async () => {
+    const config = YAML.parse(seedConfig());
+    const args = Object.values(config.workflows.build_and_release.jobs[0])[0] as Record<
+      string,
+      unknown
+    >;
+    Object.assign(args, { dry_run: true, tag: 'v1.2.3', extra_tags: 'staging, latest' });
+    const before = registry
+      .requests()
+      .filter((r) => r.method !== 'HEAD' && r.method !== 'GET').length;
+    const results = await runner(YAML.stringify(config), gitopsContext()).runWorkflow();
+    printed.push(allOutput(results));
+    const build = only(results, 'build_and_push_image');
+    expect(build.status, allOutput(results)).toBe('success');
+    const json = JSON.parse(build.steps[2]!.output.trim().split('\n').at(-1)!);
+    expect(json).toMatchObject({ result: 'would-build', tags: ['v1.2.3', 'staging', 'latest'] });
+    expect(build.steps[3]!.output).toBe('ref= result=would-build\n');
+    const writes = registry.requests().filter((r) => r.method !== 'HEAD' && r.method !== 'GET');
+    expect(writes.length).toBe(before);
+  });
+
   it('a missing env_var_name variable fails the step with its name, before any registry request', async () => {
     const before = registry.requests().length;
     const tokensBefore = registry.tokenRequests().length;
