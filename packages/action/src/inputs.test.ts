@@ -30,24 +30,25 @@ describe('inputVariable', () => {
 });
 
 describe('getInputs: build_and_push_image', () => {
-  it('defaults the tag to the short GITHUB_SHA and skip-existing to true', () => {
+  it('leaves the tag and skip-existing to core when not given, and passes the commit', () => {
     const inputs = getInputs(
       env({ command: 'build_and_push_image', image: 'ghcr.io/o/app' }, { GITHUB_SHA: SHA }),
     );
     expect(inputs).toMatchObject({
       command: 'build_and_push_image',
       image: 'ghcr.io/o/app',
-      tag: '0123456',
-      skipExisting: true,
+      tag: undefined,
+      sha: SHA,
+      skipExisting: undefined,
       builder: 'auto',
       context: '.',
       dryRun: false,
     });
   });
 
-  it('honours sha-length and an explicit tag', () => {
+  it('reads sha-length and an explicit tag', () => {
     const e = { command: 'build_and_push_image', image: 'ghcr.io/o/app', 'sha-length': '10' };
-    expect(getInputs(env(e, { GITHUB_SHA: SHA }))).toMatchObject({ tag: '0123456789' });
+    expect(getInputs(env(e, { GITHUB_SHA: SHA }))).toMatchObject({ shaLength: 10 });
     expect(getInputs(env({ ...e, tag: 'v1.2.3' }, { GITHUB_SHA: SHA }))).toMatchObject({
       tag: 'v1.2.3',
     });
@@ -85,7 +86,7 @@ describe('getInputs: build_and_push_image', () => {
         file: '',
       }),
     );
-    expect(inputs).toMatchObject({ builder: 'auto', skipExisting: true, file: undefined });
+    expect(inputs).toMatchObject({ builder: 'auto', skipExisting: undefined, file: undefined });
   });
 
   it.each([

@@ -186,7 +186,8 @@ export interface CommonInputs {
 export interface BuildInputs extends CommonInputs {
   command: 'build_and_push_image';
   image: string;
-  tag: string;
+  /** The tag given; undefined means the short commit SHA (core's tag rule). */
+  tag: string | undefined;
   tags: string[];
   context: string;
   file: string | undefined;
@@ -200,7 +201,8 @@ export interface BuildInputs extends CommonInputs {
   username: string | undefined;
   password: string | undefined;
   gcpKey: string | undefined;
-  skipExisting: boolean;
+  /** Undefined: core decides (on for commit-SHA tags). */
+  skipExisting: boolean | undefined;
 }
 
 export interface ReleaseInputs extends CommonInputs {
@@ -262,8 +264,9 @@ function buildInputs(env: Env, common: CommonInputs): BuildInputs {
     fail('image', 'is required for build_and_push_image: the image name, e.g. ghcr.io/OWNER/APP');
   if (images.length > 1)
     fail('image', 'takes one image name for build_and_push_image; put extra tags in "tags"');
-  const tag = resolveTag(env, common.shaLength);
-  if (tag === undefined)
+  // Core applies the tag rule (short SHA by default) and knows a commit tag from an explicit one.
+  const tag = rawInput(env, 'tag');
+  if (tag === undefined && common.sha === undefined && !/:[^/]+$/.test(images[0]!))
     fail('tag', 'is required when GITHUB_SHA is not set (it defaults to the short commit SHA)');
   const password = rawInput(env, 'password');
   const username = rawInput(env, 'username');
@@ -290,7 +293,9 @@ function buildInputs(env: Env, common: CommonInputs): BuildInputs {
     username,
     password,
     gcpKey,
-    skipExisting: booleanInput(env, 'skip-existing', true),
+    skipExisting: rawInput(env, 'skip-existing')
+      ? booleanInput(env, 'skip-existing', true)
+      : undefined,
   };
 }
 
