@@ -94,3 +94,104 @@ export class PathError extends GitopsReleaseError {
 export class KeyPathError extends GitopsReleaseError {
   readonly code = 'key-path';
 }
+
+// --- build and push ---
+
+/** No image builder could be used; names each one that was looked for and why it did not fit. */
+export class BuilderNotFoundError extends GitopsReleaseError {
+  readonly code = 'builder-not-found';
+  constructor(readonly lookedFor: readonly { name: string; reason: string }[]) {
+    super(
+      `no image builder can be used here; looked for:\n${lookedFor
+        .map((b) => `  - ${b.name}: ${b.reason}`)
+        .join(
+          '\n',
+        )}\nInstall one of them (docker with a running daemon, buildah or podman) or pick one with --builder.`,
+      { input: 'builder' },
+    );
+  }
+}
+
+/** The registry (or its token service) refused the credentials. The password is never part of it. */
+export class RegistryLoginError extends GitopsReleaseError {
+  readonly code = 'registry-login';
+  constructor(
+    readonly registry: string,
+    readonly username: string | undefined,
+    detail: string,
+  ) {
+    super(
+      username === undefined
+        ? `registry ${registry} requires a login (${detail}): pass --username with --password-env, --password-stdin or --gcp-key-env`
+        : `registry ${registry} refused the login of user "${username}" (${detail}): check the user name and the password or token it was given`,
+      { input: 'username' },
+    );
+  }
+}
+
+/** The registry could not be reached at all (connection refused, DNS, TLS). */
+export class RegistryUnreachableError extends GitopsReleaseError {
+  readonly code = 'registry-unreachable';
+  constructor(
+    readonly registry: string,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(
+      `registry ${registry} cannot be reached (${detail}): check the registry host in --image and the network of this runner`,
+      { input: 'image', cause },
+    );
+  }
+}
+
+/** The registry answered in a way the distribution API does not allow for (5xx, garbage). */
+export class RegistryResponseError extends GitopsReleaseError {
+  readonly code = 'registry-response';
+  constructor(
+    readonly registry: string,
+    readonly status: number,
+    detail: string,
+  ) {
+    super(
+      `registry ${registry} answered HTTP ${status} (${detail}); retry, or check the registry`,
+      {
+        input: 'image',
+      },
+    );
+  }
+}
+
+/** The builder ran and failed; carries the last lines it printed. */
+export class BuildFailedError extends GitopsReleaseError {
+  readonly code = 'build-failed';
+  constructor(
+    readonly builder: string,
+    readonly exitCode: number | null,
+    readonly lastLines: readonly string[],
+    what = 'build',
+  ) {
+    super(
+      `${builder} ${what} failed${exitCode === null ? '' : ` (exit ${exitCode})`}; its last lines:\n${lastLines
+        .map((l) => `  | ${l}`)
+        .join('\n')}\nFix the Dockerfile or the build context and run again.`,
+    );
+  }
+}
+
+/** The registry refused the push: the user may read but not write this repository, or it is missing. */
+export class PushDeniedError extends GitopsReleaseError {
+  readonly code = 'push-denied';
+  constructor(
+    readonly image: string,
+    readonly lastLines: readonly string[],
+  ) {
+    super(
+      `the registry refused the push of ${image}; the builder said:\n${lastLines
+        .map((l) => `  | ${l}`)
+        .join(
+          '\n',
+        )}\nGive the user push rights on the repository (or create it, e.g. an ECR repository or a Harbor project) and run again.`,
+      { input: 'image' },
+    );
+  }
+}

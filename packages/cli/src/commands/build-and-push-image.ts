@@ -1,0 +1,332 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  type BuildAndPushResult,
+  buildAndPushImage,
+  parseImageName,
+  parseKeyValues,
+  registryKind,
+  UsageError,
+} from '@gitops-release/core';
+import {
+  BUILDER_NAMES,
+  type BuilderName,
+  defaultUsername,
+  ecrLogin,
+  gcpKeyLogin,
+  RegistryClient,
+  type RegistryCredentials,
+  readDockerLogins,
+  selectBuilder,
+  writeAuthFile,
+} from '@gitops-release/image';
+import {
+  type Command,
+  flag,
+  type Io,
+  listOption,
+  type ParsedArgs,
+  requiredOption,
+  stringOption,
+} from '../command.js';
+
+/** Io with a way to read standard input; the process adapter falls back to file descriptor 0. */
+type IoWithStdin = Io & { readStdin?: () => Promise<string> };
+
+const HELP = `Usage: gitops-release build-and-push-image --image REGISTRY/NAME [options]
+
+Builds the application image, tags it with the commit, and pushes it. When the commit's tag is
+already in the registry, nothing is built or pushed and the existing digest is reported: a re-run
+of a pipeline costs one request, not a build.
+
+Image and tags:
+  --image REGISTRY/NAME    Where to push, e.g. gcr.io/PROJECT/NAME,
+                           REGION-docker.pkg.dev/PROJECT/REPO/NAME,
+                           ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME, ghcr.io/OWNER/NAME,
+                           HARBOR_HOST/PROJECT/NAME, or a Docker Hub NAMESPACE/NAME. (required)
+  --tag TAG                The tag. Default: the commit SHA shortened, from GITHUB_SHA,
+                           CIRCLE_SHA1 or CI_COMMIT_SHA, else 'git rev-parse HEAD' in --context.
+  --sha-length N           Length of the short SHA (default 7).
+  --extra-tag TAG          Another tag for the same image, e.g. latest (repeatable).
+
+Build:
+  --context DIR            Build context (default: the current directory).
+  --file PATH              Dockerfile (default: DIR/Dockerfile).
+  --builder NAME           auto (default: docker with a running daemon, then buildah, then
+                           podman), docker, buildah or podman. docker uses buildx when installed.
+  --build-arg KEY=VALUE    A build argument (repeatable).
+  --label KEY=VALUE        A label (repeatable). org.opencontainers.image.revision, .source and
+                           .created are set by default; a --label of the same key wins.
+  --source URL             Source repository for the source label (default: from GITHUB_SERVER_URL
+                           and GITHUB_REPOSITORY, CIRCLE_REPOSITORY_URL or CI_PROJECT_URL).
+  --target STAGE           Build this stage of a multi-stage Dockerfile.
+  --platform P             Target platform, e.g. linux/amd64 (repeatable; several need buildx,
+                           buildah or podman).
+  --cache-from REF         Cache source (repeatable); --cache-to REF cache export (buildx, buildah,
+                           podman).
+
+Login (the secret is read from the environment or stdin, never from the command line):
+  --username USER          User name. Defaults: AWS for ECR, $GITHUB_ACTOR for ghcr.io.
+  --password-env VAR       Read the password or token from environment variable VAR.
+  --password-stdin         Read the password or token from standard input.
+  --gcp-key-env VAR        Read a Google service-account JSON key from VAR (user _json_key).
+  Without a login, the builder's own (docker login, credential helpers) is used.
+
+Behaviour and output:
+  --no-skip-existing       Build and push even when the tag already exists.
+  --skip-existing          Skip when the tag exists, also for an explicit --tag (on by default
+                           only for commit tags).
+  --dry-run                Check the registry and say what would happen; build nothing.
+  --json                   Print {image, digest, imageRef, tags, result, builder} on stdout.
+
+Exit codes: 0 built, skipped (already there) or dry run; 1 failed; 2 wrong usage.
+
+Examples:
+  # Google Container Registry / Artifact Registry with a service-account key (seed pipelines)
+  gitops-release build-and-push-image --image asia.gcr.io/my-project/web \\
+    --gcp-key-env SERVICE_ACCOUNT_KEY
+  gitops-release build-and-push-image \\
+    --image asia-northeast1-docker.pkg.dev/my-project/apps/web --gcp-key-env GCP_SA_KEY
+
+  # Amazon ECR
+  aws ecr get-login-password | gitops-release build-and-push-image \\
+    --image 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/web --password-stdin
+
+  # GitHub Container Registry with the workflow's token
+  gitops-release build-and-push-image --image ghcr.io/my-org/web --password-env GITHUB_TOKEN
+
+  # Harbor with a robot account, an extra tag and a build argument
+  gitops-release build-and-push-image --image harbor.example.com/team/web \\
+    --username 'robot$ci' --password-env HARBOR_PASSWORD --extra-tag latest \\
+    --build-arg NODE_ENV=production --json
+`;
+
+const OPTIONS: Command['options'] = {
+  image: { type: 'string' },
+  tag: { type: 'string' },
+  'sha-length': { type: 'string' },
+  'extra-tag': { type: 'string', multiple: true },
+  context: { type: 'string' },
+  file: { type: 'string' },
+  builder: { type: 'string' },
+  'build-arg': { type: 'string', multiple: true },
+  label: { type: 'string', multiple: true },
+  source: { type: 'string' },
+  target: { type: 'string' },
+  platform: { type: 'string', multiple: true },
+  'cache-from': { type: 'string', multiple: true },
+  'cache-to': { type: 'string', multiple: true },
+  username: { type: 'string' },
+  'password-env': { type: 'string' },
+  'password-stdin': { type: 'boolean' },
+  'gcp-key-env': { type: 'string' },
+  'skip-existing': { type: 'boolean' },
+  'no-skip-existing': { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  json: { type: 'boolean' },
+};
+
+/** Repeated KEY=VALUE flags, taken whole: a value may hold commas. */
+function rawList(args: ParsedArgs, name: string): string[] {
+  const v = args.values[name];
+  return v === undefined ? [] : Array.isArray(v) ? v : [String(v)];
+}
+
+/** The commit from the CI's environment, else from git in the build context. */
+async function commitSha(io: Io, context: string): Promise<string | undefined> {
+  for (const name of ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA']) {
+    const v = io.env[name]?.trim();
+    if (v) return v;
+  }
+  return new Promise((done) => {
+    execFile(
+      'git',
+      ['rev-parse', 'HEAD'],
+      { cwd: context, env: io.env as NodeJS.ProcessEnv },
+      (err, stdout) => done(err ? undefined : stdout.trim() || undefined),
+    );
+  });
+}
+
+function sourceUrl(io: Io): string | undefined {
+  const { GITHUB_SERVER_URL, GITHUB_REPOSITORY, CIRCLE_REPOSITORY_URL, CI_PROJECT_URL } = io.env;
+  if (GITHUB_REPOSITORY) return `${GITHUB_SERVER_URL ?? 'https://github.com'}/${GITHUB_REPOSITORY}`;
+  return CIRCLE_REPOSITORY_URL || CI_PROJECT_URL || undefined;
+}
+
+async function readLogin(
+  args: ParsedArgs,
+  io: IoWithStdin,
+  registry: string,
+): Promise<RegistryCredentials | undefined> {
+  const passwordEnv = stringOption(args, 'password-env');
+  const keyEnv = stringOption(args, 'gcp-key-env');
+  const stdin = flag(args, 'password-stdin');
+  const given = [
+    passwordEnv && '--password-env',
+    keyEnv && '--gcp-key-env',
+    stdin && '--password-stdin',
+  ].filter(Boolean);
+  if (given.length > 1)
+    throw new UsageError(`give only one of ${given.join(', ')}`, { input: String(given[1]) });
+  let username = stringOption(args, 'username');
+  if (keyEnv) {
+    const json = io.env[keyEnv];
+    if (!json)
+      throw new UsageError(
+        `--gcp-key-env: the environment variable ${keyEnv} is empty or not set`,
+        { input: '--gcp-key-env' },
+      );
+    return gcpKeyLogin(json, `--gcp-key-env ${keyEnv}`);
+  }
+  let password: string | undefined;
+  if (passwordEnv) {
+    password = io.env[passwordEnv];
+    if (!password)
+      throw new UsageError(
+        `--password-env: the environment variable ${passwordEnv} is empty or not set`,
+        { input: '--password-env' },
+      );
+  } else if (stdin) {
+    const text = io.readStdin ? await io.readStdin() : readFileSync(0, 'utf8');
+    password = text.replace(/\r?\n$/, '');
+    if (!password)
+      throw new UsageError('--password-stdin: standard input was empty', {
+        input: '--password-stdin',
+      });
+  }
+  if (password === undefined) {
+    if (username)
+      throw new UsageError('--username needs --password-env or --password-stdin', {
+        input: '--username',
+      });
+    return undefined;
+  }
+  const kind = registryKind(registry);
+  if (kind === 'ecr' && !username) return ecrLogin(password);
+  username ??= defaultUsername(kind, io.env);
+  if (!username)
+    throw new UsageError(`--username is required to log in to ${registry}`, {
+      input: '--username',
+    });
+  return { username, password };
+}
+
+function summary(r: BuildAndPushResult): string {
+  const lines = [
+    `${r.result === 'built' ? 'built and pushed' : r.result === 'skipped-exists' ? 'already in the registry, nothing built' : 'dry run: would build and push'} ${r.image}`,
+  ];
+  if (r.digest) lines.push(`digest:    ${r.digest}`, `image-ref: ${r.imageRef}`);
+  lines.push(`tags:      ${r.tags.join(', ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export const buildAndPushImageCommand: Command = {
+  name: 'build-and-push-image',
+  summary:
+    'Build the image, tag it with the commit and push it; skip when the tag is already there',
+  help: HELP,
+  options: OPTIONS,
+  async run(args, io: IoWithStdin) {
+    const imageValue = requiredOption(args, 'image');
+    const ref = parseImageName(imageValue, '--image');
+    const registry = ref.registry ?? 'docker.io';
+    const builderName = stringOption(args, 'builder') ?? 'auto';
+    if (builderName !== 'auto' && !BUILDER_NAMES.includes(builderName as BuilderName))
+      throw new UsageError(
+        `--builder must be auto, ${BUILDER_NAMES.join(', ')}; got "${builderName}"`,
+        { input: '--builder' },
+      );
+    const shaLengthText = stringOption(args, 'sha-length');
+    const shaLength = shaLengthText === undefined ? undefined : Number(shaLengthText);
+    if (shaLength !== undefined && !Number.isInteger(shaLength))
+      throw new UsageError(`--sha-length takes a whole number, got "${shaLengthText}"`, {
+        input: '--sha-length',
+      });
+    if (flag(args, 'skip-existing') && flag(args, 'no-skip-existing'))
+      throw new UsageError('give --skip-existing or --no-skip-existing, not both', {
+        input: '--skip-existing',
+      });
+
+    const context = resolve(io.cwd, stringOption(args, 'context') ?? '.');
+    if (
+      !(await stat(context).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    )
+      throw new UsageError(`--context: ${context} is not a directory`, { input: '--context' });
+    const fileOption = stringOption(args, 'file');
+    const dockerfile =
+      fileOption === undefined ? join(context, 'Dockerfile') : resolve(io.cwd, fileOption);
+    if (
+      !(await stat(dockerfile).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      throw new UsageError(`--file: there is no Dockerfile at ${dockerfile}`, { input: '--file' });
+
+    const login = await readLogin(args, io, registry);
+    const log = (line: string) => io.stderr(`${line}\n`);
+    const userConfigDir =
+      io.env.DOCKER_CONFIG ?? (io.env.HOME ? join(io.env.HOME, '.docker') : undefined);
+    // Without a login of our own, the existence check may use the one `docker login` left behind.
+    const logins = login
+      ? new Map([[registry, login]])
+      : userConfigDir
+        ? await readDockerLogins(userConfigDir)
+        : new Map<string, RegistryCredentials>();
+    const client = new RegistryClient({
+      fetch: globalThis.fetch,
+      credentials: (host) => logins.get(host),
+    });
+    const authFile = login ? await writeAuthFile(logins, { userConfigDir }) : undefined;
+    try {
+      const skipExisting = flag(args, 'no-skip-existing')
+        ? false
+        : flag(args, 'skip-existing')
+          ? true
+          : undefined;
+      const epoch = io.env.SOURCE_DATE_EPOCH;
+      const result = await buildAndPushImage(
+        {
+          image: imageValue,
+          tag: stringOption(args, 'tag'),
+          commitSha: await commitSha(io, context),
+          shaLength,
+          extraTags: listOption(args, 'extra-tag'),
+          context,
+          dockerfile,
+          target: stringOption(args, 'target'),
+          buildArgs: parseKeyValues(rawList(args, 'build-arg'), 'build-arg'),
+          labels: parseKeyValues(rawList(args, 'label'), 'label'),
+          platforms: listOption(args, 'platform'),
+          cacheFrom: rawList(args, 'cache-from'),
+          cacheTo: rawList(args, 'cache-to'),
+          source: stringOption(args, 'source') ?? sourceUrl(io),
+          skipExisting,
+          dryRun: flag(args, 'dry-run'),
+          // SOURCE_DATE_EPOCH makes the created label reproducible, as in reproducible-builds.org.
+          now: epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : new Date(),
+        },
+        {
+          registry: client,
+          builder: () =>
+            selectBuilder(builderName as BuilderName | 'auto', {
+              env: io.env,
+              authDir: authFile?.dir,
+              onLine: (line) => io.stderr(`  ${line}\n`),
+            }),
+          log,
+        },
+      );
+      io.stdout(flag(args, 'json') ? `${JSON.stringify(result)}\n` : summary(result));
+      return 0;
+    } finally {
+      await authFile?.dispose();
+    }
+  },
+};

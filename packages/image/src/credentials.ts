@@ -1,0 +1,144 @@
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RegistryKind, registryKind, UsageError } from '@gitops-release/core';
+
+/** A user name and a secret for one registry. The secret must never be printed. */
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
+/** Google's user name for a service-account JSON key used as the password. */
+export const GCP_JSON_KEY_USER = '_json_key';
+/** ECR's user name for the token of `aws ecr get-login-password`. */
+export const ECR_USER = 'AWS';
+
+/** A service-account JSON key (as seed 002's SERVICE_ACCOUNT_KEY), checked to be one, as a login. */
+export function gcpKeyLogin(json: string, input: string): RegistryCredentials {
+  let key: { type?: string; client_email?: string; private_key?: string };
+  try {
+    key = JSON.parse(json);
+  } catch {
+    // Never quote the value: it is a private key.
+    throw new UsageError(`${input} does not hold JSON; it must hold a service-account key file`, {
+      input,
+    });
+  }
+  if (key?.type !== 'service_account' || !key.client_email || !key.private_key)
+    throw new UsageError(
+      `${input} is not a service-account key (it needs "type": "service_account", "client_email" and "private_key")`,
+      { input },
+    );
+  return { username: GCP_JSON_KEY_USER, password: json };
+}
+
+/**
+ * An ECR login from either the password of `aws ecr get-login-password`, or the base64
+ * `authorizationToken` of `aws ecr get-authorization-token` (which decodes to `AWS:password`).
+ */
+export function ecrLogin(token: string): RegistryCredentials {
+  const t = token.trim();
+  const decoded = /^[A-Za-z0-9+/]+=*$/.test(t) ? Buffer.from(t, 'base64').toString('utf8') : '';
+  if (decoded.startsWith(`${ECR_USER}:`))
+    return { username: ECR_USER, password: decoded.slice(ECR_USER.length + 1) };
+  return { username: ECR_USER, password: t };
+}
+
+/** The user name a registry expects when none was given, when it has a fixed one. */
+export function defaultUsername(
+  kind: RegistryKind,
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  if (kind === 'ecr') return ECR_USER;
+  // GHCR takes GITHUB_TOKEN with the actor that owns the run.
+  if (kind === 'ghcr') return env.GITHUB_ACTOR;
+  return undefined;
+}
+
+export { registryKind };
+
+/** The key Docker uses for Docker Hub in `auths`; other registries are keyed by host. */
+function authKey(registry: string): string {
+  return registry === 'docker.io' || registry === 'index.docker.io'
+    ? 'https://index.docker.io/v1/'
+    : registry;
+}
+
+/**
+ * The text of a docker-style `config.json` holding the logins, on top of the user's own config
+ * (kept so that other settings still apply); a credential store would shadow `auths`, so it goes.
+ */
+export function authFileText(
+  logins: ReadonlyMap<string, RegistryCredentials>,
+  base: Record<string, unknown> = {},
+): string {
+  const config: Record<string, unknown> = { ...base };
+  const auths = { ...((base.auths as Record<string, unknown> | undefined) ?? {}) };
+  const helpers = { ...((base.credHelpers as Record<string, unknown> | undefined) ?? {}) };
+  for (const [registry, c] of logins) {
+    auths[authKey(registry)] = {
+      auth: Buffer.from(`${c.username}:${c.password}`).toString('base64'),
+    };
+    delete helpers[registry];
+  }
+  config.auths = auths;
+  if (Object.keys(helpers).length) config.credHelpers = helpers;
+  else delete config.credHelpers;
+  delete config.credsStore;
+  return `${JSON.stringify(config, null, 2)}\n`;
+}
+
+/**
+ * A private temporary directory with `config.json`: docker reads it as DOCKER_CONFIG, buildah and
+ * podman as --authfile. Removed by `dispose`.
+ */
+export interface AuthFile {
+  dir: string;
+  path: string;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Writes the logins into a fresh DOCKER_CONFIG directory. `userConfigDir` (the user's DOCKER_CONFIG
+ * or ~/.docker) is carried over: its config, and links to its buildx builders and CLI plugins.
+ */
+export async function writeAuthFile(
+  logins: ReadonlyMap<string, RegistryCredentials>,
+  options: { userConfigDir?: string; parent?: string } = {},
+): Promise<AuthFile> {
+  const dir = await mkdtemp(join(options.parent ?? tmpdir(), 'gitops-release-auth-'));
+  const path = join(dir, 'config.json');
+  let base: Record<string, unknown> = {};
+  if (options.userConfigDir) {
+    base = await readFile(join(options.userConfigDir, 'config.json'), 'utf8')
+      .then((t) => JSON.parse(t) as Record<string, unknown>)
+      .catch(() => ({}));
+    for (const sub of ['cli-plugins', 'buildx', 'contexts'])
+      await symlink(join(options.userConfigDir, sub), join(dir, sub)).catch(() => {});
+  }
+  await writeFile(path, authFileText(logins, base), { mode: 0o600 });
+  return { dir, path, dispose: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** The logins a user's docker config already holds in plain `auths` (after `docker login`). */
+export async function readDockerLogins(
+  userConfigDir: string,
+): Promise<Map<string, RegistryCredentials>> {
+  const out = new Map<string, RegistryCredentials>();
+  const config = await readFile(join(userConfigDir, 'config.json'), 'utf8')
+    .then((t) => JSON.parse(t) as { auths?: Record<string, { auth?: string }> })
+    .catch(() => ({}) as { auths?: Record<string, { auth?: string }> });
+  for (const [key, entry] of Object.entries(config.auths ?? {})) {
+    if (!entry?.auth) continue;
+    const text = Buffer.from(entry.auth, 'base64').toString('utf8');
+    const colon = text.indexOf(':');
+    if (colon <= 0) continue;
+    const host =
+      key === 'https://index.docker.io/v1/'
+        ? 'docker.io'
+        : key.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+    out.set(host, { username: text.slice(0, colon), password: text.slice(colon + 1) });
+  }
+  return out;
+}

@@ -1,0 +1,186 @@
+import { mkdir, mkdtemp, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BuilderNotFoundError,
+  RegistryLoginError,
+  RegistryUnreachableError,
+} from '@gitops-release/core';
+import { describe, expect, it } from 'vitest';
+import { selectBuilder } from './builders.js';
+import {
+  authFileText,
+  ecrLogin,
+  gcpKeyLogin,
+  readDockerLogins,
+  writeAuthFile,
+} from './credentials.js';
+import { apiLocation, isLoopbackHost, parseChallenge, RegistryClient } from './registry-client.js';
+
+describe('parseChallenge', () => {
+  it('reads realm, service and scope of a bearer challenge', () => {
+    expect(
+      parseChallenge(
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull"',
+      ),
+    ).toEqual({
+      scheme: 'bearer',
+      params: {
+        realm: 'https://auth.docker.io/token',
+        service: 'registry.docker.io',
+        scope: 'repository:library/nginx:pull',
+      },
+    });
+    expect(parseChallenge('Basic realm="Harbor"')?.scheme).toBe('basic');
+    expect(parseChallenge(null)).toBeUndefined();
+  });
+});
+
+describe('registry locations', () => {
+  it('maps Docker Hub to its API host and official images to library/', () => {
+    expect(apiLocation(undefined, 'nginx')).toMatchObject({
+      host: 'registry-1.docker.io',
+      repository: 'library/nginx',
+    });
+    expect(apiLocation('gcr.io', 'p/app')).toMatchObject({ host: 'gcr.io', repository: 'p/app' });
+  });
+  it('treats only loopback hosts as plain-HTTP registries', () => {
+    expect(isLoopbackHost('127.0.0.1:5000')).toBe(true);
+    expect(isLoopbackHost('localhost:5000')).toBe(true);
+    expect(isLoopbackHost('[::1]:5000')).toBe(true);
+    expect(isLoopbackHost('10.0.0.1:5000')).toBe(false);
+    expect(isLoopbackHost('ghcr.io')).toBe(false);
+  });
+});
+
+describe('logins', () => {
+  const key = JSON.stringify({
+    type: 'service_account',
+    client_email: 'ci@p.iam.gserviceaccount.com',
+    private_key: '-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----\n',
+  });
+
+  it('takes a service-account key as the password of _json_key', () => {
+    expect(gcpKeyLogin(key, 'GCP_KEY')).toEqual({ username: '_json_key', password: key });
+  });
+
+  it('refuses what is not a key without quoting it', () => {
+    const bad = '{"private_key":"MIIsecret"}';
+    expect(() => gcpKeyLogin(bad, 'GCP_KEY')).toThrow(/GCP_KEY is not a service-account key/);
+    try {
+      gcpKeyLogin(bad, 'GCP_KEY');
+    } catch (err) {
+      expect((err as Error).message).not.toContain('MIIsecret');
+    }
+    expect(() => gcpKeyLogin('MIIsecret', 'GCP_KEY')).toThrow(/does not hold JSON/);
+  });
+
+  it('reads an ECR password and an ECR authorization token alike', () => {
+    expect(ecrLogin('eyJwYXlsb2FkIjoi')).toEqual({ username: 'AWS', password: 'eyJwYXlsb2FkIjoi' });
+    const token = Buffer.from('AWS:eyJwYXlsb2FkIjoi').toString('base64');
+    expect(ecrLogin(token)).toEqual({ username: 'AWS', password: 'eyJwYXlsb2FkIjoi' });
+  });
+
+  it('writes a docker-style auth file over the user config, without its credential store', async () => {
+    const text = authFileText(
+      new Map([
+        ['ghcr.io', { username: 'me', password: 'tok' }],
+        ['docker.io', { username: 'hub', password: 'pw' }],
+      ]),
+      {
+        auths: { 'quay.io': { auth: 'eDp5' } },
+        credsStore: 'desktop',
+        credHelpers: { 'ghcr.io': 'gh', 'gcr.io': 'gcloud' },
+        proxies: { default: {} },
+      },
+    );
+    expect(JSON.parse(text)).toEqual({
+      auths: {
+        'quay.io': { auth: 'eDp5' },
+        'ghcr.io': { auth: Buffer.from('me:tok').toString('base64') },
+        'https://index.docker.io/v1/': { auth: Buffer.from('hub:pw').toString('base64') },
+      },
+      credHelpers: { 'gcr.io': 'gcloud' },
+      proxies: { default: {} },
+    });
+  });
+
+  it('keeps the auth file private, links the user’s buildx state, and reads logins back', async () => {
+    const user = await mkdtemp(join(tmpdir(), 'gr-user-docker-'));
+    await mkdir(join(user, 'buildx'));
+    await writeFile(join(user, 'config.json'), '{"auths":{}}');
+    const file = await writeAuthFile(new Map([['h:5000', { username: 'u', password: 'p:w' }]]), {
+      userConfigDir: user,
+    });
+    expect((await stat(file.path)).mode & 0o777).toBe(0o600);
+    expect(await readlink(join(file.dir, 'buildx'))).toBe(join(user, 'buildx'));
+    expect(await readDockerLogins(file.dir)).toEqual(
+      new Map([['h:5000', { username: 'u', password: 'p:w' }]]),
+    );
+    await file.dispose();
+    await expect(readFile(file.path)).rejects.toThrow();
+  });
+});
+
+describe('RegistryClient with a scripted fetch', () => {
+  const manifest = '{"schemaVersion":2}';
+
+  it('hashes the manifest when the registry leaves out Docker-Content-Digest', async () => {
+    const calls: string[] = [];
+    const client = new RegistryClient({
+      fetch: (async (url: string, init: RequestInit) => {
+        calls.push(`${init.method} ${url}`);
+        return new Response(init.method === 'GET' ? manifest : null, { status: 200 });
+      }) as typeof fetch,
+    });
+    const digest = await client.tagDigest({ registry: 'r.example', repository: 'a', tag: 't' });
+    const { createHash } = await import('node:crypto');
+    expect(digest).toBe(`sha256:${createHash('sha256').update(manifest).digest('hex')}`);
+    expect(calls).toEqual([
+      'HEAD https://r.example/v2/a/manifests/t',
+      'GET https://r.example/v2/a/manifests/t',
+    ]);
+  });
+
+  it('turns a refused connection into RegistryUnreachableError and 403 into a login error', async () => {
+    const refused = new RegistryClient({
+      fetch: (async () => {
+        throw new TypeError('fetch failed', { cause: { code: 'ENOTFOUND' } });
+      }) as typeof fetch,
+    });
+    await expect(
+      refused.tagDigest({ registry: 'nowhere.example', repository: 'a', tag: 't' }),
+    ).rejects.toThrow(RegistryUnreachableError);
+    const forbidden = new RegistryClient({
+      fetch: (async () => new Response(null, { status: 403 })) as typeof fetch,
+      credentials: () => ({ username: 'u', password: 'secret-x' }),
+    });
+    const err = await forbidden
+      .tagDigest({ registry: 'r.example', repository: 'a', tag: 't' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RegistryLoginError);
+    expect((err as Error).message).not.toContain('secret-x');
+  });
+});
+
+describe('selectBuilder', () => {
+  it('names every builder it looked for when none is on PATH', async () => {
+    const err = await selectBuilder('auto', { env: { PATH: '' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BuilderNotFoundError);
+    expect((err as Error).message).toMatch(
+      /docker: not found on PATH\n {2}- buildah: not found on PATH\n {2}- podman: not found on PATH/,
+    );
+  });
+
+  it('says when docker is there but its daemon does not answer', async () => {
+    const err = await selectBuilder('docker', {
+      env: { PATH: process.env.PATH, DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BuilderNotFoundError);
+    expect((err as Error).message).toContain('docker: the docker daemon does not answer');
+  });
+
+  it('picks buildah by name', async () => {
+    expect((await selectBuilder('buildah', { env: process.env })).name).toBe('buildah');
+  });
+});
