@@ -195,3 +195,62 @@ export class PushDeniedError extends GitopsReleaseError {
     );
   }
 }
+
+// --- release flow ---
+
+/**
+ * The branch moved between the read and the write (another pipeline pushed). The release flow
+ * catches it, re-reads, re-applies and tries again; users only see it when retries ran out.
+ */
+export class ReleaseConflictError extends GitopsReleaseError {
+  readonly code = 'release-conflict';
+  constructor(
+    readonly branch: string,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(
+      `branch "${branch}" moved while the release was being written (${detail}); run the release again`,
+      { cause },
+    );
+  }
+}
+
+/** Every attempt of a release met a moving branch; the last conflict is the cause. */
+export class ReleaseRetriesExhaustedError extends GitopsReleaseError {
+  readonly code = 'release-retries-exhausted';
+  constructor(
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(
+      `the release was retried ${attempts} times and the branch kept moving under it; other pipelines are writing to it heavily: run again, or serialize the release jobs`,
+      { cause },
+    );
+  }
+}
+
+/** The token was refused (HTTP 401): missing, expired or revoked. Never carries the token. */
+export class HostAuthenticationError extends GitopsReleaseError {
+  readonly code = 'host-authentication';
+}
+
+/** The token is valid but lacks a permission (HTTP 403); the message names the permission. */
+export class HostPermissionError extends GitopsReleaseError {
+  readonly code = 'host-permission';
+}
+
+/** The repository, branch or path is not there, or the token cannot see it (HTTP 404). */
+export class HostNotFoundError extends GitopsReleaseError {
+  readonly code = 'host-not-found';
+}
+
+/** The host answered something the release flow cannot use (5xx after retries, bad payload). */
+export class HostRequestError extends GitopsReleaseError {
+  readonly code = 'host-request';
+}
+
+/** A git command failed; the message carries git's own words with any secret removed. */
+export class GitCommandError extends GitopsReleaseError {
+  readonly code = 'git-command';
+}

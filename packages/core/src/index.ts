@@ -2,4 +2,10 @@
 export * from './build/index.js';
 export * from './errors.js';
 export * from './image/reference.js';
+// --- manifest editor ---
+export { findImages, planImageEdits, setImage } from './manifest/editor.js';
+export { formatStep, type KeyStep, parseKeyPath } from './manifest/key-path.js';
+export { plainNeedsQuotes, renderScalar } from './manifest/scalar-style.js';
 export type * from './manifest/types.js';
+// --- release flow ---
+export * from './release/index.js';

@@ -1,0 +1,544 @@
+import { isAlias, isMap, isScalar, isSeq, type Node, type Scalar, type YAMLMap } from 'yaml';
+import {
+  ImageNotFoundError,
+  InvalidImageReferenceError,
+  KeyPathError,
+  UneditableValueError,
+} from '../errors.js';
+import {
+  canonicalImageName,
+  formatImageReference,
+  type ImageReference,
+  imageName,
+  isValidDigest,
+  isValidTag,
+} from '../image/reference.js';
+import { formatStep, type KeyStep, parseKeyPath } from './key-path.js';
+import { renderScalar } from './scalar-style.js';
+import {
+  type Analysis,
+  analyze,
+  composeFields,
+  type FieldsPlace,
+  keyOf,
+  lineColumn,
+  type Place,
+  type RefPlace,
+  type Slot,
+  statedValue,
+} from './scan.js';
+import type {
+  FoundImage,
+  ImageChange,
+  ImageEditPlan,
+  ImageKind,
+  ManifestFile,
+  PlanImagesRequest,
+  PlannedEdit,
+  SetImageRequest,
+  SetImageResult,
+} from './types.js';
+
+// Edits splice the original text at the source ranges of the scalars they change; a document is
+// never re-stringified, so comments, quoting, blank lines, CRLF and a BOM stay as they were.
+//
+// Digest policy: a request with a tag but no digest, at a place pinned by a digest, removes the
+// old digest (from `repo:tag@sha256:…`, or empties the `digest` field). The old digest names the
+// old build; kept, it would win over the new tag and nothing would deploy. A digest-only request
+// keeps the existing tag, so `repo:1.2` becomes `repo:1.2@sha256:…`.
+
+interface Splice {
+  start: number;
+  end: number;
+  text: string;
+}
+
+interface Pending {
+  splices: Splice[];
+  changes: ImageChange[];
+  matched: number;
+}
+
+function locate(an: Analysis, offset: number): { line: number; column: number } {
+  return lineColumn(an, offset);
+}
+
+function uneditable(an: Analysis, place: { offset: number; path: string }, why: string): never {
+  const { line, column } = locate(an, place.offset);
+  const loc: { file?: string; line: number; column: number } = { line, column };
+  if (an.file !== undefined) loc.file = an.file;
+  throw new UneditableValueError(`the image at ${place.path} cannot be edited safely: ${why}`, loc);
+}
+
+function eolOf(text: string): string {
+  const nl = text.indexOf('\n');
+  return nl > 0 && text[nl - 1] === '\r' ? '\r\n' : '\n';
+}
+
+/** Replaces a scalar's source with `value` in the scalar's own style. */
+function scalarSplice(an: Analysis, slot: Slot, value: string): Splice {
+  const node = slot.node;
+  const [start, end] = node.range!;
+  if (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') {
+    // One line of content: edit it in place, header and indentation untouched.
+    const src = an.text.slice(start, end);
+    const at = src.indexOf(slot.value, src.indexOf('\n'));
+    if (at === -1 || slot.value === '') {
+      uneditable(an, { offset: start, path: 'block scalar' }, 'its content could not be located');
+    }
+    return { start: start + at, end: start + at + slot.value.length, text: value };
+  }
+  const rendered = renderScalar(value, node.type);
+  if (start === end) {
+    // `tag:` with no value: keep one space after the colon.
+    const needsSpace = an.text[start - 1] !== ' ' && an.text[start - 1] !== '\t';
+    return { start, end, text: needsSpace ? ` ${rendered}` : rendered };
+  }
+  return { start, end, text: rendered };
+}
+
+function validateImage(image: ImageReference): void {
+  const shown = formatImageReference(image);
+  if (image.tag === undefined && image.digest === undefined) {
+    throw new InvalidImageReferenceError(
+      shown,
+      'it names no tag or digest to set; give IMAGE:TAG, IMAGE@sha256:… or both',
+      'image',
+    );
+  }
+  if (image.tag !== undefined && !isValidTag(image.tag)) {
+    throw new InvalidImageReferenceError(shown, `"${image.tag}" is not a valid tag`, 'image');
+  }
+  if (image.digest !== undefined && !isValidDigest(image.digest)) {
+    throw new InvalidImageReferenceError(shown, `"${image.digest}" is not a valid digest`, 'image');
+  }
+}
+
+function change(
+  an: Analysis,
+  kind: ImageKind,
+  offset: number,
+  from: string,
+  to: string,
+): ImageChange {
+  const { line, column } = locate(an, offset);
+  const c: ImageChange = { line, column, kind, from, to };
+  if (an.file !== undefined) c.file = an.file;
+  return c;
+}
+
+function editRefPlace(an: Analysis, place: RefPlace, image: ImageReference, out: Pending): void {
+  const body = place.body!;
+  const next: ImageReference = { ...body };
+  if (image.tag !== undefined) {
+    next.tag = image.tag;
+    if (image.digest === undefined) delete next.digest;
+  }
+  if (image.digest !== undefined) next.digest = image.digest;
+  const to = place.prefix + formatImageReference(next);
+  if (to === place.value) return;
+  const slot = place.slot!;
+  out.splices.push(scalarSplice(an, slot, to));
+  out.changes.push(change(an, place.kind, slot.node.range![0], place.value, to));
+}
+
+/** A new `key: value` line (or `, key: value` in a flow map) after the map's last entry. */
+function insertField(an: Analysis, map: YAMLMap, key: string, value: string): Splice {
+  const last = map.items[map.items.length - 1];
+  const rendered = renderScalar(value, 'PLAIN');
+  const lastNode = (last?.value ?? last?.key) as Node | undefined;
+  const end = lastNode?.range?.[1];
+  if (end === undefined) throw new Error('cannot add a field to an empty map');
+  if (map.flow) return { start: end, end, text: `, ${key}: ${rendered}` };
+  const first = map.items[0]!.key as Node;
+  const column = locate(an, first.range![0]).column - 1;
+  return lineAfter(an, end, `${' '.repeat(column)}${key}: ${rendered}`);
+}
+
+/** Inserts `line` as a new line after the line holding `offset`. */
+function lineAfter(an: Analysis, offset: number, line: string): Splice {
+  const text = an.text;
+  const eol = eolOf(text);
+  if (offset > 0 && text[offset - 1] === '\n')
+    return { start: offset, end: offset, text: line + eol };
+  const nl = text.indexOf('\n', offset);
+  if (nl === -1) return { start: text.length, end: text.length, text: eol + line };
+  return { start: nl + 1, end: nl + 1, text: line + eol };
+}
+
+function editFieldsPlace(an: Analysis, place: FieldsPlace, image: ImageReference, out: Pending) {
+  const splices: Splice[] = [];
+  let tag = place.tag?.value;
+  let digest = place.digest?.value;
+  const setField = (slot: Slot | undefined, key: string, value: string) => {
+    if (slot) {
+      if (slot.value !== value) splices.push(scalarSplice(an, slot, value));
+    } else if (place.map) {
+      splices.push(insertField(an, place.map, key, value));
+    } else {
+      uneditable(an, place, `it has no "${key}" to set; add it, then retry`);
+    }
+  };
+  if (image.tag !== undefined) {
+    setField(place.tag, place.tagKey, image.tag);
+    tag = image.tag;
+    if (image.digest === undefined && digest) {
+      setField(place.digest, place.digestKey, '');
+      digest = '';
+    }
+  }
+  if (image.digest !== undefined) {
+    setField(place.digest, place.digestKey, image.digest);
+    digest = image.digest;
+  }
+  if (splices.length === 0) return;
+  const from = place.value;
+  const to = composeFields(place, tag, digest);
+  out.splices.push(...splices);
+  const first = Math.min(...splices.map((s) => s.start));
+  out.changes.push(change(an, place.kind, first, from, to));
+}
+
+function matches(place: Place, canonical: string): boolean {
+  for (const n of place.names) if (canonicalImageName(n) === canonical) return true;
+  return false;
+}
+
+/** Applies one image to every matching place of an analysed file. */
+function applyImage(
+  an: Analysis,
+  image: ImageReference,
+  addMissing: boolean,
+  out: Pending,
+  claimed: Set<Node>,
+): void {
+  const canonical = canonicalImageName(image);
+  const aliases: RefPlace[] = [];
+  const matchedDocs = new Set<number>();
+  for (const place of an.places) {
+    if (!matches(place, canonical)) continue;
+    out.matched++;
+    if (place.kind === 'kustomize') matchedDocs.add(place.document);
+    if (place.shape === 'ref' && place.aliasOf) {
+      aliases.push(place);
+      continue;
+    }
+    if (place.uneditable) uneditable(an, place, place.uneditable);
+    if (place.shape === 'ref') {
+      claimed.add(place.slot!.node);
+      editRefPlace(an, place, image, out);
+    } else {
+      editFieldsPlace(an, place, image, out);
+    }
+  }
+  // An alias is fine when its anchor is itself a matching place we edited (or found up to date).
+  for (const place of aliases) {
+    if (!claimed.has(place.aliasOf!)) uneditable(an, place, place.uneditable!);
+  }
+  if (addMissing) {
+    for (const k of an.kustomizations) {
+      if (matchedDocs.has(k.document)) continue;
+      out.splices.push(addKustomizeEntry(an, k, image));
+      const { line, column } = locate(an, out.splices[out.splices.length - 1]!.start);
+      const c: ImageChange = {
+        line,
+        column,
+        kind: 'kustomize',
+        from: '',
+        to: formatImageReference(image),
+      };
+      if (an.file !== undefined) c.file = an.file;
+      out.changes.push(c);
+      out.matched++;
+    }
+  }
+}
+
+/** Adds an `images:` entry in the indentation style the file already uses. */
+function addKustomizeEntry(
+  an: Analysis,
+  k: Analysis['kustomizations'][number],
+  image: ImageReference,
+): Splice {
+  const fields: [string, string][] = [['name', imageName(image)]];
+  if (image.tag !== undefined) fields.push(['newTag', image.tag]);
+  if (image.digest !== undefined) fields.push(['digest', image.digest]);
+  const render = (v: string) => renderScalar(v, 'PLAIN');
+  const seq = k.imagesPair?.value;
+  if (isSeq(seq) && seq.flow) {
+    const entry = `{${fields.map(([f, v]) => `${f}: ${render(v)}`).join(', ')}}`;
+    const last = seq.items[seq.items.length - 1] as Node | undefined;
+    if (last?.range) return { start: last.range[1], end: last.range[1], text: `, ${entry}` };
+    const close = an.text.lastIndexOf(']', seq.range![1]);
+    return { start: close, end: close, text: entry };
+  }
+  const lines = (dash: number, key: number) =>
+    fields.map(
+      ([f, v], i) =>
+        `${i === 0 ? `${' '.repeat(dash)}-${' '.repeat(key - dash - 1)}` : ' '.repeat(key)}${f}: ${render(v)}`,
+    );
+  const eol = eolOf(an.text);
+  if (isSeq(seq) && seq.items.length > 0) {
+    const first = seq.items[0] as Node;
+    const last = seq.items[seq.items.length - 1] as Node;
+    const keyCol = locate(an, first.range![0]).column - 1;
+    const dashAt = an.text.lastIndexOf('-', first.range![0]);
+    const dashCol = locate(an, dashAt).column - 1;
+    return lineAfter(an, last.range![1], lines(dashCol, keyCol).join(eol));
+  }
+  // No entries yet: follow how the file indents its other lists (`- ` under or beside the key).
+  const root = k.root;
+  const keyCol = locate(an, (root.items[0]!.key as Node).range![0]).column - 1;
+  let dashIndent = 0;
+  for (const pair of root.items) {
+    const v = pair.value;
+    if (isSeq(v) && !v.flow && v.items.length > 0) {
+      const at = an.text.lastIndexOf('-', (v.items[0] as Node).range![0]);
+      dashIndent = locate(an, at).column - 1 - keyCol;
+      break;
+    }
+  }
+  const entry = lines(keyCol + dashIndent, keyCol + dashIndent + 2);
+  const pair = k.imagesPair;
+  if (pair && isScalar(pair.value) && pair.value.value === null) {
+    // `images:` with nothing under it: the entry goes on the following lines.
+    const keyEnd = (pair.key as Node).range![1];
+    const colon = an.text.indexOf(':', keyEnd);
+    return lineAfter(an, colon + 1, entry.join(eol));
+  }
+  const lastPair = root.items[root.items.length - 1]!;
+  const end = ((lastPair.value ?? lastPair.key) as Node).range![1];
+  return lineAfter(an, end, [`${' '.repeat(keyCol)}images:`, ...entry].join(eol));
+}
+
+function applySplices(text: string, splices: Splice[]): string {
+  if (splices.length === 0) return text;
+  const sorted = splices
+    .map((s, i) => ({ s, i }))
+    .sort((a, b) => a.s.start - b.s.start || a.i - b.i)
+    .map((x) => x.s);
+  let out = '';
+  let pos = 0;
+  for (const s of sorted) {
+    if (s.start < pos) continue; // the same scalar edited twice (e.g. one image listed twice)
+    out += text.slice(pos, s.start) + s.text;
+    pos = s.end;
+  }
+  return out + text.slice(pos);
+}
+
+// --- explicit key paths -------------------------------------------------------------------------
+
+function keyError(key: string, file: string | undefined, reason: string, notFound = false) {
+  const err = new KeyPathError(`${file ? `${file}: ` : ''}key "${key}": ${reason}`, {
+    input: 'key',
+    ...(file === undefined ? {} : { location: { file } }),
+  });
+  if (notFound) (err as KeyPathError & { notFound?: boolean }).notFound = true;
+  return err;
+}
+
+/** Follows the steps in one document; a string naming the first step that fails when it does not lead anywhere. */
+function resolveKey(root: unknown, steps: readonly KeyStep[]): Node | string {
+  let node = root as Node | null | undefined;
+  let walked = '';
+  for (const step of steps) {
+    const here = walked || '.';
+    if (step.type === 'key') {
+      if (!isMap(node)) return `${here} is not a mapping, so it has no key "${step.key}"`;
+      const pair = node.items.find((p) => keyOf(p) === step.key);
+      if (!pair) return `${here} has no key "${step.key}"`;
+      node = pair.value as Node | null;
+    } else if (step.type === 'index') {
+      if (!isSeq(node)) return `${here} is not a list, so it has no item [${step.index}]`;
+      if (step.index >= node.items.length) {
+        return `${here} has ${node.items.length} items, so there is no [${step.index}]`;
+      }
+      node = node.items[step.index] as Node;
+    } else {
+      if (!isSeq(node)) return `${here} is not a list to select [${step.field}=${step.value}] in`;
+      const found = node.items.find((item) => {
+        if (!isMap(item)) return false;
+        const v = item.items.find((p) => keyOf(p) === step.field)?.value;
+        return isScalar(v) && String(v.value) === step.value;
+      });
+      if (!found) return `${here} has no item with ${step.field}: ${step.value}`;
+      node = found as Node;
+    }
+    walked += formatStep(step);
+    if (node === null || node === undefined) {
+      return steps[steps.length - 1] === step ? `${walked} is empty` : `${walked} is empty`;
+    }
+  }
+  return node as Node;
+}
+
+function applyKey(an: Analysis, key: string, image: ImageReference, out: Pending): void {
+  const steps = parseKeyPath(key, an.file);
+  const last = steps[steps.length - 1];
+  const lastKey = last?.type === 'key' ? last.key : '';
+  // A key to a tag field sets the tag; to a digest field the digest; otherwise the whole reference.
+  const mode = /tag$/i.test(lastKey) ? 'tag' : /digest$/i.test(lastKey) ? 'digest' : 'ref';
+  const value =
+    mode === 'tag' ? image.tag : mode === 'digest' ? image.digest : formatImageReference(image);
+  if (value === undefined) {
+    throw keyError(
+      key,
+      an.file,
+      `it leads to a ${mode} field, but "${formatImageReference(image)}" has no ${mode}`,
+    );
+  }
+  let firstProblem: string | undefined;
+  for (let d = 0; d < an.docs.length; d++) {
+    const target = resolveKey(an.docs[d]!.contents, steps);
+    if (typeof target === 'string') {
+      firstProblem ??= target;
+      continue;
+    }
+    const place = { offset: target.range?.[0] ?? 0, path: key };
+    if (isAlias(target)) uneditable(an, place, 'it is an alias; edit the anchor it refers to');
+    if (!isScalar(target) || !target.range) {
+      throw keyError(
+        key,
+        an.file,
+        `it leads to a ${isSeq(target) ? 'list' : 'mapping'}, not a value`,
+      );
+    }
+    const scalar = target as Scalar;
+    const stated = scalar.value === null ? '' : (statedValue(an.text, scalar) ?? '');
+    out.matched++;
+    if (stated === value) continue;
+    out.splices.push(scalarSplice(an, { node: scalar, value: stated }, value));
+    out.changes.push(change(an, 'key', scalar.range![0], stated, value));
+  }
+  if (out.matched === 0) {
+    throw keyError(key, an.file, `${firstProblem ?? 'the file has no documents'}`, true);
+  }
+}
+
+// --- public API ---------------------------------------------------------------------------------
+
+function toFound(an: Analysis, place: Place): FoundImage {
+  const { line, column } = locate(an, place.offset);
+  const f: FoundImage = {
+    line,
+    column,
+    kind: place.kind,
+    value: place.value,
+    path: place.path,
+    document: place.document,
+  };
+  if (an.file !== undefined) f.file = an.file;
+  if (place.uneditable) f.uneditable = place.uneditable;
+  return f;
+}
+
+/** Every image reference in a YAML text, in file order. Throws ManifestParseError on invalid YAML. */
+export function findImages(text: string, options: { file?: string } = {}): FoundImage[] {
+  const an = analyze(text, options.file);
+  return an.places
+    .map((p) => toFound(an, p))
+    .sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function run(
+  an: Analysis,
+  images: readonly ImageReference[],
+  key: string | undefined,
+  addMissing: boolean,
+): Pending {
+  const out: Pending = { splices: [], changes: [], matched: 0 };
+  if (key !== undefined) {
+    applyKey(an, key, images[0]!, out);
+    return out;
+  }
+  const claimed = new Set<Node>();
+  for (const image of images) applyImage(an, image, addMissing, out, claimed);
+  return out;
+}
+
+/**
+ * Sets the tag and/or digest of `request.image` at every place in `text` that names it (or at
+ * `request.key` only). Returns the new text, identical outside the edited scalars.
+ */
+export function setImage(text: string, request: SetImageRequest): SetImageResult {
+  validateImage(request.image);
+  const an = analyze(text, request.file);
+  const out = run(an, [request.image], request.key, request.addMissing ?? false);
+  out.changes.sort((a, b) => a.line - b.line || a.column - b.column);
+  return { text: applySplices(text, out.splices), changes: out.changes, matched: out.matched };
+}
+
+/**
+ * Plans the edits of every file at once: each is parsed and edited in memory before anything is
+ * written. Throws ImageNotFoundError (unless allowNoMatch) when an image is found in no file.
+ */
+export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest): ImageEditPlan {
+  const { images, key } = request;
+  if (images.length === 0) {
+    throw new InvalidImageReferenceError('', 'no image was given to release', 'image');
+  }
+  for (const image of images) validateImage(image);
+  if (key !== undefined && images.length > 1) {
+    throw keyError(key, undefined, 'a key path edits one place, so give exactly one image');
+  }
+  const addMissing = request.addMissing ?? false;
+  const edits: PlannedEdit[] = [];
+  const analyses: Analysis[] = [];
+  const perImage = new Map<string, number>(images.map((i) => [canonicalImageName(i), 0]));
+  let matched = 0;
+  let keyMisses: KeyPathError | undefined;
+  for (const file of files) {
+    const an = analyze(file.text, file.path);
+    analyses.push(an);
+    let out: Pending;
+    if (key !== undefined) {
+      try {
+        out = run(an, images, key, false);
+      } catch (err) {
+        // A key that leads nowhere in this file is fine while another file has it.
+        if (err instanceof KeyPathError && (err as { notFound?: boolean }).notFound) {
+          keyMisses ??= err;
+          continue;
+        }
+        throw err;
+      }
+    } else {
+      out = { splices: [], changes: [], matched: 0 };
+      const claimed = new Set<Node>();
+      for (const image of images) {
+        const before = out.matched;
+        applyImage(an, image, addMissing, out, claimed);
+        const c = canonicalImageName(image);
+        perImage.set(c, perImage.get(c)! + out.matched - before);
+      }
+    }
+    matched += out.matched;
+    const after = applySplices(file.text, out.splices);
+    if (after !== file.text) {
+      out.changes.sort((a, b) => a.line - b.line || a.column - b.column);
+      edits.push({ path: file.path, before: file.text, after, changes: out.changes });
+    }
+  }
+  if (key !== undefined) {
+    if (matched === 0 && keyMisses) {
+      if (files.length === 1) throw keyMisses;
+      throw keyError(key, undefined, `it leads to a value in none of the ${files.length} files`);
+    }
+    return { edits, matched };
+  }
+  if (!request.allowNoMatch) {
+    for (const image of images) {
+      if (perImage.get(canonicalImageName(image)) !== 0) continue;
+      const found = new Set<string>();
+      for (const an of analyses) {
+        for (const p of an.places) {
+          if (p.value) found.add(`${p.value} (${an.file}:${locate(an, p.offset).line})`);
+        }
+      }
+      const where = files.length === 1 ? files[0]!.path : `any of the ${files.length} files given`;
+      throw new ImageNotFoundError(formatImageReference(image), [...found].slice(0, 50), where);
+    }
+  }
+  return { edits, matched };
+}

@@ -1,0 +1,3 @@
+export * from './create-release-pr.js';
+export * from './host.js';
+export * from './text.js';

@@ -1,0 +1,201 @@
+import type { AppCommit, CommitComparison } from './host.js';
+
+/** Values a branch, title or message template may use: `{sha}`, `{app}`, `{tag}`, `{image}`, `{base}`. */
+export interface TemplateValues {
+  sha: string;
+  app: string;
+  tag: string;
+  image: string;
+  base: string;
+}
+
+/** Replaces `{name}` placeholders; an unknown name is left as written so a typo stays visible. */
+export function renderTemplate(template: string, values: TemplateValues): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    Object.hasOwn(values, name) ? values[name as keyof TemplateValues] : whole,
+  );
+}
+
+/** A git ref name made from a rendered template: characters git refuses become `-`. */
+export function toBranchName(rendered: string): string {
+  const cleaned = rendered
+    .replace(/[\s~^:?*[\\]+/g, '-')
+    .replace(/\p{Cc}+/gu, '-')
+    .replace(/\.{2,}/g, '.')
+    .replace(/@\{/g, '-')
+    .replace(/\/{2,}/g, '/')
+    .replace(/(^[./-]+)|([./]+$)|(\.lock$)/g, '');
+  return cleaned || 'release';
+}
+
+/**
+ * Makes text from a commit message safe inside Markdown: no @mention, no #123 cross-reference,
+ * no HTML and no Markdown markup (links, emphasis, tables, code) survives.
+ */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[\\`*_{}[\]()#+\-.!|~]/g, (c) => `\\${c}`)
+    .replace(/@/g, '@\u200b')
+    .replace(/[\r\n]+/g, ' ');
+}
+
+/** A hidden line in the body that says which images and paths a release pull request is for. */
+export const RELEASE_MARKER = 'gitops-release';
+
+export interface ReleaseMarker {
+  images: string[];
+  paths: string[];
+}
+
+export function formatMarker(marker: ReleaseMarker): string {
+  return `<!-- ${RELEASE_MARKER} ${JSON.stringify(marker)} -->`;
+}
+
+export function parseMarker(body: string): ReleaseMarker | undefined {
+  const m = body.match(/<!-- gitops-release (\{.*?\}) -->/);
+  if (!m?.[1]) return undefined;
+  try {
+    const value = JSON.parse(m[1]) as Partial<ReleaseMarker>;
+    if (!Array.isArray(value.images) || !Array.isArray(value.paths)) return undefined;
+    return { images: value.images.map(String), paths: value.paths.map(String) };
+  } catch {
+    return undefined;
+  }
+}
+
+function cell(text: string): string {
+  return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+
+/** One row of the body's table: an image changed at a line of a file. */
+export interface ChangeRow {
+  path: string;
+  line: number;
+  from: string;
+  to: string;
+}
+
+export interface BodyInput {
+  rows: ChangeRow[];
+  marker: ReleaseMarker;
+  comparison?: CommitComparison;
+  appRepository?: string;
+  /** Commits listed before the rest are summarized by a count. */
+  maxCommits?: number;
+}
+
+/** The pull request body: changed files with old → new image, then the application commits. */
+export function formatPullRequestBody(input: BodyInput): string {
+  const lines = ['This release changes:', '', '| File | Line | Image before | Image after |'];
+  lines.push('| --- | ---: | --- | --- |');
+  for (const row of input.rows) {
+    lines.push(`| ${cell(row.path)} | ${row.line} | ${cell(row.from)} | ${cell(row.to)} |`);
+  }
+  const comparison = input.comparison;
+  if (comparison && comparison.commits.length > 0) {
+    const max = input.maxCommits ?? 50;
+    lines.push(
+      '',
+      `Application commits${input.appRepository ? ` in ${cell(input.appRepository)}` : ''}:`,
+    );
+    lines.push('');
+    for (const commit of comparison.commits.slice(0, max)) lines.push(formatCommit(commit));
+    if (comparison.commits.length > max)
+      lines.push(`- … and ${comparison.commits.length - max} more`);
+  }
+  if (comparison?.url) lines.push('', `Compare: ${comparison.url}`);
+  lines.push('', formatMarker(input.marker), '');
+  return lines.join('\n');
+}
+
+function formatCommit(commit: AppCommit): string {
+  const author = commit.author ? ` (${escapeMarkdown(commit.author)})` : '';
+  return `- \`${commit.sha.slice(0, 7).replace(/[^0-9a-f]/gi, '')}\` ${escapeMarkdown(commit.message)}${author}`;
+}
+
+/** A unified diff of one file, for dry runs; context lines around each change. */
+export function unifiedDiff(path: string, before: string, after: string, context = 3): string {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  // Edits only rewrite scalars in place, so lines pair up; fall back to LCS when counts differ.
+  const ops = diffLines(a, b);
+  const out = [`--- a/${path}`, `+++ b/${path}`];
+  let i = 0;
+  while (i < ops.length) {
+    if (ops[i]?.kind === ' ') {
+      i++;
+      continue;
+    }
+    const start = Math.max(0, i - context);
+    let end = i;
+    let lastChange = i;
+    while (end < ops.length && end - lastChange <= context * 2) {
+      if (ops[end]?.kind !== ' ') lastChange = end;
+      end++;
+    }
+    end = Math.min(ops.length, lastChange + context + 1);
+    const hunk = ops.slice(start, end);
+    const aStart = (ops[start]?.aLine ?? 0) + 1;
+    const bStart = (ops[start]?.bLine ?? 0) + 1;
+    const aCount = hunk.filter((o) => o.kind !== '+').length;
+    const bCount = hunk.filter((o) => o.kind !== '-').length;
+    out.push(`@@ -${aStart},${aCount} +${bStart},${bCount} @@`);
+    for (const op of hunk) out.push(`${op.kind}${op.text}`);
+    i = end;
+  }
+  return `${out.join('\n')}\n`;
+}
+
+interface DiffOp {
+  kind: ' ' | '-' | '+';
+  text: string;
+  aLine: number;
+  bLine: number;
+}
+
+function diffLines(a: string[], b: string[]): DiffOp[] {
+  const n = a.length;
+  const m = b.length;
+  // LCS table; manifests are small, and a release edits a handful of lines.
+  const table: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) {
+    const row = table[i]!;
+    const next = table[i + 1]!;
+    for (let j = m - 1; j >= 0; j--) {
+      row[j] = a[i] === b[j] ? next[j + 1]! + 1 : Math.max(next[j]!, row[j + 1]!);
+    }
+  }
+  const ops: DiffOp[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) {
+      ops.push({ kind: ' ', text: a[i]!, aLine: i, bLine: j });
+      i++;
+      j++;
+    } else if (j < m && (i >= n || table[i]![j + 1]! >= table[i + 1]![j]!)) {
+      ops.push({ kind: '+', text: b[j]!, aLine: i, bLine: j });
+      j++;
+    } else {
+      ops.push({ kind: '-', text: a[i]!, aLine: i, bLine: j });
+      i++;
+    }
+  }
+  // Show removals before additions inside a run of changes, as diff(1) does.
+  for (let k = 0; k < ops.length; ) {
+    if (ops[k]!.kind === ' ') {
+      k++;
+      continue;
+    }
+    let e = k;
+    while (e < ops.length && ops[e]!.kind !== ' ') e++;
+    const run = ops.slice(k, e);
+    const sorted = [...run.filter((o) => o.kind === '-'), ...run.filter((o) => o.kind === '+')];
+    ops.splice(k, e - k, ...sorted);
+    k = e;
+  }
+  return ops;
+}

@@ -1,0 +1,368 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import {
+  type CommitRequest,
+  type CommitResult,
+  GitCommandError,
+  type GitHost,
+  HostAuthenticationError,
+  HostNotFoundError,
+  HostPermissionError,
+  PathError,
+  type ReadRequest,
+  ReleaseConflictError,
+  type RepositorySnapshot,
+} from '@gitops-release/core';
+
+export interface GitHostOptions {
+  /** An HTTPS or SSH URL, a `file://` URL, or a local path to a repository. */
+  remote: string;
+  /** For HTTPS: sent as an `http.extraHeader` through the environment, never in a URL or argv. */
+  token?: string;
+  /** For SSH: the private key, used through GIT_SSH_COMMAND. */
+  sshKeyPath?: string;
+  /** Where the temporary clone goes; default the OS temp dir. */
+  tempRoot?: string;
+  /** The commit author; default `gitops-release <gitops-release@users.noreply.github.com>`. */
+  author?: { name: string; email: string };
+  /** The environment git runs with (PATH, HOME, proxies); default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Resolves a local path remote; default process.cwd(). */
+  cwd?: string;
+}
+
+export interface DisposableGitHost extends GitHost {
+  /** Removes the temporary clone. */
+  dispose(): Promise<void>;
+  /** How many git commands talked to the remote (ls-remote, fetch, push). */
+  readonly remoteCalls: number;
+}
+
+type ManifestFile = RepositorySnapshot['files'][number];
+
+const MANIFEST = /\.ya?ml$/;
+
+/** The remote with any user:password@ removed, for messages. */
+export function redactRemote(remote: string): string {
+  return remote.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1');
+}
+
+function isUrl(remote: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(remote) || /^[^/\s]+@[^:\s]+:/.test(remote);
+}
+
+/** A page where a person opens the pull request (or merge request) for a pushed branch. */
+export function compareUrlFor(remote: string, base: string, branch: string): string | undefined {
+  const m = redactRemote(remote).match(
+    /^(?:https?:\/\/|ssh:\/\/git@|git@)(github\.com|gitlab\.com)[/:](.+?)(?:\.git)?\/?$/,
+  );
+  if (!m) return undefined;
+  const [, host, path] = m;
+  if (host === 'github.com') {
+    return `https://github.com/${path}/compare/${encodeURIComponent(base)}...${encodeURIComponent(branch)}?expand=1`;
+  }
+  const q = new URLSearchParams({
+    'merge_request[source_branch]': branch,
+    'merge_request[target_branch]': base,
+  });
+  return `https://gitlab.com/${path}/-/merge_requests/new?${q}`;
+}
+
+/**
+ * A GitHost on the git command line: one temporary repository per host, fetched shallow (depth 1)
+ * and blobless, with only the target files' blobs fetched; commits are built with plumbing and
+ * pushed with --force-with-lease, so a moved branch is refused and the flow re-reads and retries.
+ */
+export async function createGitHost(options: GitHostOptions): Promise<DisposableGitHost> {
+  const remote = isUrl(options.remote)
+    ? options.remote
+    : `file://${resolve(options.cwd ?? process.cwd(), options.remote)}`;
+  const shown = redactRemote(isUrl(options.remote) ? options.remote : options.remote);
+  const dir = await mkdtemp(join(options.tempRoot ?? tmpdir(), 'gitops-release-'));
+  const secrets = options.token
+    ? [options.token, Buffer.from(`x-access-token:${options.token}`).toString('base64')]
+    : [];
+  const baseEnv = options.env ?? process.env;
+  const author = options.author ?? {
+    name: 'gitops-release',
+    email: 'gitops-release@users.noreply.github.com',
+  };
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(baseEnv)) {
+    if (v !== undefined && !k.startsWith('GIT_CONFIG')) env[k] = v;
+  }
+  Object.assign(env, {
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_AUTHOR_NAME: author.name,
+    GIT_AUTHOR_EMAIL: author.email,
+    GIT_COMMITTER_NAME: author.name,
+    GIT_COMMITTER_EMAIL: author.email,
+    LC_ALL: 'C',
+  });
+  const config: [string, string][] = [['protocol.version', '2']];
+  if (options.token) {
+    // Through GIT_CONFIG_* so the header is in no URL, argv or .git/config that could be printed.
+    config.push([
+      'http.extraHeader',
+      `Authorization: Basic ${Buffer.from(`x-access-token:${options.token}`).toString('base64')}`,
+    ]);
+  }
+  env.GIT_CONFIG_COUNT = String(config.length);
+  config.forEach(([k, v], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = k;
+    env[`GIT_CONFIG_VALUE_${i}`] = v;
+  });
+  if (options.sshKeyPath) {
+    const key = isAbsolute(options.sshKeyPath)
+      ? options.sshKeyPath
+      : resolve(options.cwd ?? process.cwd(), options.sshKeyPath);
+    env.GIT_SSH_COMMAND = `ssh -i '${key.replace(/'/g, "'\\''")}' -o IdentitiesOnly=yes -o BatchMode=yes`;
+  }
+
+  let remoteCalls = 0;
+  const fetchedBlobs = new Set<string>();
+  const redact = (text: string) => secrets.reduce((t, s) => t.split(s).join('***'), text);
+
+  function git(
+    args: string[],
+    opts: { input?: string; remote?: boolean; extraEnv?: Record<string, string> } = {},
+  ): Promise<string> {
+    if (opts.remote) remoteCalls++;
+    return new Promise((resolvePromise, reject) => {
+      const child = execFile(
+        'git',
+        args,
+        {
+          cwd: dir,
+          env: opts.extraEnv ? { ...env, ...opts.extraEnv } : env,
+          maxBuffer: 256 * 1024 * 1024,
+          encoding: 'utf8',
+        },
+        (err, stdout, stderr) => {
+          if (err) reject(gitError(args, redact(String(stderr || err.message)), err.code));
+          else resolvePromise(stdout);
+        },
+      );
+      if (opts.input !== undefined) child.stdin?.end(opts.input);
+    });
+  }
+
+  function gitError(args: string[], stderr: string, exit: unknown): Error {
+    const what = `git ${args[0]} ${shown}`;
+    const text = stderr.trim();
+    if (/401|Authentication failed|could not read Username|invalid credentials/i.test(text)) {
+      return new HostAuthenticationError(
+        `${what}: the remote refused the credentials (HTTP 401). Check that the token (--token-env) is set, not expired, and allowed to read and push to this repository.\n${text}`,
+        { input: 'token-env' },
+      );
+    }
+    if (/403|Permission to .* denied|permission denied/i.test(text)) {
+      return new HostPermissionError(
+        `${what}: the credentials may not do this (HTTP 403). The token or deploy key needs write access (push) to the repository.\n${text}`,
+        { input: 'token-env' },
+      );
+    }
+    if (
+      /repository .* not found|not found|does not appear to be a git repository|404/i.test(text)
+    ) {
+      return new HostNotFoundError(
+        `${what}: the repository was not found, or the credentials cannot see it. Check --repo and that the token has access to it.\n${text}`,
+        { input: 'repo' },
+      );
+    }
+    return new GitCommandError(`${what} failed (exit ${String(exit)}): ${text}`);
+  }
+
+  await git(['init', '-q', '--bare']);
+  await git(['config', 'remote.origin.url', remote]);
+  // A promisor remote: blobs are fetched only when read, so history and other files never come.
+  await git(['config', 'remote.origin.promisor', 'true']);
+  await git(['config', 'remote.origin.partialclonefilter', 'blob:none']);
+
+  async function listRemote(base: string | undefined, branch: string | undefined) {
+    const patterns = ['HEAD'];
+    if (base) patterns.push(`refs/heads/${base}`);
+    if (branch) patterns.push(`refs/heads/${branch}`);
+    const out = await git(['ls-remote', '--symref', 'origin', ...patterns], { remote: true });
+    let defaultBranch: string | undefined;
+    const heads = new Map<string, string>();
+    for (const line of out.split('\n')) {
+      const sym = line.match(/^ref: refs\/heads\/(\S+)\tHEAD$/);
+      if (sym) defaultBranch = sym[1];
+      const ref = line.match(/^([0-9a-f]{40,64})\trefs\/heads\/(\S+)$/);
+      if (ref) heads.set(ref[2]!, ref[1]!);
+    }
+    return { defaultBranch, heads };
+  }
+
+  async function treeFiles(sha: string, paths: string[], where: string): Promise<ManifestFile[]> {
+    const files: ManifestFile[] = [];
+    const seen = new Set<string>();
+    const oids: string[] = [];
+    for (const given of paths) {
+      const clean = given.replace(/^\.\/+/, '').replace(/\/+$/, '');
+      const out = await git(['ls-tree', '-r', '-z', '--full-tree', sha, '--', clean || '.']);
+      const entries = out
+        .split('\0')
+        .filter(Boolean)
+        .map((line) => {
+          const [meta, path] = line.split('\t') as [string, string];
+          const [mode, type, oid] = meta.split(' ') as [string, string, string];
+          return { mode, type, oid, path };
+        })
+        .filter((e) => e.type === 'blob');
+      const exact = entries.find((e) => e.path === clean);
+      const chosen = exact ? [exact] : entries.filter((e) => MANIFEST.test(e.path));
+      if (chosen.length === 0) {
+        throw new PathError(
+          `${given}: no such file, or no *.yaml / *.yml below it, in ${shown} at ${where}`,
+          { input: 'path' },
+        );
+      }
+      for (const e of chosen) {
+        if (seen.has(e.path)) continue;
+        seen.add(e.path);
+        oids.push(e.oid);
+        files.push({ path: e.path, text: e.oid });
+      }
+    }
+    if (oids.length === 0) return files;
+    // One batched fetch of the blobs not fetched yet, instead of one lazy fetch per blob.
+    const need = [...new Set(oids)].filter((o) => !fetchedBlobs.has(o));
+    if (need.length) {
+      await git(
+        [
+          '-c',
+          'fetch.negotiationAlgorithm=noop',
+          'fetch',
+          '-q',
+          '--no-tags',
+          '--no-write-fetch-head',
+          '--filter=blob:none',
+          'origin',
+          ...need,
+        ],
+        { remote: true },
+      );
+      for (const o of need) fetchedBlobs.add(o);
+    }
+    for (const f of files) {
+      f.text = await git(['cat-file', 'blob', f.text]);
+    }
+    return files;
+  }
+
+  let fetchedOnce = false;
+
+  const host: DisposableGitHost = {
+    kind: 'git',
+    repository: shown,
+    supportsPullRequests: false,
+    get remoteCalls() {
+      return remoteCalls;
+    },
+
+    async read(request: ReadRequest): Promise<RepositorySnapshot> {
+      const listed = await listRemote(request.base, request.branch);
+      const defaultBranch = listed.defaultBranch ?? request.base ?? 'main';
+      const base = request.base ?? defaultBranch;
+      if (!listed.heads.has(base) && request.base === undefined && !listed.defaultBranch) {
+        throw new HostNotFoundError(`${shown} has no default branch (HEAD); pass --base`, {
+          input: 'base',
+        });
+      }
+      if (!listed.heads.has(base)) {
+        const again = request.base ? listed : await listRemote(base, request.branch);
+        if (!again.heads.has(base)) {
+          throw new HostNotFoundError(`${shown} has no branch "${base}"; check --base`, {
+            input: 'base',
+          });
+        }
+        for (const [k, v] of again.heads) listed.heads.set(k, v);
+      }
+      const refspecs = [`+refs/heads/${base}:refs/remotes/origin/${base}`];
+      const hasBranch = request.branch !== undefined && listed.heads.has(request.branch);
+      if (hasBranch)
+        refspecs.push(`+refs/heads/${request.branch}:refs/remotes/origin/${request.branch}`);
+      await git(
+        ['fetch', '-q', '--no-tags', '--depth=1', '--filter=blob:none', 'origin', ...refspecs],
+        {
+          remote: true,
+        },
+      );
+      fetchedOnce = true;
+      const baseSha = (await git(['rev-parse', `refs/remotes/origin/${base}`])).trim();
+      const snapshot: RepositorySnapshot = {
+        defaultBranch,
+        base: { name: base, sha: baseSha },
+        files: await treeFiles(baseSha, request.paths, base),
+      };
+      if (hasBranch) {
+        const sha = (await git(['rev-parse', `refs/remotes/origin/${request.branch}`])).trim();
+        const files = await treeFiles(sha, request.paths, request.branch!).catch(() => []);
+        const commit = await git(['cat-file', 'commit', sha]);
+        const parents = [...commit.matchAll(/^parent ([0-9a-f]+)$/gm)].map((m) => m[1]!);
+        snapshot.branch = { name: request.branch!, sha, files, parents };
+      }
+      return snapshot;
+    },
+
+    async commit(request: CommitRequest): Promise<CommitResult> {
+      if (!fetchedOnce)
+        throw new GitCommandError('commit before read: the release flow reads first');
+      const index = join(dir, `index-${process.pid}-${Date.now()}`);
+      const indexEnv = { GIT_INDEX_FILE: index };
+      try {
+        // A private index built from the parent's tree: other files' blobs are never needed.
+        await git(['read-tree', request.parent], { extraEnv: indexEnv });
+        for (const file of request.files) {
+          const oid = (await git(['hash-object', '-w', '--stdin'], { input: file.text })).trim();
+          const ls = await git(['ls-tree', request.parent, '--', file.path]);
+          const mode = ls.split(' ')[0] || '100644';
+          await git(['update-index', '--add', '--cacheinfo', `${mode},${oid},${file.path}`], {
+            extraEnv: indexEnv,
+          });
+        }
+        const tree = (await git(['write-tree'], { extraEnv: indexEnv })).trim();
+        const sha = (
+          await git(['commit-tree', tree, '-p', request.parent, '-F', '-'], {
+            input: `${request.message}\n`,
+          })
+        ).trim();
+        const lease = `--force-with-lease=refs/heads/${request.branch}:${request.observed ?? ''}`;
+        try {
+          await git(
+            ['push', '-q', '--porcelain', lease, 'origin', `${sha}:refs/heads/${request.branch}`],
+            {
+              remote: true,
+            },
+          );
+        } catch (err) {
+          const text = err instanceof Error ? err.message : String(err);
+          if (
+            /stale info|rejected|non-fast-forward|fetch first|failed to update ref|cannot lock ref/i.test(
+              text,
+            )
+          ) {
+            throw new ReleaseConflictError(request.branch, 'the push was rejected', err);
+          }
+          throw err;
+        }
+        return { sha };
+      } finally {
+        await rm(index, { force: true });
+      }
+    },
+
+    compareUrl(base: string, branch: string) {
+      return compareUrlFor(options.remote, base, branch);
+    },
+
+    async dispose() {
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return host;
+}

@@ -1,0 +1,80 @@
+import {
+  GitopsReleaseError,
+  HostAuthenticationError,
+  HostNotFoundError,
+  HostPermissionError,
+  HostRequestError,
+} from '@gitops-release/core';
+
+/** What the call was doing, so a 403 can name the permission it needs. */
+export type Operation = 'read' | 'write' | 'pull-request' | 'issues' | 'auto-merge' | 'compare';
+
+const PERMISSION: Record<Operation, string> = {
+  read: '"contents: read" (a classic token needs the "repo" scope for a private repository)',
+  write:
+    '"contents: write" (for GITHUB_TOKEN: `permissions: contents: write` in the workflow; a protected base branch must also allow this actor to push in push mode)',
+  'pull-request':
+    '"pull-requests: write" (for GITHUB_TOKEN also "Allow GitHub Actions to create and approve pull requests" in the repository or organization settings)',
+  issues: '"issues: write" and "pull-requests: write" (labels, assignees and reviewers)',
+  'auto-merge':
+    '"pull-requests: write" and "contents: write", and "Allow auto-merge" enabled in the repository settings',
+  compare: '"contents: read" on the application repository',
+};
+
+interface HttpishError {
+  status?: number;
+  message?: string;
+  response?: { headers?: Record<string, string | undefined>; data?: unknown };
+  errors?: { type?: string; message?: string }[];
+}
+
+export function redact(text: string, secrets: readonly string[]): string {
+  return secrets.filter((s) => s.length >= 4).reduce((t, s) => t.split(s).join('***'), text);
+}
+
+function githubMessage(err: HttpishError): string {
+  const data = err.response?.data as { message?: string } | undefined;
+  if (data && typeof data.message === 'string') return data.message;
+  if (err.errors?.length) return err.errors.map((e) => e.message ?? '').join('; ');
+  return err.message ?? String(err);
+}
+
+/**
+ * Turns an Octokit failure into a named error that says which permission or which repository
+ * access is missing. The token never appears: messages are built here and redacted again.
+ */
+export function toHostError(
+  err: unknown,
+  operation: Operation,
+  repository: string,
+  secrets: readonly string[],
+): Error {
+  if (err instanceof GitopsReleaseError) return err;
+  const e = (err ?? {}) as HttpishError;
+  const said = redact(githubMessage(e), secrets);
+  const types = new Set((e.errors ?? []).map((x) => x.type));
+  const status =
+    e.status ?? (types.has('NOT_FOUND') ? 404 : types.has('FORBIDDEN') ? 403 : undefined);
+  const accepted = e.response?.headers?.['x-accepted-github-permissions'];
+  if (status === 401) {
+    return new HostAuthenticationError(
+      `GitHub refused the token (HTTP 401: ${said}). Set a valid token in the variable named by --token-env (default GITHUB_TOKEN); it may be missing, expired or revoked.`,
+      { input: 'token-env' },
+    );
+  }
+  if (status === 403) {
+    return new HostPermissionError(
+      `GitHub refused to ${operation === 'read' ? 'read' : 'change'} ${repository} (HTTP 403: ${said}). The token needs ${PERMISSION[operation]}${accepted ? `; GitHub accepts: ${accepted}` : ''}.`,
+      { input: 'token-env' },
+    );
+  }
+  if (status === 404) {
+    return new HostNotFoundError(
+      `GitHub answered 404 for ${repository} (${said}): the repository, branch or path does not exist, or the token cannot see it. Check --repo and --base, and that the token is granted this repository (a GitHub App must be installed on it; a fine-grained token must list it).`,
+      { input: 'repo' },
+    );
+  }
+  return new HostRequestError(
+    `GitHub request failed while ${operation === 'read' ? 'reading' : 'writing'} ${repository}${status ? ` (HTTP ${status})` : ''}: ${said}`,
+  );
+}

@@ -1,0 +1,758 @@
+import {
+  type CommitComparison,
+  type CommitRequest,
+  type CommitResult,
+  type CompareRequest,
+  type GitHost,
+  PathError,
+  type PullRequestInfo,
+  type PullRequestRequest,
+  type ReadRequest,
+  ReleaseConflictError,
+  type RepositorySnapshot,
+  UsageError,
+} from '@gitops-release/core';
+import { createGitHubClient, type GitHubClient, type GitHubClientOptions } from './client.js';
+import { type Operation, redact, toHostError } from './errors.js';
+
+type ManifestFile = RepositorySnapshot['files'][number];
+
+export interface GitHubHostOptions extends GitHubClientOptions {
+  /** `OWNER/NAME` of the manifest repository. */
+  repository: string;
+  /** `graphql` (default: one round trip per step, signed commits), `rest` (Git Data API), or `auto`. */
+  api?: 'graphql' | 'rest' | 'auto';
+  /** An existing client (shares limits across hosts); built from the options otherwise. */
+  client?: GitHubClient;
+}
+
+export interface GitHubHost extends GitHost {
+  readonly client: GitHubClient;
+  /** Which API the host ended up using. */
+  readonly api: 'graphql' | 'rest';
+  /** HTTP requests sent (each retry counts). */
+  readonly requests: number;
+}
+
+const MANIFEST = /\.ya?ml$/;
+/** Directory levels below a given path that one GraphQL read expands. */
+const TREE_DEPTH = 4;
+const CONFLICT =
+  /expected branch to point to|already exists|not a fast.?forward|reference cannot be updated|stale|was modified|head sha can't be blank|no commits between/i;
+
+function splitRepository(repository: string): { owner: string; name: string } {
+  const m = repository.match(/^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?$/);
+  if (!m) {
+    throw new UsageError(`--repo "${repository}" is not OWNER/NAME`, { input: 'repo' });
+  }
+  return { owner: m[1]!, name: m[2]! };
+}
+
+function cleanPath(path: string): string {
+  return path
+    .replace(/^\.\/+/, '')
+    .replace(/\/+$/, '')
+    .replace(/\/{2,}/g, '/');
+}
+
+const BLOB = '... on Blob { oid text isTruncated isBinary }';
+/** Blob fields, and Tree entries nested `depth` levels (GraphQL fragments cannot recurse). */
+function objectFields(depth: number): string {
+  if (depth === 0) return BLOB;
+  return `${BLOB} ... on Tree { entries { name type mode object { ${objectFields(depth - 1)} } } }`;
+}
+const ENTRY = objectFields(TREE_DEPTH);
+const PR_FIELDS = 'id number url title body headRefName baseRefName';
+
+interface GqlBlob {
+  oid?: string;
+  text?: string | null;
+  isTruncated?: boolean;
+  isBinary?: boolean;
+  entries?: { name: string; type: string; mode?: number; object?: GqlBlob | null }[];
+}
+
+interface GqlPr {
+  id: string;
+  number: number;
+  url: string;
+  title: string;
+  body: string;
+  headRefName: string;
+  baseRefName: string;
+}
+
+function toPr(pr: GqlPr): PullRequestInfo {
+  return {
+    id: pr.id,
+    number: pr.number,
+    url: pr.url,
+    title: pr.title,
+    body: pr.body ?? '',
+    head: pr.headRefName,
+    base: pr.baseRefName,
+  };
+}
+
+interface RestPr {
+  node_id: string;
+  number: number;
+  html_url: string;
+  title: string;
+  body?: string | null;
+  head: { ref: string };
+  base: { ref: string };
+}
+
+function restPr(pr: RestPr): PullRequestInfo {
+  return {
+    id: pr.node_id,
+    number: pr.number,
+    url: pr.html_url,
+    title: pr.title,
+    body: pr.body ?? '',
+    head: pr.head.ref,
+    base: pr.base.ref,
+  };
+}
+
+function isStatus(err: unknown, ...statuses: number[]): boolean {
+  return statuses.includes((err as { status?: number })?.status ?? -1);
+}
+
+function errorText(err: unknown): string {
+  const e = err as {
+    errors?: { message?: string }[];
+    response?: { data?: { message?: string } };
+    message?: string;
+  };
+  return [
+    ...(e?.errors ?? []).map((x) => x.message ?? ''),
+    e?.response?.data?.message ?? '',
+    e?.message ?? '',
+  ].join(' ');
+}
+
+/**
+ * The release flow on GitHub without a clone. GraphQL: one query reads the branches, the target
+ * files and the release pull request; one mutation document creates or resets the release branch
+ * and commits with createCommitOnBranch guarded by expectedHeadOid (GitHub signs it); one more
+ * opens or updates the pull request. REST (Git Data API, one tree with inline contents) where
+ * GraphQL is not served.
+ */
+export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
+  const { owner, name } = splitRepository(options.repository);
+  const repository = `${owner}/${name}`;
+  const client = options.client ?? createGitHubClient(options);
+  const secrets = [options.token];
+  let requests = 0;
+  client.hook.before('request', () => {
+    requests++;
+  });
+  let api: 'graphql' | 'rest' = options.api === 'rest' ? 'rest' : 'graphql';
+  const log = options.log ?? (() => {});
+  // What the read learned and the write needs (node ids, file modes, tree shas).
+  let repositoryId: string | undefined;
+  const refIds = new Map<string, string>();
+  const modes = new Map<string, string>();
+
+  async function guarded<T>(operation: Operation, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      throw toHostError(err, operation, repository, secrets);
+    }
+  }
+
+  async function graphql<T>(document: string, variables: Record<string, unknown>): Promise<T> {
+    return (await client.graphql(document, variables)) as T;
+  }
+
+  // ---------- read ----------
+
+  async function readGraphql(request: ReadRequest): Promise<RepositorySnapshot> {
+    const paths = request.paths.map(cleanPath);
+    const rev = request.base ? `refs/heads/${request.base}` : 'HEAD';
+    const variables: Record<string, unknown> = { owner, name };
+    const declared = ['$owner: String!', '$name: String!'];
+    const fields = ['id', 'defaultBranchRef { name target { oid } }'];
+    const commitParents = '... on Commit { parents(first: 1) { nodes { oid } } }';
+    if (request.base) {
+      declared.push('$base: String!');
+      variables.base = `refs/heads/${request.base}`;
+      fields.push('base: ref(qualifiedName: $base) { id name target { oid } }');
+    }
+    if (request.branch) {
+      declared.push('$branch: String!', '$head: String!');
+      variables.branch = `refs/heads/${request.branch}`;
+      variables.head = request.branch;
+      fields.push(
+        `branch: ref(qualifiedName: $branch) { id name target { oid ${commitParents} } }`,
+      );
+      fields.push(
+        `release: pullRequests(headRefName: $head, states: [OPEN], first: 5) { nodes { ${PR_FIELDS} } }`,
+      );
+    }
+    paths.forEach((path, i) => {
+      declared.push(`$f${i}: String!`);
+      variables[`f${i}`] = `${rev}:${path}`;
+      fields.push(`f${i}: object(expression: $f${i}) { ${ENTRY} }`);
+      if (request.branch) {
+        declared.push(`$b${i}: String!`);
+        variables[`b${i}`] = `refs/heads/${request.branch}:${path}`;
+        fields.push(`b${i}: object(expression: $b${i}) { ${ENTRY} }`);
+      }
+    });
+    if (request.openPullRequests) {
+      fields.push(
+        `open: pullRequests(states: [OPEN], first: 100, orderBy: {field: CREATED_AT, direction: DESC}) { nodes { ${PR_FIELDS} } }`,
+      );
+    }
+    const document = `query Release(${declared.join(', ')}) { repository(owner: $owner, name: $name) { ${fields.join(' ')} } }`;
+    type Ref = {
+      id: string;
+      name: string;
+      target: { oid: string; parents?: { nodes: { oid: string }[] } };
+    } | null;
+    const data = await graphql<{
+      repository: {
+        id: string;
+        defaultBranchRef: { name: string; target: { oid: string } } | null;
+        base?: Ref;
+        branch?: Ref;
+        release?: { nodes: GqlPr[] };
+        open?: { nodes: GqlPr[] };
+        [alias: string]: unknown;
+      } | null;
+    }>(document, variables);
+    const repo = data.repository;
+    if (!repo)
+      throw toHostError(
+        { status: 404, message: 'repository not found' },
+        'read',
+        repository,
+        secrets,
+      );
+    repositoryId = repo.id;
+    const defaultBranch = repo.defaultBranchRef?.name;
+    if (!defaultBranch && !request.base) {
+      throw new PathError(`${repository} has no default branch (is it empty?); pass --base`, {
+        input: 'base',
+      });
+    }
+    let base: { name: string; sha: string };
+    if (request.base) {
+      if (!repo.base) {
+        throw toHostError(
+          { status: 404, message: `no branch "${request.base}"` },
+          'read',
+          repository,
+          secrets,
+        );
+      }
+      refIds.set(request.base, repo.base.id);
+      base = { name: request.base, sha: repo.base.target.oid };
+    } else {
+      base = { name: defaultBranch!, sha: repo.defaultBranchRef!.target.oid };
+    }
+    const files = await collect(paths, (i) => repo[`f${i}`] as GqlBlob | null, base.name, base.sha);
+    const snapshot: RepositorySnapshot = { defaultBranch: defaultBranch ?? base.name, base, files };
+    if (request.branch && repo.branch) {
+      refIds.set(request.branch, repo.branch.id);
+      const sha = repo.branch.target.oid;
+      const branchFiles = await collect(
+        paths,
+        (i) => repo[`b${i}`] as GqlBlob | null,
+        request.branch,
+        sha,
+      ).catch(() => []);
+      snapshot.branch = {
+        name: request.branch,
+        sha,
+        files: branchFiles,
+        parents: (repo.branch.target.parents?.nodes ?? []).map((p) => p.oid),
+      };
+    }
+    const release =
+      repo.release?.nodes.find((pr) => pr.baseRefName === base.name) ?? repo.release?.nodes[0];
+    if (release) snapshot.pullRequest = toPr(release);
+    if (repo.open)
+      snapshot.openPullRequests = repo.open.nodes
+        .filter((pr) => pr.baseRefName === base.name)
+        .map(toPr);
+    return snapshot;
+  }
+
+  async function collect(
+    paths: string[],
+    objectAt: (i: number) => GqlBlob | null,
+    where: string,
+    sha: string,
+  ): Promise<ManifestFile[]> {
+    const files: ManifestFile[] = [];
+    const seen = new Set<string>();
+    const add = async (path: string, blob: GqlBlob, mode?: number) => {
+      if (seen.has(path)) return;
+      seen.add(path);
+      if (mode) modes.set(path, mode.toString(8));
+      let text = blob.text;
+      // Large blobs come truncated through GraphQL; fetch those few through REST.
+      if (text == null || blob.isTruncated) {
+        if (blob.isBinary) return;
+        text = await rawFile(path, sha);
+      }
+      files.push({ path, text });
+    };
+    const walk = async (dir: string, tree: GqlBlob) => {
+      for (const entry of tree.entries ?? []) {
+        const path = `${dir}/${entry.name}`;
+        if (entry.type === 'blob' && MANIFEST.test(entry.name) && entry.object) {
+          await add(path, entry.object, entry.mode);
+        } else if (entry.type === 'tree' && entry.object?.entries) {
+          await walk(path, entry.object);
+        }
+      }
+    };
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i]!;
+      const object = objectAt(i);
+      if (!object) {
+        throw new PathError(`${path}: not found in ${repository} at ${where}`, { input: 'path' });
+      }
+      if (object.entries) {
+        const before = files.length;
+        await walk(path, object);
+        if (files.length === before) {
+          throw new PathError(`${path}: no *.yaml or *.yml below it in ${repository} at ${where}`, {
+            input: 'path',
+          });
+        }
+      } else {
+        await add(path, object);
+      }
+    }
+    return files;
+  }
+
+  async function rawFile(path: string, ref: string): Promise<string> {
+    const res = await client.repos.getContent({
+      owner,
+      repo: name,
+      path,
+      ref,
+      mediaType: { format: 'raw' },
+    });
+    return String(res.data);
+  }
+
+  async function readRest(request: ReadRequest): Promise<RepositorySnapshot> {
+    const paths = request.paths.map(cleanPath);
+    const repo = await client.repos.get({ owner, repo: name });
+    repositoryId = repo.data.node_id;
+    const defaultBranch = repo.data.default_branch;
+    const baseName = request.base ?? defaultBranch;
+    const getRef = (branch: string) =>
+      client.git.getRef({ owner, repo: name, ref: `heads/${branch}` }).then(
+        (r) => r.data.object.sha,
+        (err) => {
+          if (isStatus(err, 404)) return undefined;
+          throw err;
+        },
+      );
+    const [baseSha, branchSha, release, open] = await Promise.all([
+      getRef(baseName),
+      request.branch ? getRef(request.branch) : undefined,
+      request.branch
+        ? client.pulls.list({
+            owner,
+            repo: name,
+            head: `${owner}:${request.branch}`,
+            state: 'open',
+          })
+        : undefined,
+      request.openPullRequests
+        ? client.pulls.list({ owner, repo: name, base: baseName, state: 'open', per_page: 100 })
+        : undefined,
+    ]);
+    if (!baseSha) {
+      throw toHostError(
+        { status: 404, message: `no branch "${baseName}"` },
+        'read',
+        repository,
+        secrets,
+      );
+    }
+    const snapshot: RepositorySnapshot = {
+      defaultBranch,
+      base: { name: baseName, sha: baseSha },
+      files: await restFiles(paths, baseSha, baseName),
+    };
+    if (request.branch && branchSha) {
+      const [files, commit] = await Promise.all([
+        restFiles(paths, branchSha, request.branch).catch(() => []),
+        client.git.getCommit({ owner, repo: name, commit_sha: branchSha }),
+      ]);
+      snapshot.branch = {
+        name: request.branch,
+        sha: branchSha,
+        files,
+        parents: commit.data.parents.map((p) => p.sha),
+      };
+    }
+    const pr = release?.data.find((p) => p.base.ref === baseName);
+    if (pr) snapshot.pullRequest = restPr(pr as RestPr);
+    if (open) snapshot.openPullRequests = open.data.map((p) => restPr(p as RestPr));
+    return snapshot;
+  }
+
+  async function restFiles(paths: string[], sha: string, where: string): Promise<ManifestFile[]> {
+    const tree = await client.git.getTree({ owner, repo: name, tree_sha: sha, recursive: 'true' });
+    const chosen: { path: string; sha: string }[] = [];
+    for (const path of paths) {
+      const exact = tree.data.tree.find((e) => e.path === path && e.type === 'blob');
+      const below = exact
+        ? [exact]
+        : tree.data.tree.filter(
+            (e) => e.type === 'blob' && e.path?.startsWith(`${path}/`) && MANIFEST.test(e.path),
+          );
+      if (below.length === 0) {
+        throw new PathError(
+          `${path}: not found, or no *.yaml / *.yml below it, in ${repository} at ${where}`,
+          {
+            input: 'path',
+          },
+        );
+      }
+      for (const e of below) {
+        if (e.mode) modes.set(e.path!, e.mode);
+        if (!chosen.some((c) => c.path === e.path)) chosen.push({ path: e.path!, sha: e.sha! });
+      }
+    }
+    return Promise.all(
+      chosen.map(async (c) => {
+        const blob = await client.git.getBlob({ owner, repo: name, file_sha: c.sha });
+        return { path: c.path, text: Buffer.from(blob.data.content, 'base64').toString('utf8') };
+      }),
+    );
+  }
+
+  // ---------- commit ----------
+
+  async function commitGraphql(request: CommitRequest): Promise<CommitResult> {
+    const declared = ['$input: CreateCommitOnBranchInput!'];
+    const fields: string[] = [];
+    const variables: Record<string, unknown> = {};
+    const [headline, ...rest] = request.message.split('\n');
+    variables.input = {
+      branch: { repositoryNameWithOwner: repository, branchName: request.branch },
+      message: rest.join('\n').trim() ? { headline, body: rest.join('\n').trim() } : { headline },
+      expectedHeadOid: request.parent,
+      fileChanges: {
+        additions: request.files.map((f) => ({
+          path: f.path,
+          contents: Buffer.from(f.text, 'utf8').toString('base64'),
+        })),
+      },
+    };
+    if (request.observed === null) {
+      declared.push('$repositoryId: ID!', '$refName: String!', '$oid: GitObjectID!');
+      Object.assign(variables, {
+        repositoryId,
+        refName: `refs/heads/${request.branch}`,
+        oid: request.parent,
+      });
+      fields.push(
+        'createRef(input: {repositoryId: $repositoryId, name: $refName, oid: $oid}) { ref { id } }',
+      );
+    } else if (request.observed !== request.parent) {
+      declared.push('$refId: ID!', '$oid: GitObjectID!');
+      Object.assign(variables, { refId: refIds.get(request.branch), oid: request.parent });
+      fields.push('updateRef(input: {refId: $refId, oid: $oid, force: true}) { ref { id } }');
+    }
+    fields.push('createCommitOnBranch(input: $input) { commit { oid } }');
+    const document = `mutation ReleaseCommit(${declared.join(', ')}) { ${fields.join(' ')} }`;
+    try {
+      const data = await graphql<{ createCommitOnBranch: { commit: { oid: string } } | null }>(
+        document,
+        variables,
+      );
+      return { sha: data.createCommitOnBranch!.commit.oid };
+    } catch (err) {
+      // Fields run in order and fail alone: a commit can land although createRef lost a race.
+      const partial = (
+        err as { data?: { createCommitOnBranch?: { commit?: { oid?: string } } | null } }
+      ).data;
+      const oid = partial?.createCommitOnBranch?.commit?.oid;
+      if (oid) return { sha: oid };
+      if (CONFLICT.test(errorText(err))) {
+        throw new ReleaseConflictError(request.branch, redact(errorText(err).trim(), secrets), err);
+      }
+      throw err;
+    }
+  }
+
+  async function commitRest(request: CommitRequest): Promise<CommitResult> {
+    const parent = await client.git.getCommit({ owner, repo: name, commit_sha: request.parent });
+    // One tree with the new texts inline: no blob call per file.
+    const tree = await client.git.createTree({
+      owner,
+      repo: name,
+      base_tree: parent.data.tree.sha,
+      tree: request.files.map((f) => ({
+        path: f.path,
+        mode: (modes.get(f.path) ?? '100644') as '100644',
+        type: 'blob' as const,
+        content: f.text,
+      })),
+    });
+    const commit = await client.git.createCommit({
+      owner,
+      repo: name,
+      message: request.message,
+      tree: tree.data.sha,
+      parents: [request.parent],
+    });
+    const sha = commit.data.sha;
+    try {
+      if (request.observed === null) {
+        await client.git.createRef({ owner, repo: name, ref: `refs/heads/${request.branch}`, sha });
+      } else {
+        // Not forced when building on the observed head: GitHub refuses a non-fast-forward, which
+        // is the compare-and-swap. A leftover branch being rebuilt is forced.
+        await client.git.updateRef({
+          owner,
+          repo: name,
+          ref: `heads/${request.branch}`,
+          sha,
+          force: request.observed !== request.parent,
+        });
+      }
+    } catch (err) {
+      if (isStatus(err, 422) || CONFLICT.test(errorText(err))) {
+        throw new ReleaseConflictError(request.branch, redact(errorText(err).trim(), secrets), err);
+      }
+      throw err;
+    }
+    return { sha };
+  }
+
+  // ---------- pull request ----------
+
+  async function extras(pr: PullRequestInfo, request: PullRequestRequest): Promise<void> {
+    const jobs: Promise<unknown>[] = [];
+    if (request.labels?.length) {
+      jobs.push(
+        guarded('issues', () =>
+          client.issues.addLabels({
+            owner,
+            repo: name,
+            issue_number: pr.number,
+            labels: request.labels!,
+          }),
+        ),
+      );
+    }
+    if (request.reviewers?.length || request.teamReviewers?.length) {
+      jobs.push(
+        guarded('issues', () =>
+          client.pulls.requestReviewers({
+            owner,
+            repo: name,
+            pull_number: pr.number,
+            reviewers: request.reviewers ?? [],
+            team_reviewers: request.teamReviewers ?? [],
+          }),
+        ),
+      );
+    }
+    if (request.assignees?.length) {
+      jobs.push(
+        guarded('issues', () =>
+          client.issues.addAssignees({
+            owner,
+            repo: name,
+            issue_number: pr.number,
+            assignees: request.assignees!,
+          }),
+        ),
+      );
+    }
+    if (request.autoMerge) {
+      jobs.push(
+        guarded('auto-merge', () =>
+          graphql(
+            'mutation AutoMerge($id: ID!, $method: PullRequestMergeMethod!) { enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: $method}) { pullRequest { number } } }',
+            { id: pr.id, method: request.autoMerge!.toUpperCase() },
+          ),
+        ),
+      );
+    }
+    await Promise.all(jobs);
+  }
+
+  async function upsertGraphql(request: PullRequestRequest): Promise<PullRequestInfo> {
+    if (request.existing) {
+      const update = graphql<{ updatePullRequest: { pullRequest: GqlPr } }>(
+        `mutation ReleaseUpdate($input: UpdatePullRequestInput!) { updatePullRequest(input: $input) { pullRequest { ${PR_FIELDS} } } }`,
+        { input: { pullRequestId: request.existing.id, title: request.title, body: request.body } },
+      );
+      // Labels, reviewers and auto-merge go out alongside the update: one round trip of waiting.
+      const [data] = await Promise.all([update, extras(request.existing, request)]);
+      return toPr(data.updatePullRequest.pullRequest);
+    }
+    let created: PullRequestInfo;
+    try {
+      const data = await graphql<{ createPullRequest: { pullRequest: GqlPr } }>(
+        `mutation ReleaseCreate($input: CreatePullRequestInput!) { createPullRequest(input: $input) { pullRequest { ${PR_FIELDS} } } }`,
+        {
+          input: {
+            repositoryId,
+            baseRefName: request.base,
+            headRefName: request.head,
+            title: request.title,
+            body: request.body,
+            draft: request.draft === true,
+          },
+        },
+      );
+      created = toPr(data.createPullRequest.pullRequest);
+    } catch (err) {
+      if (CONFLICT.test(errorText(err))) {
+        throw new ReleaseConflictError(
+          request.head,
+          'another run opened its pull request first',
+          err,
+        );
+      }
+      throw err;
+    }
+    await extras(created, request);
+    return created;
+  }
+
+  async function upsertRest(request: PullRequestRequest): Promise<PullRequestInfo> {
+    if (request.existing) {
+      const [res] = await Promise.all([
+        client.pulls.update({
+          owner,
+          repo: name,
+          pull_number: request.existing.number,
+          title: request.title,
+          body: request.body,
+        }),
+        extras(request.existing, request),
+      ]);
+      return restPr(res.data as RestPr);
+    }
+    let created: PullRequestInfo;
+    try {
+      const res = await client.pulls.create({
+        owner,
+        repo: name,
+        base: request.base,
+        head: request.head,
+        title: request.title,
+        body: request.body,
+        draft: request.draft === true,
+      });
+      created = restPr(res.data as RestPr);
+    } catch (err) {
+      if (isStatus(err, 422) && CONFLICT.test(errorText(err))) {
+        throw new ReleaseConflictError(
+          request.head,
+          'another run opened its pull request first',
+          err,
+        );
+      }
+      throw err;
+    }
+    await extras(created, request);
+    return created;
+  }
+
+  // ---------- the host ----------
+
+  const host: GitHubHost = {
+    kind: 'github',
+    repository,
+    supportsPullRequests: true,
+    client,
+    get api() {
+      return api;
+    },
+    get requests() {
+      return requests;
+    },
+
+    read: (request) =>
+      guarded('read', async () => {
+        if (api === 'rest') return readRest(request);
+        try {
+          return await readGraphql(request);
+        } catch (err) {
+          // No GraphQL endpoint (some Enterprise Server setups, proxies): the REST Git Data API.
+          if (options.api === 'auto' && isStatus(err, 404, 410, 501)) {
+            log('GitHub GraphQL API not available; using the REST Git Data API');
+            api = 'rest';
+            return readRest(request);
+          }
+          throw err;
+        }
+      }),
+
+    commit: (request) =>
+      guarded('write', () => (api === 'rest' ? commitRest(request) : commitGraphql(request))),
+
+    upsertPullRequest: (request) =>
+      guarded('pull-request', () =>
+        api === 'rest' ? upsertRest(request) : upsertGraphql(request),
+      ),
+
+    closePullRequest: (pr, comment) =>
+      guarded('pull-request', async () => {
+        if (api === 'rest' || !pr.id) {
+          await client.issues.createComment({
+            owner,
+            repo: name,
+            issue_number: pr.number,
+            body: comment,
+          });
+          await client.pulls.update({ owner, repo: name, pull_number: pr.number, state: 'closed' });
+          return;
+        }
+        await graphql(
+          'mutation ReleaseClose($id: ID!, $body: String!) { addComment(input: {subjectId: $id, body: $body}) { clientMutationId } closePullRequest(input: {pullRequestId: $id}) { pullRequest { number } } }',
+          { id: pr.id, body: comment },
+        );
+      }),
+
+    async compareCommits(request: CompareRequest): Promise<CommitComparison | undefined> {
+      const app = splitRepository(request.repository);
+      try {
+        const res = await client.repos.compareCommitsWithBasehead({
+          owner: app.owner,
+          repo: app.name,
+          basehead: `${request.base}...${request.head}`,
+        });
+        return {
+          status: res.data.status,
+          url: res.data.html_url,
+          commits: res.data.commits.map((c) => ({
+            sha: c.sha,
+            message: c.commit.message.split('\n')[0] ?? '',
+            ...(c.author?.login
+              ? { author: c.author.login }
+              : c.commit.author?.name
+                ? { author: c.commit.author.name }
+                : {}),
+          })),
+        };
+      } catch (err) {
+        // A tag that is not a commit of the app repository: nothing to compare, no guard.
+        if (isStatus(err, 404, 422)) return undefined;
+        throw toHostError(err, 'compare', request.repository, secrets);
+      }
+    },
+  };
+  return host;
+}
