@@ -115,11 +115,6 @@ describe('getInputs: build_and_push_image', () => {
       /4 to 40/,
     ],
     [
-      { command: 'build_and_push_image', image: 'a/b', tag: 't', password: 'p' },
-      'username',
-      /password/,
-    ],
-    [
       { command: 'build_and_push_image', image: 'a/b', tag: 't', 'build-args': 'NOEQUALS' },
       'build-args',
       /KEY=VALUE/,

@@ -214,7 +214,6 @@ export interface ReleaseInputs extends CommonInputs {
   base: string | undefined;
   host: (typeof HOSTS)[number];
   githubUrl: string | undefined;
-  graphqlUrl: string | undefined;
   mode: (typeof MODES)[number];
   branch: string | undefined;
   title: string | undefined;
@@ -270,8 +269,6 @@ function buildInputs(env: Env, common: CommonInputs): BuildInputs {
     fail('tag', 'is required when GITHUB_SHA is not set (it defaults to the short commit SHA)');
   const password = rawInput(env, 'password');
   const username = rawInput(env, 'username');
-  if (password !== undefined && username === undefined)
-    fail('username', 'is required when "password" is set');
   const gcpKey = rawInput(env, 'gcp-key');
   if (gcpKey !== undefined && password !== undefined)
     fail('gcp-key', 'and "password" are two ways to log in: set only one');
@@ -332,7 +329,6 @@ function releaseInputs(env: Env, common: CommonInputs, shaLength: number): Relea
     base: rawInput(env, 'base'),
     host,
     githubUrl: rawInput(env, 'github-url') ?? (env.GITHUB_API_URL?.trim() || undefined),
-    graphqlUrl: env.GITHUB_GRAPHQL_URL?.trim() || undefined,
     mode: enumInput(env, 'mode', MODES, 'pull-request'),
     branch: rawInput(env, 'branch'),
     title: rawInput(env, 'title'),

@@ -1,0 +1,174 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createReleasePr,
+  type GitHost,
+  parseImageReference,
+  type ReleaseResult,
+  UsageError,
+} from '@gitops-release/core';
+import { createGitHost } from '@gitops-release/git';
+import { createGitHubHost } from '@gitops-release/github';
+import type { Env, ReleaseInputs } from '../inputs.js';
+import type { CommandRunner } from '../main.js';
+import { code, text } from '../markdown.js';
+
+// create_release_pr: core's createReleasePr over the GitHub host (API, no clone) or the plain git
+// host, as the CLI's create-release-pr calls it; inputs from the action, outputs and summary back.
+
+/** The host of a git remote URL, lowercased; undefined for paths and scp-style remotes we can't parse. */
+function remoteHost(remote: string): string | undefined {
+  try {
+    return new URL(remote).host.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The workflow's token goes only to the GitHub the workflow runs on: sending it as a header to any
+ * other git server would hand it to that server.
+ */
+function tokenForRemote(inputs: ReleaseInputs, env: Env): string | undefined {
+  if (!inputs.githubToken) return undefined;
+  const server = remoteHost(env.GITHUB_SERVER_URL || 'https://github.com');
+  const host = remoteHost(inputs.repo);
+  return host !== undefined && host === server ? inputs.githubToken : undefined;
+}
+
+interface OpenHost {
+  host: GitHost;
+  close(): Promise<void>;
+}
+
+async function openHost(inputs: ReleaseInputs, rt: Parameters<typeof releaseCommand>[1]) {
+  const log = (line: string) => rt.info(line);
+  if (inputs.host === 'github') {
+    if (!inputs.githubToken)
+      throw new UsageError(
+        'input "github-token" is empty: create_release_pr on GitHub needs a token that can write to the manifest repository',
+        { input: 'github-token' },
+      );
+    const host = createGitHubHost({
+      token: inputs.githubToken,
+      baseUrl: inputs.githubUrl,
+      repository: inputs.repo,
+      log,
+    });
+    return { host, close: async () => {} } satisfies OpenHost;
+  }
+  // An SSH key goes to a private file for git's ssh, removed afterwards.
+  let keyDir: string | undefined;
+  if (inputs.sshKey) {
+    keyDir = await mkdtemp(join(tmpdir(), 'gitops-release-ssh-'));
+    await writeFile(join(keyDir, 'key'), `${inputs.sshKey.trim()}\n`, { mode: 0o600 });
+  }
+  const token = tokenForRemote(inputs, rt.env);
+  try {
+    const host = await createGitHost({
+      remote: inputs.repo,
+      ...(token ? { token } : {}),
+      ...(keyDir ? { sshKeyPath: join(keyDir, 'key') } : {}),
+      env: rt.env,
+      cwd: rt.cwd,
+    });
+    return {
+      host,
+      close: async () => {
+        await host.dispose();
+        if (keyDir) await rm(keyDir, { recursive: true, force: true });
+      },
+    } satisfies OpenHost;
+  } catch (err) {
+    if (keyDir) await rm(keyDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function headline(r: ReleaseResult): string {
+  const pr = r.pullRequest ? `[#${r.pullRequest.number}](${r.pullRequest.url})` : '';
+  const prefix = r.dryRun ? 'Dry run: would have ' : '';
+  switch (r.result) {
+    case 'created':
+      return r.dryRun
+        ? 'Dry run: would open a release pull request'
+        : `Release pull request ${pr} opened`;
+    case 'updated':
+      return `${prefix}${r.dryRun ? 'updated' : 'Updated'} release pull request ${pr}`;
+    case 'pushed':
+      return `${prefix}${r.dryRun ? 'pushed' : 'Pushed'} the release to ${code(r.branch ?? r.base)}`;
+    case 'unchanged':
+      return 'Already deployed: nothing to release';
+    case 'skipped-older':
+      return 'Skipped: the new image is older than the deployed one';
+  }
+}
+
+function summary(r: ReleaseResult): string {
+  const lines = [`### ${headline(r)}`, '', text(r.message), ''];
+  if (r.pullRequest && r.title) lines.push(`**${text(r.title)}**`, '');
+  if (r.changes.length > 0) {
+    lines.push('| File | Line | Old image | New image |', '| --- | --- | --- | --- |');
+    for (const c of r.changes)
+      lines.push(`| ${code(c.path)} | ${c.line} | ${code(c.from)} | ${code(c.to)} |`);
+    lines.push('');
+  }
+  const facts: string[] = [`Repository: ${code(r.repository)}, base ${code(r.base)}`];
+  if (r.branch && r.branch !== r.base) facts.push(`Branch: ${code(r.branch)}`);
+  if (r.commitSha) facts.push(`Commit: ${code(r.commitSha)}`);
+  if (r.compareUrl) facts.push(`Open the pull request: ${r.compareUrl}`);
+  if (r.closedPullRequests.length > 0)
+    facts.push(`Closed as superseded: ${r.closedPullRequests.map((n) => `#${n}`).join(', ')}`);
+  lines.push(...facts.map((f) => `- ${f}`), '');
+  return lines.join('\n');
+}
+
+export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) => {
+  const images = inputs.images.map((image) => parseImageReference(image, 'image'));
+  const { host, close } = await openHost(inputs, rt);
+  try {
+    const result = await rt.group(
+      `Release ${inputs.images.join(', ')} into ${host.repository}`,
+      () =>
+        createReleasePr(
+          {
+            images,
+            paths: inputs.paths,
+            base: inputs.base,
+            mode: inputs.mode,
+            branchTemplate: inputs.branch,
+            titleTemplate: inputs.title,
+            messageTemplate: inputs.commitMessage,
+            labels: inputs.labels,
+            reviewers: inputs.reviewers,
+            teamReviewers: inputs.teamReviewers,
+            assignees: inputs.assignees,
+            draft: inputs.draft,
+            autoMerge: inputs.autoMerge ? (inputs.mergeMethod ?? 'merge') : undefined,
+            closeSuperseded: inputs.closeSuperseded,
+            allowDowngrade: inputs.allowDowngrade,
+            appRepository: inputs.host === 'github' ? inputs.appRepository : undefined,
+            dryRun: inputs.dryRun,
+          },
+          host,
+          { log: (line) => rt.info(line) },
+        ),
+    );
+    return {
+      outputs: {
+        result: result.result,
+        image: inputs.images.join('\n'),
+        'pull-request-number': result.pullRequest ? String(result.pullRequest.number) : '',
+        'pull-request-url': result.pullRequest?.url ?? '',
+        branch: result.branch ?? '',
+        'commit-sha': result.commitSha ?? '',
+        'changed-files': result.changedFiles.join('\n'),
+      },
+      summary: summary(result),
+      message: result.message,
+    };
+  } finally {
+    await close();
+  }
+};

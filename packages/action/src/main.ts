@@ -1,0 +1,125 @@
+import { GitopsReleaseError } from '@gitops-release/core';
+import {
+  type BuildInputs,
+  type CommandName,
+  type Env,
+  getInputs,
+  type ReleaseInputs,
+  secretValues,
+} from './inputs.js';
+import { completeOutputs, FAILED, OUTPUTS, type Outputs } from './outputs.js';
+import { type AnnotationPlace, actionsRuntime, type Runtime } from './runtime.js';
+
+/** What a command hands back to the adapter: outputs, the job summary, one line for the log. */
+export interface CommandOutcome {
+  outputs: Outputs;
+  /** Markdown for the job summary. */
+  summary: string;
+  message: string;
+}
+
+export type CommandRunner<I> = (inputs: I, rt: Runtime) => Promise<CommandOutcome>;
+
+/** Each command's code is loaded only when chosen, so a run pays the start-up of one command. */
+export interface Loaders {
+  build_and_push_image(): Promise<CommandRunner<BuildInputs>>;
+  create_release_pr(): Promise<CommandRunner<ReleaseInputs>>;
+}
+
+export const loaders: Loaders = {
+  build_and_push_image: () => import('./commands/build.js').then((m) => m.buildCommand),
+  create_release_pr: () => import('./commands/release.js').then((m) => m.releaseCommand),
+};
+
+/** The action: inputs → core → outputs and summary. Never throws; failure sets exit code 1. */
+export async function run(
+  rt: Runtime = actionsRuntime(process.env as Env, process.cwd()),
+  commands: Loaders = loaders,
+): Promise<void> {
+  // Mask before anything can be printed, even before the inputs are validated.
+  const secrets = maskSecrets(rt);
+  const clean = (text: string) => redact(text, secrets);
+  try {
+    const inputs = getInputs(rt.env);
+    const outcome = await runCommand(inputs, rt, commands);
+    const outputs = completeOutputs(outcome.outputs);
+    for (const name of OUTPUTS) rt.setOutput(name, clean(outputs[name]));
+    await rt.summary(clean(outcome.summary));
+    rt.info(clean(outcome.message));
+  } catch (err) {
+    for (const name of OUTPUTS) rt.setOutput(name, name === 'result' ? FAILED : '');
+    await reportFailure(err, rt, clean);
+  }
+}
+
+async function runCommand(
+  inputs: ReturnType<typeof getInputs>,
+  rt: Runtime,
+  commands: Loaders,
+): Promise<CommandOutcome> {
+  const name: CommandName = inputs.command;
+  if (inputs.command === 'build_and_push_image') {
+    const runner = await commands.build_and_push_image();
+    return runner(inputs, rt);
+  }
+  const runner = await commands[name as 'create_release_pr']();
+  return runner(inputs, rt);
+}
+
+/** Registers every secret input (and each line of a multi-line one, as the runner masks by line). */
+function maskSecrets(rt: Runtime): string[] {
+  const secrets = new Set<string>();
+  for (const value of secretValues(rt.env)) {
+    secrets.add(value);
+    for (const line of value.split('\n')) if (line.trim().length >= 6) secrets.add(line.trim());
+  }
+  const ordered = [...secrets].sort((a, b) => b.length - a.length);
+  for (const secret of ordered) rt.setSecret(secret);
+  return ordered;
+}
+
+/** The runner masks its log, not the files we write (outputs, summary): so we redact those too. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (secret) out = out.split(secret).join('***');
+  return out;
+}
+
+/** One failure message; errors that know their file and line also become annotations there. */
+async function reportFailure(
+  err: unknown,
+  rt: Runtime,
+  clean: (text: string) => string,
+): Promise<void> {
+  const placed = annotations(err);
+  if (placed.length > 0) {
+    // The annotations on the files are the message; a second, unplaced copy would only repeat it.
+    for (const { message, place } of placed) rt.error(clean(message), place);
+    rt.markFailed();
+    return;
+  }
+  if (err instanceof GitopsReleaseError) {
+    rt.setFailed(clean(err.message));
+    return;
+  }
+  // Not one of our named errors: a bug of ours, so keep the stack for the report, folded.
+  if (err instanceof Error && err.stack) {
+    const stack = err.stack;
+    await rt.group('Stack trace', async () => rt.info(clean(stack)));
+  }
+  const text = err instanceof Error ? err.message : String(err);
+  rt.setFailed(clean(`unexpected error: ${text}`));
+}
+
+function annotations(err: unknown): { message: string; place: AnnotationPlace }[] {
+  const list = err instanceof AggregateError ? err.errors : [err];
+  const out: { message: string; place: AnnotationPlace }[] = [];
+  for (const e of list) {
+    if (!(e instanceof GitopsReleaseError) || !e.location?.file) continue;
+    const place: AnnotationPlace = { title: 'gitops-release', file: e.location.file };
+    if (e.location.line) place.startLine = e.location.line;
+    if (e.location.column) place.startColumn = e.location.column;
+    out.push({ message: e.message, place });
+  }
+  return out;
+}
