@@ -1,7 +1,7 @@
 import { ManifestParseError, UsageError } from '@gitops-release/core';
 import { describe, expect, it } from 'vitest';
 import { type BuildInputs, type Env, inputVariable, type ReleaseInputs } from './inputs.js';
-import { type CommandRunner, type Loaders, run } from './main.js';
+import { type CommandRunner, inActionTerms, type Loaders, run } from './main.js';
 import { OUTPUTS } from './outputs.js';
 import type { AnnotationPlace, Runtime } from './runtime.js';
 
@@ -191,5 +191,22 @@ describe('run', () => {
     );
     expect(r.calls).toContain(`secret:${key}`);
     expect(r.calls).toContain('secret:"private_key": "-----BEGIN KEY-----abcdef"');
+  });
+});
+
+describe('inActionTerms', () => {
+  it('names the action input where core names a CLI flag', () => {
+    expect(inActionTerms('"abc" is not a full commit SHA; pass --tag instead')).toBe(
+      '"abc" is not a full commit SHA; pass input "tag" instead',
+    );
+    expect(inActionTerms('check that the token (--token-env GITHUB_TOKEN) is set')).toBe(
+      'check that the token (input "github-token") is set',
+    );
+    expect(inActionTerms('pass --username with --password-env, or --gcp-key-env')).toBe(
+      'pass input "username" with input "password", or input "gcp-key"',
+    );
+    expect(inActionTerms('a --no-such-flag and a-b--c stay')).toBe(
+      'a --no-such-flag and a-b--c stay',
+    );
   });
 });

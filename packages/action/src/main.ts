@@ -85,6 +85,43 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+/** The CLI flags core's and the hosts' messages may name, as the action's inputs. */
+const FLAG_TO_INPUT: Record<string, string> = {
+  tag: 'tag',
+  'extra-tag': 'tags',
+  'sha-length': 'sha-length',
+  image: 'image',
+  context: 'context',
+  file: 'file',
+  builder: 'builder',
+  'build-arg': 'build-args',
+  label: 'image-labels',
+  platform: 'platforms',
+  username: 'username',
+  'password-env': 'password',
+  'password-stdin': 'password',
+  'gcp-key-env': 'gcp-key',
+  'no-skip-existing': 'skip-existing',
+  'skip-existing': 'skip-existing',
+  repo: 'repo',
+  path: 'path',
+  base: 'base',
+  host: 'host',
+  mode: 'mode',
+  'token-env': 'github-token',
+  'github-url': 'github-url',
+  'allow-downgrade': 'allow-downgrade',
+  'merge-method': 'merge-method',
+};
+
+/** Core speaks the CLI's flags; in a workflow the user sets inputs, so name those instead. */
+export function inActionTerms(message: string): string {
+  return message.replace(/(?<![\w-])--([a-z][a-z-]*)(?: [A-Z_]+)?/g, (whole, flag: string) => {
+    const input = FLAG_TO_INPUT[flag];
+    return input ? `input "${input}"` : whole;
+  });
+}
+
 /** One failure message; errors that know their file and line also become annotations there. */
 async function reportFailure(
   err: unknown,
@@ -94,12 +131,12 @@ async function reportFailure(
   const placed = annotations(err);
   if (placed.length > 0) {
     // The annotations on the files are the message; a second, unplaced copy would only repeat it.
-    for (const { message, place } of placed) rt.error(clean(message), place);
+    for (const { message, place } of placed) rt.error(clean(inActionTerms(message)), place);
     rt.markFailed();
     return;
   }
   if (err instanceof GitopsReleaseError) {
-    rt.setFailed(clean(err.message));
+    rt.setFailed(clean(inActionTerms(err.message)));
     return;
   }
   // Not one of our named errors: a bug of ours, so keep the stack for the report, folded.
