@@ -141,7 +141,8 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
           encoding: 'utf8',
         },
         (err, stdout, stderr) => {
-          if (err) reject(gitError(args, redact(String(stderr || err.message)), err.code));
+          // push --porcelain says why a ref was rejected on stdout.
+          if (err) reject(gitError(args, redact(`${stderr || err.message}${stdout}`), err.code));
           else resolvePromise(stdout);
         },
       );

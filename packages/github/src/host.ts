@@ -133,6 +133,11 @@ function errorText(err: unknown): string {
   ].join(' ');
 }
 
+function firstError(err: unknown): string {
+  const e = err as { errors?: { message?: string }[]; message?: string };
+  return (e?.errors?.[0]?.message ?? e?.message ?? String(err)).trim();
+}
+
 /**
  * The release flow on GitHub without a clone. GraphQL: one query reads the branches, the target
  * files and the release pull request; one mutation document creates or resets the release branch
@@ -430,8 +435,13 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
     }
     return Promise.all(
       chosen.map(async (c) => {
-        const blob = await client.git.getBlob({ owner, repo: name, file_sha: c.sha });
-        return { path: c.path, text: Buffer.from(blob.data.content, 'base64').toString('utf8') };
+        const res = await client.repos.getContent({ owner, repo: name, path: c.path, ref: sha });
+        const data = res.data as { content?: string; encoding?: string };
+        const text =
+          data.encoding === 'base64' && data.content !== undefined
+            ? Buffer.from(data.content, 'base64').toString('utf8')
+            : await rawFile(c.path, sha); // past 1 MB the contents API leaves content out
+        return { path: c.path, text };
       }),
     );
   }
@@ -485,7 +495,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
       const oid = partial?.createCommitOnBranch?.commit?.oid;
       if (oid) return { sha: oid };
       if (CONFLICT.test(errorText(err))) {
-        throw new ReleaseConflictError(request.branch, redact(errorText(err).trim(), secrets), err);
+        throw new ReleaseConflictError(request.branch, redact(firstError(err), secrets), err);
       }
       throw err;
     }
@@ -529,7 +539,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
       }
     } catch (err) {
       if (isStatus(err, 422) || CONFLICT.test(errorText(err))) {
-        throw new ReleaseConflictError(request.branch, redact(errorText(err).trim(), secrets), err);
+        throw new ReleaseConflictError(request.branch, redact(firstError(err), secrets), err);
       }
       throw err;
     }
@@ -581,8 +591,8 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
       jobs.push(
         guarded('auto-merge', () =>
           graphql(
-            'mutation AutoMerge($id: ID!, $method: PullRequestMergeMethod!) { enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: $method}) { pullRequest { number } } }',
-            { id: pr.id, method: request.autoMerge!.toUpperCase() },
+            'mutation AutoMerge($id: ID!, $mergeMethod: PullRequestMergeMethod!) { enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: $mergeMethod}) { pullRequest { number } } }',
+            { id: pr.id, mergeMethod: request.autoMerge!.toUpperCase() },
           ),
         ),
       );

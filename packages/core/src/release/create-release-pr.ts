@@ -296,13 +296,13 @@ async function attemptRelease(
       (found.parents ?? []).includes(snapshot.base.sha));
   const branchPlan = accumulate ? plan(snapshot.branch!.files, planRequest) : basePlan;
   let rows = changesOf(basePlan.edits);
-  if (accumulate) {
+  if (accumulate && snapshot.pullRequest) {
     const ours = new Set(rows.map((r) => `${r.path}:${r.line}`));
-    const earlier = tableRows(snapshot.pullRequest!.body).filter(
+    const earlier = tableRows(snapshot.pullRequest.body).filter(
       (r) => !ours.has(`${r.path}:${r.line}`),
     );
     rows = [...earlier, ...rows];
-    const previous = parseMarker(snapshot.pullRequest!.body);
+    const previous = parseMarker(snapshot.pullRequest.body);
     if (previous) marker.images = [...new Set([...previous.images, ...marker.images])].sort();
   }
   const body = formatPullRequestBody({
@@ -322,7 +322,12 @@ async function attemptRelease(
       : host.supportsPullRequests
         ? 'created'
         : 'pushed';
-    result.message = `dry run: would ${snapshot.pullRequest ? `update pull request #${snapshot.pullRequest.number}` : 'open a pull request'} from ${branch} into ${base}: ${title}`;
+    const action = snapshot.pullRequest
+      ? `update pull request #${snapshot.pullRequest.number} from ${branch}`
+      : host.supportsPullRequests
+        ? `open a pull request from ${branch}`
+        : `push branch ${branch} (to be merged`;
+    result.message = `dry run: would ${action} into ${base}${host.supportsPullRequests ? '' : ')'}: ${title}`;
     return result;
   }
 

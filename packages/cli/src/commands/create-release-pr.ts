@@ -1,0 +1,287 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  createReleasePr,
+  DEFAULT_BRANCH_TEMPLATE,
+  DEFAULT_TITLE_TEMPLATE,
+  formatImageReference,
+  type GitHost,
+  type ImageReference,
+  type MergeMethod,
+  parseImageReference,
+  type ReleaseRequest,
+  type ReleaseResult,
+  UsageError,
+  unifiedDiff,
+} from '@gitops-release/core';
+import { createGitHost } from '@gitops-release/git';
+import { createGitHubHost, redact } from '@gitops-release/github';
+import {
+  type Command,
+  flag,
+  type Io,
+  listOption,
+  requiredOption,
+  stringOption,
+} from '../command.js';
+
+const help = `Usage: gitops-release create-release-pr --repo REPO --path PATH --image IMAGE[:TAG] [options]
+
+Releases images into a GitOps manifest repository: reads only the target files, changes the image
+tags (comments and formatting kept), writes ONE commit and opens or updates the release pull
+request. On GitHub nothing is cloned (3 API round trips for a one-file release); on any other git
+remote only the target files are fetched. Safe to re-run and to run in parallel.
+
+Where:
+  --repo OWNER/NAME|URL|PATH  The manifest repository: OWNER/NAME on GitHub, or a git URL
+                              (https://, ssh://, git@host:path) or a local path for plain git.
+  --path PATH                 A file or directory (searched for *.yaml, *.yml) to edit; repeatable.
+  --image IMAGE[:TAG]         The image to release; repeatable. Without a tag, the tag is the short
+                              (7) SHA of GITHUB_SHA, CIRCLE_SHA1 or CI_COMMIT_SHA.
+  --base BRANCH               The branch to release into (default: the repository's default branch).
+
+How:
+  --host github|git           Default: github for OWNER/NAME, git for URLs and paths.
+  --token-env NAME            The environment variable holding the token (default GITHUB_TOKEN).
+                              The token is never printed; for git it is sent as an HTTP header.
+  --github-url URL            GitHub Enterprise Server (https://HOST or https://HOST/api/v3);
+                              default $GITHUB_API_URL, else https://api.github.com.
+  --api graphql|rest|auto     GitHub API to write with (default auto: GraphQL, REST if absent).
+  --ssh-key PATH              Private key for an SSH git remote.
+  --mode pull-request|push    pull-request (default): a person merges. push: commit straight onto
+                              the base branch (continuous deployment).
+
+Pull request:
+  --branch TEMPLATE           Release branch (default "${DEFAULT_BRANCH_TEMPLATE}").
+  --title TEMPLATE            Title (default "${DEFAULT_TITLE_TEMPLATE}").
+  --message TEMPLATE          Commit message (default: the title).
+                              Templates know {sha} {app} {tag} {image} {base}.
+  --label L, --reviewer R, --team-reviewer T, --assignee A   Repeatable.
+  --draft                     Open the pull request as a draft.
+  --auto-merge                Enable auto-merge, with --merge-method squash|merge|rebase (squash).
+  --close-superseded          Close older open release pull requests for the same images and
+                              paths, with a comment linking the new one.
+
+Safety:
+  --app-repo OWNER/NAME       The application repository on the same GitHub: the pull request lists
+                              its commits since the deployed tag, and an older commit than the
+                              deployed one is skipped (result skipped-older).
+  --allow-downgrade           Release an older commit anyway (a deliberate rollback).
+  --dry-run                   Read and plan only: print the diff and the pull request; write nothing.
+  --json                      Print the result as JSON on stdout.
+
+Results (exit 0): created, updated, unchanged (the base already deploys it; nothing written),
+pushed (push mode, or a plain git remote: a branch was pushed), skipped-older. Errors exit 1,
+wrong usage exits 2.
+
+Examples:
+  # GitHub Actions: a pull request into the manifest repository, reviewed and auto-merged
+  GITHUB_TOKEN=\${{ secrets.MANIFESTS_TOKEN }} gitops-release create-release-pr \\
+    --repo my-org/manifests --path overlays/staging \\
+    --image ghcr.io/my-org/web:\${GITHUB_SHA::7} --app-repo my-org/web \\
+    --reviewer alice --label release --auto-merge --merge-method squash --close-superseded
+
+  # Any git remote (GitLab, Gitea, a local path): push a release branch
+  GIT_TOKEN=... gitops-release create-release-pr --host git --token-env GIT_TOKEN \\
+    --repo https://gitlab.com/my-org/manifests.git --path overlays/staging \\
+    --image registry.gitlab.com/my-org/web:abc1234
+
+  # Continuous deployment into a local repository: commit straight onto main
+  gitops-release create-release-pr --repo ../manifests --mode push \\
+    --path overlays/prod/kustomization.yaml --image 127.0.0.1:5000/web:abc1234
+`;
+
+/** OWNER/NAME, and not a local directory of that name (`./m.git`, `repos/manifests`). */
+function looksLikeGitHubRepo(repo: string, cwd: string): boolean {
+  return (
+    /^[A-Za-z0-9_-][A-Za-z0-9_.-]*\/[A-Za-z0-9_.-]+$/.test(repo) && !existsSync(resolve(cwd, repo))
+  );
+}
+
+const CI_SHA_VARIABLES = ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA'];
+
+function oneOf<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  flagName: string,
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`--${flagName} must be one of ${allowed.join(', ')} (got "${value}")`, {
+      input: `--${flagName}`,
+    });
+  }
+  return value as T;
+}
+
+function ciSha(env: Io['env']): string | undefined {
+  for (const name of CI_SHA_VARIABLES) {
+    const value = env[name]?.trim();
+    if (value && /^[0-9a-f]{7,64}$/i.test(value)) return value.slice(0, 7).toLowerCase();
+  }
+  return undefined;
+}
+
+function images(values: string[], sha: string | undefined): ImageReference[] {
+  if (values.length === 0) throw new UsageError('--image is required', { input: '--image' });
+  return values.map((value) => {
+    const ref = parseImageReference(value, '--image');
+    if (ref.tag === undefined && ref.digest === undefined) {
+      if (!sha) {
+        throw new UsageError(
+          `--image ${value} has no tag, and none of ${CI_SHA_VARIABLES.join(', ')} is set to take the commit's short SHA from; give the tag (${value}:TAG)`,
+          { input: '--image' },
+        );
+      }
+      ref.tag = sha;
+    }
+    return ref;
+  });
+}
+
+/** The JSON result: everything but the whole file texts. */
+function toJson(result: ReleaseResult): Record<string, unknown> {
+  const { edits: _edits, body: _body, ...rest } = result;
+  return rest;
+}
+
+export const createReleasePrCommand: Command = {
+  name: 'create-release-pr',
+  summary:
+    'Change image tags in a manifest repository with one commit and open the release pull request',
+  help,
+  options: {
+    repo: { type: 'string' },
+    path: { type: 'string', multiple: true },
+    image: { type: 'string', multiple: true },
+    base: { type: 'string' },
+    host: { type: 'string' },
+    'token-env': { type: 'string' },
+    'github-url': { type: 'string' },
+    api: { type: 'string' },
+    'ssh-key': { type: 'string' },
+    mode: { type: 'string' },
+    branch: { type: 'string' },
+    title: { type: 'string' },
+    message: { type: 'string' },
+    label: { type: 'string', multiple: true },
+    reviewer: { type: 'string', multiple: true },
+    'team-reviewer': { type: 'string', multiple: true },
+    assignee: { type: 'string', multiple: true },
+    draft: { type: 'boolean' },
+    'auto-merge': { type: 'boolean' },
+    'merge-method': { type: 'string' },
+    'close-superseded': { type: 'boolean' },
+    'allow-downgrade': { type: 'boolean' },
+    'app-repo': { type: 'string' },
+    key: { type: 'string' },
+    'add-missing': { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+    json: { type: 'boolean' },
+  },
+
+  async run(args, io) {
+    const repo = requiredOption(args, 'repo');
+    const paths = listOption(args, 'path');
+    if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
+    const sha = ciSha(io.env);
+    const imageRefs = images(listOption(args, 'image'), sha);
+    const hostKind =
+      oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
+      (looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git');
+    const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
+    const mergeMethod = oneOf(
+      stringOption(args, 'merge-method'),
+      ['squash', 'merge', 'rebase'] as const,
+      'merge-method',
+    );
+    if (mergeMethod && !flag(args, 'auto-merge')) {
+      throw new UsageError('--merge-method only goes with --auto-merge', {
+        input: '--merge-method',
+      });
+    }
+    const api = oneOf(stringOption(args, 'api'), ['graphql', 'rest', 'auto'] as const, 'api');
+    const tokenEnv = stringOption(args, 'token-env') ?? 'GITHUB_TOKEN';
+    const token = io.env[tokenEnv]?.trim() || undefined;
+    const json = flag(args, 'json');
+    const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
+
+    let host: GitHost;
+    let dispose: () => Promise<void> = async () => {};
+    if (hostKind === 'github') {
+      if (!token) {
+        throw new UsageError(
+          `no GitHub token: set the environment variable ${tokenEnv} (or name another with --token-env)`,
+          { input: '--token-env' },
+        );
+      }
+      host = createGitHubHost({
+        repository: repo,
+        token,
+        baseUrl:
+          stringOption(args, 'github-url') ?? io.env.GITHUB_API_URL ?? 'https://api.github.com',
+        api: api ?? 'auto',
+        log,
+      });
+    } else {
+      const sshKey = stringOption(args, 'ssh-key');
+      const git = await createGitHost({
+        remote: repo,
+        cwd: io.cwd,
+        env: io.env,
+        ...(token ? { token } : {}),
+        ...(sshKey ? { sshKeyPath: sshKey } : {}),
+      });
+      host = git;
+      dispose = () => git.dispose();
+    }
+
+    const request: ReleaseRequest = { images: imageRefs, paths };
+    const base = stringOption(args, 'base');
+    if (base) request.base = base;
+    if (mode) request.mode = mode;
+    if (sha) request.sha = sha;
+    const branch = stringOption(args, 'branch');
+    if (branch) request.branchTemplate = branch;
+    const title = stringOption(args, 'title');
+    if (title) request.titleTemplate = title;
+    const message = stringOption(args, 'message');
+    if (message) request.messageTemplate = message;
+    request.labels = listOption(args, 'label');
+    request.reviewers = listOption(args, 'reviewer');
+    request.teamReviewers = listOption(args, 'team-reviewer');
+    request.assignees = listOption(args, 'assignee');
+    if (flag(args, 'draft')) request.draft = true;
+    if (flag(args, 'auto-merge')) request.autoMerge = (mergeMethod ?? 'squash') as MergeMethod;
+    if (flag(args, 'close-superseded')) request.closeSuperseded = true;
+    if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
+    const appRepo = stringOption(args, 'app-repo');
+    if (appRepo) request.appRepository = appRepo;
+    const key = stringOption(args, 'key');
+    if (key) request.key = key;
+    if (flag(args, 'add-missing')) request.addMissing = true;
+    if (flag(args, 'dry-run')) request.dryRun = true;
+
+    let result: ReleaseResult;
+    try {
+      result = await createReleasePr(request, host, { log });
+    } finally {
+      await dispose();
+    }
+
+    if (result.dryRun && !json) {
+      for (const edit of result.edits) io.stdout(unifiedDiff(edit.path, edit.before, edit.after));
+      if (result.title) {
+        io.stdout(
+          `\nPull request ${result.branch} → ${result.base}: ${result.title}\n\n${result.body ?? ''}\n`,
+        );
+      }
+    }
+    if (json) io.stdout(`${JSON.stringify(toJson(result), null, 2)}\n`);
+    else io.stdout(`${result.result}: ${result.message}\n`);
+    if (!json && result.result === 'unchanged') {
+      log(`(${imageRefs.map(formatImageReference).join(', ')} already in ${result.base})`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,536 @@
+/**
+ * A GitHub simulator for the tests: a loopback HTTP server that answers the REST and GraphQL
+ * calls gitops-release makes, backed by real bare git repositories on disk.
+ *
+ * - Every commit it makes is a real git object (git plumbing: hash-object, mktree, commit-tree,
+ *   update-ref with the old value as compare-and-swap), so a test can `git clone sim.repoPath(…)`
+ *   and render the result with `kubectl kustomize`.
+ * - REST requests and responses are validated against GitHub's OpenAPI description
+ *   (@octokit/openapi): a request GitHub would refuse gets 422 (and `invalid` in the log); a
+ *   response that breaks the description throws inside the simulator and answers 500 with
+ *   `simulatorBug` in the log, so the test fails on the simulator's bug, not silently.
+ * - GraphQL documents are validated and run by graphql-js against GitHub's published schema
+ *   (@octokit/graphql-schema); errors come back in GitHub's shape
+ *   (`{"errors":[{"type":"NOT_FOUND"|"STALE_DATA"|"FORBIDDEN"|…,"path","locations","message"}]}`).
+ * - Served at `/` and `/graphql` (github.com) and at `/api/v3` and `/api/graphql` (GitHub
+ *   Enterprise Server); `graphql: false` makes the GraphQL endpoints 404, as where it is missing.
+ * - Faults: `setLatency(ms)`, `failNext(n, status)`, `rateLimitNext(n, retryAfter)` (GitHub's
+ *   secondary rate limit: 403, `retry-after`, its message), `onRequest(hook)` to act mid-flight
+ *   (e.g. move a branch with `sim.commit` between the product's read and its write).
+ * - Tokens: `sim.tokens.write` (can write), `sim.tokens.readOnly` (403 "Resource not accessible
+ *   by integration" on writes), `sim.tokens.noAccess` (404 on every repository); any other
+ *   token gets 401 "Bad credentials". `addToken` adds more.
+ *
+ * Supported calls (the contract with the GitHub host adapter):
+ *   GraphQL: repository{id nameWithOwner url defaultBranchRef ref(qualifiedName) object(expression)
+ *   pullRequests(headRefName baseRefName states labels first orderBy) pullRequest(number)
+ *   labels label(name)}, viewer, user(login), organization(login){team(slug)}, node(s),
+ *   rateLimit; mutations createCommitOnBranch createRef updateRef deleteRef createPullRequest
+ *   updatePullRequest closePullRequest addComment addLabelsToLabelable createLabel
+ *   requestReviews addAssigneesToAssignable enablePullRequestAutoMerge.
+ *   REST: see rest.ts (`route(...)` lines): repos, contents, git refs/trees/commits, pulls,
+ *   issue comments/labels/assignees, requested_reviewers, compare, rate_limit, user.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PathChange } from './git.js';
+import { describe as describeGraphQL, runGraphQL } from './graphql.js';
+import { findRoute, HttpError, isWrite, type Reply } from './rest.js';
+import type { PullState, Urls } from './shapes.js';
+import { GitHubState, type TokenGrant } from './state.js';
+
+export type { TokenGrant } from './state.js';
+
+export interface LoggedRequest {
+  method: string;
+  /** Path without the query and without the `/api/v3` prefix (`/graphql` for GraphQL). */
+  path: string;
+  query: string;
+  kind: 'rest' | 'graphql';
+  /** GraphQL: the operation's name (from the request or the document). */
+  operationName?: string;
+  /** GraphQL: the top-level fields, e.g. ['createCommitOnBranch']. */
+  fields?: string[];
+  /** True for REST methods other than GET and for GraphQL mutations. */
+  write: boolean;
+  status: number;
+  /** Why the simulator refused the request as GitHub would (OpenAPI or GraphQL validation). */
+  invalid?: string;
+  /** The simulator's own bug: an answer that broke GitHub's description. */
+  simulatorBug?: string;
+  /** Which fault answered, if one did. */
+  fault?: 'fail' | 'rate-limit';
+  at: number;
+}
+
+export interface RequestHookInfo {
+  method: string;
+  path: string;
+  kind: 'rest' | 'graphql';
+  operationName?: string;
+  fields: string[];
+  write: boolean;
+  body: unknown;
+}
+
+export interface PullRequestView {
+  number: number;
+  title: string;
+  body: string | null;
+  head: string;
+  base: string;
+  headSha: string | undefined;
+  state: 'open' | 'closed';
+  draft: boolean;
+  labels: string[];
+  reviewers: string[];
+  teamReviewers: string[];
+  assignees: string[];
+  comments: { body: string; user: string }[];
+  autoMerge: { mergeMethod: 'merge' | 'squash' | 'rebase' } | null;
+  user: string;
+  url: string;
+}
+
+export interface GitHubSimulatorOptions {
+  /** Serve GraphQL (default true); false answers 404 there, like a host without it. */
+  graphql?: boolean;
+  /** Added before every answer. */
+  latencyMs?: number;
+  /** The login the default tokens act as (default `github-actions[bot]`). */
+  login?: string;
+  /** Extra tokens: value → grant. */
+  tokens?: Record<string, TokenGrant>;
+}
+
+export interface GitHubSimulator {
+  /** `http://127.0.0.1:PORT`: the REST base URL (github.com style) and the web base of html_url. */
+  url: string;
+  /** `http://127.0.0.1:PORT/graphql`. */
+  graphqlUrl: string;
+  /** `http://127.0.0.1:PORT/api/v3`: the REST base URL GitHub Enterprise Server style. */
+  enterpriseUrl: string;
+  /** `http://127.0.0.1:PORT/api/graphql`. */
+  enterpriseGraphqlUrl: string;
+  tokens: { write: string; readOnly: string; noAccess: string };
+  addToken(token: string, grant: TokenGrant): void;
+  createRepo(
+    fullName: string,
+    files: Record<string, string>,
+    options?: { defaultBranch?: string },
+  ): Promise<{ path: string; head: string }>;
+  /** Another writer: one commit of `files` (null deletes) on `branch`, created from the default branch if missing. */
+  commit(
+    fullName: string,
+    branch: string,
+    files: Record<string, string | null>,
+    message?: string,
+    options?: { author?: string },
+  ): Promise<string>;
+  /** The bare repository on disk (`git clone` it). */
+  repoPath(fullName: string): string;
+  /** The commit a branch points to, or undefined. */
+  branchHead(fullName: string, branch: string): Promise<string | undefined>;
+  /** A file's text at a branch/sha, or undefined. */
+  readFile(fullName: string, ref: string, path: string): Promise<string | undefined>;
+  /** Every request so far, in order. */
+  readonly requests: LoggedRequest[];
+  clearRequests(): void;
+  pullRequests(fullName: string): PullRequestView[];
+  setLatency(ms: number): void;
+  setGraphqlEnabled(enabled: boolean): void;
+  /** The next `n` requests (that `match`, if given) answer `status` (default 502). */
+  failNext(n: number, status?: number, match?: (r: RequestHookInfo) => boolean): void;
+  /** The next `n` requests (that `match`) answer GitHub's secondary rate limit. */
+  rateLimitNext(
+    n: number,
+    retryAfterSeconds?: number,
+    match?: (r: RequestHookInfo) => boolean,
+  ): void;
+  /** Runs before each request is handled (after it is parsed); returns a function that removes it. */
+  onRequest(hook: (r: RequestHookInfo) => void | Promise<void>): () => void;
+  close(): Promise<void>;
+}
+
+const token = (kind: string) => `ghs_sim${kind}${randomBytes(12).toString('hex')}`;
+
+interface Fault {
+  remaining: number;
+  match?: (r: RequestHookInfo) => boolean;
+  apply: () => {
+    status: number;
+    body: unknown;
+    headers: Record<string, string>;
+    fault: 'fail' | 'rate-limit';
+  };
+}
+
+export async function startGitHubSimulator(
+  options: GitHubSimulatorOptions = {},
+): Promise<GitHubSimulator> {
+  const dir = await mkdtemp(join(tmpdir(), 'github-sim-'));
+  const state = new GitHubState(dir);
+  const login = options.login ?? 'github-actions[bot]';
+  const tokens = { write: token('W'), readOnly: token('R'), noAccess: token('N') };
+  state.grants.set(tokens.write, { login, permission: 'write' });
+  state.grants.set(tokens.readOnly, { login, permission: 'read' });
+  state.grants.set(tokens.noAccess, { login, permission: 'write', repos: [] });
+  for (const [value, grant] of Object.entries(options.tokens ?? {})) state.grants.set(value, grant);
+  for (const grant of state.grants.values())
+    if (grant.type) state.user(grant.login).type = grant.type;
+
+  let latency = options.latencyMs ?? 0;
+  let graphqlEnabled = options.graphql ?? true;
+  const requests: LoggedRequest[] = [];
+  const hooks = new Set<(r: RequestHookInfo) => void | Promise<void>>();
+  const faults: Fault[] = [];
+  let requestCounter = 0;
+  let origin = '';
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+    const url = new URL(req.url ?? '/', origin);
+    const method = (req.method ?? 'GET').toUpperCase();
+    let path = url.pathname;
+    let apiBase = origin;
+    const enterprise = path === '/api/v3' || path.startsWith('/api/v3/') || path === '/api/graphql';
+    if (enterprise) {
+      apiBase = `${origin}/api/v3`;
+      path = path === '/api/graphql' ? '/graphql' : path.slice('/api/v3'.length) || '/';
+    }
+    const urls: Urls = { api: apiBase, web: origin };
+    const kind: 'rest' | 'graphql' = path === '/graphql' ? 'graphql' : 'rest';
+    const requestId = `SIM0:${(++requestCounter).toString(16).padStart(5, '0')}`;
+
+    let body: unknown;
+    let badJson = false;
+    if (raw.length) {
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        badJson = true;
+      }
+    }
+    const gql =
+      kind === 'graphql' && body && typeof body === 'object'
+        ? describeGraphQL(
+            String((body as { query?: unknown }).query ?? ''),
+            (body as { operationName?: string }).operationName,
+          )
+        : undefined;
+    const info: RequestHookInfo = {
+      method,
+      path,
+      kind,
+      operationName: gql?.operationName,
+      fields: gql?.fields ?? [],
+      write: kind === 'graphql' ? Boolean(gql?.mutation) : isWrite(method),
+      body,
+    };
+    const entry: LoggedRequest = {
+      method,
+      path,
+      query: url.search,
+      kind,
+      write: info.write,
+      status: 0,
+      at: Date.now(),
+    };
+    if (kind === 'graphql') {
+      entry.operationName = info.operationName;
+      entry.fields = info.fields;
+    }
+    requests.push(entry);
+
+    const send = async (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+      entry.status = status;
+      const isRaw = Buffer.isBuffer(payload);
+      const text = isRaw
+        ? payload
+        : payload === undefined
+          ? Buffer.alloc(0)
+          : Buffer.from(JSON.stringify(payload));
+      const reset = Math.floor(Date.now() / 1000) + 3600;
+      res.writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        'x-github-media-type': 'github.v3; format=json',
+        'x-github-request-id': requestId,
+        'x-ratelimit-limit': '5000',
+        'x-ratelimit-remaining': String(Math.max(0, 5000 - requestCounter)),
+        'x-ratelimit-used': String(requestCounter),
+        'x-ratelimit-reset': String(reset),
+        'x-ratelimit-resource': kind === 'graphql' ? 'graphql' : 'core',
+        ...headers,
+        'content-length': String(text.length),
+      });
+      res.end(text);
+    };
+
+    for (const hook of hooks) await hook(info);
+
+    const fault = faults.find((f) => f.remaining > 0 && (!f.match || f.match(info)));
+    if (fault) {
+      fault.remaining--;
+      const answer = fault.apply();
+      entry.fault = answer.fault;
+      await send(answer.status, answer.body, answer.headers);
+      return;
+    }
+
+    const docs = 'https://docs.github.com/rest';
+    const authorization = req.headers.authorization ?? '';
+    const match = /^(?:token|bearer)\s+(\S+)$/i.exec(authorization);
+    if (!match) {
+      await send(401, {
+        message: 'Requires authentication',
+        documentation_url: docs,
+        status: '401',
+      });
+      return;
+    }
+    const grant = state.grants.get(match[1]!);
+    if (!grant) {
+      await send(401, { message: 'Bad credentials', documentation_url: docs, status: '401' });
+      return;
+    }
+
+    if (kind === 'graphql') {
+      if (!graphqlEnabled || method !== 'POST') {
+        await send(404, { message: 'Not Found', documentation_url: docs, status: '404' });
+        return;
+      }
+      if (badJson || !body || typeof body !== 'object') {
+        await send(400, {
+          message: 'Problems parsing JSON',
+          documentation_url: 'https://docs.github.com/graphql',
+        });
+        return;
+      }
+      const outcome = await runGraphQL({ state, urls, grant }, body as Record<string, unknown>);
+      const errors = (outcome.body.errors ?? []) as { type?: string; message: string }[];
+      if (errors.length && !errors.some((e) => e.type))
+        entry.invalid = errors.map((e) => e.message).join('; ');
+      await send(200, outcome.body);
+      return;
+    }
+
+    const found = findRoute(method, path);
+    if (!found) {
+      await send(404, { message: 'Not Found', documentation_url: docs, status: '404' });
+      return;
+    }
+    const { route, op, params } = found;
+    if (badJson) {
+      entry.invalid = 'body is not JSON';
+      await send(400, {
+        message: 'Problems parsing JSON',
+        documentation_url: op.documentationUrl,
+        status: '400',
+      });
+      return;
+    }
+    const invalid = op.validateRequest(params, url.searchParams, body);
+    if (invalid) {
+      entry.invalid = invalid;
+      await send(422, {
+        message: `Invalid request.\n\n${invalid}`,
+        documentation_url: op.documentationUrl,
+        status: '422',
+      });
+      return;
+    }
+    let reply: Reply;
+    try {
+      reply = await route.handler({
+        state,
+        urls,
+        grant,
+        params,
+        query: url.searchParams,
+        body,
+        headers: req.headers,
+        op,
+      });
+    } catch (error) {
+      if (error instanceof HttpError) reply = { status: error.status, body: error.body };
+      else {
+        entry.simulatorBug =
+          error instanceof Error ? (error.stack ?? error.message) : String(error);
+        await send(500, { message: `simulator error: ${String(error)}` });
+        return;
+      }
+    }
+    if (reply.raw) {
+      await send(reply.status, reply.raw, {
+        'content-type': reply.contentType ?? 'application/octet-stream',
+      });
+      return;
+    }
+    try {
+      if (reply.status < 400 || reply.status === 404 || reply.status === 422) {
+        if (reply.status !== 204) op.assertResponse(reply.status, reply.body);
+      }
+    } catch (error) {
+      entry.simulatorBug = error instanceof Error ? error.message : String(error);
+      await send(500, { message: entry.simulatorBug });
+      return;
+    }
+    await send(reply.status, reply.body);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      const last = requests[requests.length - 1];
+      if (last) last.simulatorBug = String(error);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: `simulator error: ${String(error)}` }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  origin = `http://127.0.0.1:${port}`;
+
+  const repoOf = (fullName: string) => {
+    const repo = state.repos.get(fullName.toLowerCase());
+    if (!repo) throw new Error(`github-sim: no repository ${fullName}`);
+    return repo;
+  };
+
+  const view = (fullName: string, pr: PullState, headSha: string | undefined): PullRequestView => ({
+    number: pr.number,
+    title: pr.title,
+    body: pr.body,
+    head: pr.head,
+    base: pr.base,
+    headSha,
+    state: pr.state,
+    draft: pr.draft,
+    labels: [...pr.labels],
+    reviewers: [...pr.reviewers],
+    teamReviewers: [...pr.teamReviewers],
+    assignees: [...pr.assignees],
+    comments: pr.comments.map((c) => ({ body: c.body, user: c.user })),
+    autoMerge: pr.autoMerge ? { mergeMethod: pr.autoMerge.mergeMethod } : null,
+    user: pr.user,
+    url: `${origin}/${fullName}/pull/${pr.number}`,
+  });
+
+  const sim: GitHubSimulator = {
+    url: origin,
+    graphqlUrl: `${origin}/graphql`,
+    enterpriseUrl: `${origin}/api/v3`,
+    enterpriseGraphqlUrl: `${origin}/api/graphql`,
+    tokens,
+    addToken(value, grant) {
+      state.grants.set(value, grant);
+      if (grant.type) state.user(grant.login).type = grant.type;
+    },
+    async createRepo(fullName, files, opts = {}) {
+      const repo = await state.createRepo(fullName, files, opts);
+      const head = (await repo.git.resolveRef(`refs/heads/${repo.meta.defaultBranch}`))!;
+      return { path: repo.git.path, head };
+    },
+    async commit(fullName, branch, files, message = 'Commit by another writer', opts = {}) {
+      const repo = repoOf(fullName);
+      const changes = new Map<string, PathChange>();
+      for (const [path, content] of Object.entries(files))
+        changes.set(path, content === null ? null : { content: Buffer.from(content) });
+      const from = await repo.git.resolveRef(`refs/heads/${repo.meta.defaultBranch}`);
+      const commit = await state.commitOnBranch(repo, branch, changes, message, {
+        author: state.identity(opts.author ?? 'octocat'),
+        signed: false,
+        createFrom: from,
+      });
+      return commit.oid;
+    },
+    repoPath: (fullName) => repoOf(fullName).git.path,
+    branchHead: (fullName, branch) => repoOf(fullName).git.resolveRef(`refs/heads/${branch}`),
+    async readFile(fullName, ref, path) {
+      const repo = repoOf(fullName);
+      const commit = await repo.git.resolveCommitish(ref);
+      if (!commit) return undefined;
+      const entry = await repo.git.entryAt(commit, path);
+      if (entry?.type !== 'blob') return undefined;
+      return (await repo.git.readBlob(entry.oid)).toString('utf8');
+    },
+    requests,
+    clearRequests() {
+      requests.length = 0;
+    },
+    pullRequests(fullName) {
+      const repo = repoOf(fullName);
+      // Head shas are read synchronously from the ref files git keeps for a bare repository.
+      return repo.pulls.map((pr) =>
+        view(repo.meta.fullName, pr, readRefSync(repo.git.path, pr.head)),
+      );
+    },
+    setLatency(ms) {
+      latency = ms;
+    },
+    setGraphqlEnabled(enabled) {
+      graphqlEnabled = enabled;
+    },
+    failNext(n, status = 502, match) {
+      faults.push({
+        remaining: n,
+        match,
+        apply: () => ({
+          status,
+          body: { message: status === 502 ? 'Server Error' : `Simulated ${status}` },
+          headers: {},
+          fault: 'fail',
+        }),
+      });
+    },
+    rateLimitNext(n, retryAfterSeconds = 1, match) {
+      faults.push({
+        remaining: n,
+        match,
+        apply: () => ({
+          status: 403,
+          body: {
+            message:
+              'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID SIM0:00000.',
+            documentation_url:
+              'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+            status: '403',
+          },
+          headers: { 'retry-after': String(retryAfterSeconds) },
+          fault: 'rate-limit',
+        }),
+      });
+    },
+    onRequest(hook) {
+      hooks.add(hook);
+      return () => hooks.delete(hook);
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return sim;
+}
+
+function readRefSync(gitDir: string, branch: string): string | undefined {
+  try {
+    return readFileSync(join(gitDir, 'refs', 'heads', branch), 'utf8').trim();
+  } catch {
+    try {
+      const packed = readFileSync(join(gitDir, 'packed-refs'), 'utf8');
+      const line = packed.split('\n').find((l) => l.endsWith(` refs/heads/${branch}`));
+      return line?.split(' ')[0];
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,275 @@
+// What the simulated GitHub knows: repositories (real bare git repositories on disk), pull
+// requests, labels, users, teams and which token may do what. REST and GraphQL share it.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BareRepo, type CommitInfo, type PathChange, ZERO_OID } from './git.js';
+import {
+  type CommentState,
+  type LabelState,
+  type PullState,
+  type RepoMeta,
+  type TeamState,
+  timestamp,
+  type UserState,
+} from './shapes.js';
+
+/** What a token may do. */
+export interface TokenGrant {
+  /** The login the token acts as (`viewer.login`, the author of commits and pull requests). */
+  login: string;
+  /** `write` may change repositories; `read` gets 403 "Resource not accessible by integration". */
+  permission: 'read' | 'write';
+  /** Full names the token can see (others answer 404 / NOT_FOUND); all repositories when absent. */
+  repos?: string[];
+  /** The account type shown for `login`; a `[bot]` suffix makes it a Bot by default. */
+  type?: UserState['type'];
+}
+
+export interface RepoRecord {
+  meta: RepoMeta;
+  git: BareRepo;
+  labels: Map<string, LabelState>;
+  pulls: PullState[];
+  /** Commits GitHub itself made (web-flow), shown as signed and verified. */
+  signed: Set<string>;
+  pushedAt: string;
+}
+
+export class StateError extends Error {
+  constructor(
+    readonly kind: 'NOT_FOUND' | 'STALE_DATA' | 'UNPROCESSABLE' | 'FORBIDDEN',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const WEB_FLOW = { name: 'GitHub', email: 'noreply@github.com' };
+
+export class GitHubState {
+  readonly repos = new Map<string, RepoRecord>();
+  readonly users = new Map<string, UserState>();
+  readonly teams = new Map<string, TeamState>();
+  readonly grants = new Map<string, TokenGrant>();
+  private nextId = 1000;
+
+  constructor(readonly dir: string) {}
+
+  id(): number {
+    return this.nextId++;
+  }
+
+  user(login: string): UserState {
+    const key = login.toLowerCase();
+    let user = this.users.get(key);
+    if (!user) {
+      user = { login, id: this.id(), type: login.endsWith('[bot]') ? 'Bot' : 'User' };
+      this.users.set(key, user);
+    }
+    return user;
+  }
+
+  team(slug: string, org = 'acme'): TeamState {
+    const bare = slug.includes('/') ? slug.split('/')[1]! : slug;
+    const key = bare.toLowerCase();
+    let t = this.teams.get(key);
+    if (!t) {
+      t = { org: slug.includes('/') ? slug.split('/')[0]! : org, slug: bare, id: this.id() };
+      this.teams.set(key, t);
+    }
+    return t;
+  }
+
+  label(repo: RepoRecord, name: string, create = true): LabelState | undefined {
+    const key = name.toLowerCase();
+    let l = repo.labels.get(key);
+    if (!l && create) {
+      l = { id: this.id(), name, color: 'ededed', description: null };
+      repo.labels.set(key, l);
+    }
+    return l;
+  }
+
+  identity(login: string): { name: string; email: string } {
+    const user = this.user(login);
+    return { name: user.login, email: `${user.id}+${user.login}@users.noreply.github.com` };
+  }
+
+  /** The repository as this token sees it: undefined when missing or hidden (GitHub says 404). */
+  visibleRepo(fullName: string, grant: TokenGrant | undefined): RepoRecord | undefined {
+    const repo = this.repos.get(fullName.toLowerCase());
+    if (!repo || !grant) return undefined;
+    if (
+      grant.repos &&
+      !grant.repos.some((r) => r.toLowerCase() === repo.meta.fullName.toLowerCase())
+    )
+      return undefined;
+    return repo;
+  }
+
+  async createRepo(
+    fullName: string,
+    files: Record<string, string | Buffer>,
+    options: { defaultBranch?: string; author?: string; message?: string } = {},
+  ): Promise<RepoRecord> {
+    const [owner, name, extra] = fullName.split('/');
+    if (!owner || !name || extra !== undefined) throw new Error(`not OWNER/NAME: ${fullName}`);
+    if (this.repos.has(fullName.toLowerCase())) throw new Error(`${fullName} exists already`);
+    const defaultBranch = options.defaultBranch ?? 'main';
+    await mkdir(join(this.dir, owner), { recursive: true });
+    const git = await BareRepo.init(join(this.dir, owner, `${name}.git`), defaultBranch);
+    const ownerUser = this.user(owner);
+    ownerUser.type = 'Organization';
+    const created = timestamp();
+    const record: RepoRecord = {
+      meta: { id: this.id(), owner, name, fullName, defaultBranch, createdAt: created },
+      git,
+      labels: new Map(),
+      pulls: [],
+      signed: new Set(),
+      pushedAt: created,
+    };
+    this.repos.set(fullName.toLowerCase(), record);
+    const changes = new Map<string, PathChange>();
+    for (const [path, content] of Object.entries(files))
+      changes.set(path, { content: Buffer.from(content) });
+    const tree = await git.writeTree(undefined, changes);
+    const author = this.identity(options.author ?? 'octocat');
+    const oid = await git.commitTree(tree, [], options.message ?? 'Initial commit', author);
+    await git.compareAndSwapRef(`refs/heads/${defaultBranch}`, oid, ZERO_OID);
+    return record;
+  }
+
+  /**
+   * One commit of `changes` on top of `branch` (created from the default branch's head when
+   * missing only if `createFrom` is given). `expectedHeadOid` makes it a compare-and-swap.
+   */
+  async commitOnBranch(
+    repo: RepoRecord,
+    branch: string,
+    changes: Map<string, PathChange>,
+    message: string,
+    options: {
+      expectedHeadOid?: string;
+      author: { name: string; email: string };
+      committer?: { name: string; email: string };
+      signed: boolean;
+      createFrom?: string;
+      checkDeletions?: boolean;
+    },
+  ): Promise<CommitInfo> {
+    const ref = `refs/heads/${branch}`;
+    let head = await repo.git.resolveRef(ref);
+    if (!head && options.createFrom) {
+      head = options.createFrom;
+    } else if (!head) {
+      throw new StateError(
+        'NOT_FOUND',
+        `Could not resolve to a Ref with the name '${ref}' in ${repo.meta.fullName}.`,
+      );
+    }
+    if (options.expectedHeadOid && options.expectedHeadOid !== head) {
+      throw new StateError(
+        'STALE_DATA',
+        `Expected branch to point to "${options.expectedHeadOid}" but it did not. Pull and try again.`,
+      );
+    }
+    const parent = await repo.git.readCommit(head);
+    if (options.checkDeletions) {
+      for (const [path, change] of changes) {
+        if (change === null && !(await repo.git.entryAt(head, path))) {
+          throw new StateError(
+            'UNPROCESSABLE',
+            `A path was requested for deletion which does not exist as of commit oid \`${head}\``,
+          );
+        }
+      }
+    }
+    const tree = await repo.git.writeTree(parent.tree, changes);
+    const oid = await repo.git.commitTree(
+      tree,
+      [head],
+      message,
+      options.author,
+      options.committer ?? options.author,
+    );
+    const existed = await repo.git.resolveRef(ref);
+    const swapped = await repo.git.compareAndSwapRef(ref, oid, existed ? head : ZERO_OID);
+    if (!swapped) {
+      // Another writer moved the branch between our read and our write: refuse, as GitHub does.
+      throw new StateError(
+        'STALE_DATA',
+        `Expected branch to point to "${head}" but it did not. Pull and try again.`,
+      );
+    }
+    if (options.signed) repo.signed.add(oid);
+    repo.pushedAt = timestamp();
+    return repo.git.readCommit(oid);
+  }
+
+  newPull(
+    repo: RepoRecord,
+    input: {
+      title: string;
+      body: string | null;
+      head: string;
+      base: string;
+      draft: boolean;
+      user: string;
+    },
+  ): PullState {
+    const now = timestamp();
+    const number = repo.pulls.reduce((max, p) => Math.max(max, p.number), 0) + 1;
+    const pr: PullState = {
+      number,
+      id: this.id(),
+      title: input.title,
+      body: input.body,
+      head: input.head,
+      base: input.base,
+      state: 'open',
+      draft: input.draft,
+      maintainerCanModify: true,
+      labels: [],
+      reviewers: [],
+      teamReviewers: [],
+      assignees: [],
+      comments: [],
+      autoMerge: null,
+      user: input.user,
+      createdAt: now,
+      updatedAt: now,
+      closedAt: null,
+    };
+    repo.pulls.push(pr);
+    return pr;
+  }
+
+  /** The checks GitHub runs before it opens a pull request. */
+  async checkNewPull(repo: RepoRecord, head: string, base: string): Promise<void> {
+    const headOid = await repo.git.resolveRef(`refs/heads/${head}`);
+    const baseOid = await repo.git.resolveRef(`refs/heads/${base}`);
+    if (!baseOid) throw new StateError('UNPROCESSABLE', `Base ref ${base} does not exist.`);
+    if (!headOid) throw new StateError('UNPROCESSABLE', `Head ref ${head} does not exist.`);
+    if (repo.pulls.some((p) => p.state === 'open' && p.head === head && p.base === base)) {
+      throw new StateError(
+        'UNPROCESSABLE',
+        `A pull request already exists for ${repo.meta.owner}:${head}.`,
+      );
+    }
+    if ((await repo.git.countBetween(baseOid, headOid)) === 0) {
+      throw new StateError('UNPROCESSABLE', `No commits between ${base} and ${head}`);
+    }
+  }
+
+  addComment(pr: PullState, body: string, login: string): CommentState {
+    const comment: CommentState = { id: this.id(), body, user: login, createdAt: timestamp() };
+    pr.comments.push(comment);
+    pr.updatedAt = comment.createdAt;
+    return comment;
+  }
+
+  findPull(repo: RepoRecord, number: number): PullState | undefined {
+    return repo.pulls.find((p) => p.number === number);
+  }
+}

@@ -1,0 +1,174 @@
+// create-release-pr against plain git: real bare repositories served by `git http-backend` over
+// smart HTTP on 127.0.0.1, with a token checked as basic auth.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GitHttpServer, startGitHttpServer } from '../support/git-http-server.js';
+import {
+  createManifestRepo,
+  deployment,
+  kustomization,
+  kustomizeBranch,
+  type ManifestRepo,
+} from '../support/manifest-repo.js';
+import { runCli } from '../support/run-cli.js';
+
+const TOKEN = 'git-token-3f9a1c77e2';
+
+describe('create-release-pr over git http-backend', () => {
+  let repo: ManifestRepo;
+  let server: GitHttpServer;
+  let url: string;
+
+  beforeAll(async () => {
+    repo = createManifestRepo({
+      'overlays/staging/kustomization.yaml': kustomization(
+        ['deploy.yaml'],
+        [{ name: 'gcr.io/p/web', newTag: 'old1234' }],
+      ),
+      'overlays/staging/deploy.yaml': deployment('web', ['gcr.io/p/web']),
+      'overlays/prod/deploy.yaml': deployment(
+        'all',
+        Array.from({ length: 10 }, (_, i) => `gcr.io/p/svc${i}:0000000`),
+      ),
+    });
+    server = await startGitHttpServer({ root: repo.root, token: TOKEN });
+    url = `${server.url}/${repo.name}.git`;
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const env = { GIT_TOKEN: TOKEN };
+  const base = () => ['create-release-pr', '--repo', url, '--token-env', 'GIT_TOKEN'];
+
+  it('pushes a release branch with one commit that kustomize renders, and a re-run adds nothing', async () => {
+    const before = repo.log('main').length;
+    const r = await runCli(
+      [
+        ...base(),
+        '--path',
+        'overlays/staging/kustomization.yaml',
+        '--image',
+        'gcr.io/p/web:abc1234',
+        '--json',
+      ],
+      env,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ result: 'pushed', branch: 'release-abc1234', base: 'main' });
+    expect(repo.branches()).toContain('release-abc1234');
+    expect(repo.log('release-abc1234')).toHaveLength(before + 1);
+    expect(repo.log('release-abc1234')[0]).toBe(result.commitSha);
+    expect(repo.show('release-abc1234', 'overlays/staging/kustomization.yaml')).toContain(
+      'newTag: abc1234',
+    );
+    expect(repo.show('main', 'overlays/staging/kustomization.yaml')).toContain('newTag: old1234');
+    const rendered = kustomizeBranch(repo, 'release-abc1234', 'overlays/staging');
+    expect(rendered).toContain('image: gcr.io/p/web:abc1234');
+
+    const again = await runCli(
+      [
+        ...base(),
+        '--path',
+        'overlays/staging/kustomization.yaml',
+        '--image',
+        'gcr.io/p/web:abc1234',
+        '--json',
+      ],
+      env,
+    );
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      result: 'pushed',
+      commitSha: result.commitSha,
+    });
+    expect(repo.log('release-abc1234')).toHaveLength(before + 1);
+  });
+
+  it('lands all of 10 concurrent pushes of 10 different images into one file', async () => {
+    const runs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        runCli(
+          [
+            ...base(),
+            '--mode',
+            'push',
+            '--path',
+            'overlays/prod',
+            '--image',
+            `gcr.io/p/svc${i}:${String(i + 1).repeat(7)}`,
+            '--json',
+          ],
+          env,
+        ),
+      ),
+    );
+    for (const r of runs) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).result).toBe('pushed');
+    }
+    const file = repo.show('main', 'overlays/prod/deploy.yaml');
+    for (let i = 0; i < 10; i++)
+      expect(file).toContain(
+        `image: gcr.io/p/svc${i}:${String(i + 1).repeat(7)} # keep this comment`,
+      );
+    // The racing runs were refused by the lease and retried: some needed more than one attempt.
+    expect(Math.max(...runs.map((r) => JSON.parse(r.stdout).attempts))).toBeGreaterThan(1);
+  });
+
+  it('writes nothing in a dry run and prints the diff', async () => {
+    const pushes = server.pushes();
+    const r = await runCli(
+      [...base(), '--path', 'overlays/staging', '--image', 'gcr.io/p/web:fff0000', '--dry-run'],
+      env,
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('-    newTag: old1234');
+    expect(r.stdout).toContain('+    newTag: fff0000');
+    expect(server.pushes()).toBe(pushes);
+    expect(repo.branches()).not.toContain('release-fff0000');
+  });
+
+  it('refuses a bad token clearly without printing it', async () => {
+    const bad = 'wrong-token-9d8c7b6a5f';
+    const r = await runCli(
+      [...base(), '--path', 'overlays/staging', '--image', 'gcr.io/p/web:abc1234'],
+      { GIT_TOKEN: bad },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/401|credentials/);
+    expect(r.stderr).toContain('--token-env');
+    expect(`${r.stdout}${r.stderr}`).not.toContain(bad);
+    expect(`${r.stdout}${r.stderr}`).not.toContain(
+      Buffer.from(`x-access-token:${bad}`).toString('base64'),
+    );
+  });
+});
+
+describe('create-release-pr on a local path', () => {
+  it('commits straight onto the base in push mode', async () => {
+    const repo = createManifestRepo({
+      'app/deploy.yaml': deployment('web', ['127.0.0.1:5000/web:1111111']),
+    });
+    const r = await runCli(
+      [
+        'create-release-pr',
+        '--repo',
+        repo.bare,
+        '--mode',
+        'push',
+        '--path',
+        'app',
+        '--image',
+        '127.0.0.1:5000/web:2222222',
+      ],
+      {},
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^pushed: pushed [0-9a-f]{7} onto main/);
+    expect(repo.show('main', 'app/deploy.yaml')).toContain(
+      'image: 127.0.0.1:5000/web:2222222 # keep this comment',
+    );
+  });
+});
