@@ -10,7 +10,8 @@ export type CommandName = (typeof COMMANDS)[number];
 export const BUILDERS = ['auto', 'docker', 'buildah', 'podman'] as const;
 export const HOSTS = ['github', 'git'] as const;
 export const MODES = ['pull-request', 'push'] as const;
-export const MERGE_METHODS = ['merge', 'squash', 'rebase'] as const;
+export const MERGE_METHODS = ['squash', 'merge', 'rebase'] as const;
+export const APIS = ['auto', 'graphql', 'rest'] as const;
 
 type Kind = 'string' | 'boolean' | 'list' | 'enum' | 'integer';
 
@@ -52,6 +53,7 @@ export const INPUTS = {
   path: { kind: 'list', for: 'create_release_pr' },
   host: { kind: 'enum', for: 'create_release_pr', values: HOSTS },
   'github-url': { kind: 'string', for: 'create_release_pr' },
+  api: { kind: 'enum', for: 'create_release_pr', values: APIS },
   mode: { kind: 'enum', for: 'create_release_pr', values: MODES },
   branch: { kind: 'string', for: 'create_release_pr' },
   title: { kind: 'string', for: 'create_release_pr' },
@@ -66,6 +68,8 @@ export const INPUTS = {
   'close-superseded': { kind: 'boolean', for: 'create_release_pr' },
   'allow-downgrade': { kind: 'boolean', for: 'create_release_pr' },
   'app-repository': { kind: 'string', for: 'create_release_pr' },
+  key: { kind: 'string', for: 'create_release_pr' },
+  'add-missing': { kind: 'boolean', for: 'create_release_pr' },
   'ssh-key': { kind: 'string', for: 'create_release_pr', secret: true },
 } as const satisfies Record<string, InputSpec>;
 
@@ -214,6 +218,7 @@ export interface ReleaseInputs extends CommonInputs {
   base: string | undefined;
   host: (typeof HOSTS)[number];
   githubUrl: string | undefined;
+  api: (typeof APIS)[number];
   mode: (typeof MODES)[number];
   branch: string | undefined;
   title: string | undefined;
@@ -228,6 +233,8 @@ export interface ReleaseInputs extends CommonInputs {
   closeSuperseded: boolean;
   allowDowngrade: boolean;
   appRepository: string | undefined;
+  key: string | undefined;
+  addMissing: boolean;
   sshKey: string | undefined;
 }
 
@@ -317,8 +324,9 @@ function releaseInputs(env: Env, common: CommonInputs, shaLength: number): Relea
   });
   const autoMerge = booleanInput(env, 'auto-merge', false);
   const mergeMethod = rawInput(env, 'merge-method')
-    ? enumInput(env, 'merge-method', MERGE_METHODS, 'merge')
+    ? enumInput(env, 'merge-method', MERGE_METHODS, 'squash')
     : undefined;
+  if (mergeMethod && !autoMerge) fail('merge-method', 'only goes with "auto-merge: true"');
   const host = enumInput(env, 'host', HOSTS, looksLikeGitUrl(repo) ? 'git' : 'github');
   return {
     ...common,
@@ -329,6 +337,7 @@ function releaseInputs(env: Env, common: CommonInputs, shaLength: number): Relea
     base: rawInput(env, 'base'),
     host,
     githubUrl: rawInput(env, 'github-url') ?? (env.GITHUB_API_URL?.trim() || undefined),
+    api: enumInput(env, 'api', APIS, 'auto'),
     mode: enumInput(env, 'mode', MODES, 'pull-request'),
     branch: rawInput(env, 'branch'),
     title: rawInput(env, 'title'),
@@ -343,6 +352,8 @@ function releaseInputs(env: Env, common: CommonInputs, shaLength: number): Relea
     closeSuperseded: booleanInput(env, 'close-superseded', false),
     allowDowngrade: booleanInput(env, 'allow-downgrade', false),
     appRepository: rawInput(env, 'app-repository') ?? (env.GITHUB_REPOSITORY?.trim() || undefined),
+    key: rawInput(env, 'key'),
+    addMissing: booleanInput(env, 'add-missing', false),
     sshKey: rawInput(env, 'ssh-key'),
   };
 }

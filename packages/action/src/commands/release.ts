@@ -53,6 +53,7 @@ async function openHost(inputs: ReleaseInputs, rt: Parameters<typeof releaseComm
     const host = createGitHubHost({
       token: inputs.githubToken,
       baseUrl: inputs.githubUrl,
+      api: inputs.api,
       repository: inputs.repo,
       log,
     });
@@ -106,8 +107,10 @@ function headline(r: ReleaseResult): string {
 }
 
 function summary(r: ReleaseResult): string {
-  const lines = [`### ${headline(r)}`, '', text(r.message), ''];
+  const lines = [`### ${headline(r)}`, ''];
+  // With a pull request its title says it all; otherwise the message says why or where.
   if (r.pullRequest && r.title) lines.push(`**${text(r.title)}**`, '');
+  else lines.push(text(r.message), '');
   if (r.changes.length > 0) {
     lines.push('| File | Line | Old image | New image |', '| --- | --- | --- | --- |');
     for (const c of r.changes)
@@ -145,7 +148,7 @@ export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) =
             teamReviewers: inputs.teamReviewers,
             assignees: inputs.assignees,
             draft: inputs.draft,
-            autoMerge: inputs.autoMerge ? (inputs.mergeMethod ?? 'merge') : undefined,
+            autoMerge: inputs.autoMerge ? (inputs.mergeMethod ?? 'squash') : undefined,
             closeSuperseded: inputs.closeSuperseded,
             allowDowngrade: inputs.allowDowngrade,
             appRepository: inputs.host === 'github' ? inputs.appRepository : undefined,
