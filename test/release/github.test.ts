@@ -394,12 +394,12 @@ describe('create-release-pr on GitHub', () => {
     });
   });
 
-  it('works against a GitHub Enterprise Server base URL', async () => {
+  it('works against a GitHub Enterprise Server base URL with an explicit base branch', async () => {
     const repo = await manifests();
     sim.clearRequests();
     const r = await cli(
       repo,
-      [...kustomizationPath, '--image', 'gcr.io/p/web:abc1234', '--json'],
+      [...kustomizationPath, '--base', 'main', '--image', 'gcr.io/p/web:abc1234', '--json'],
       sim.tokens.write,
       sim.enterpriseUrl,
     );
