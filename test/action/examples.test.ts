@@ -95,3 +95,16 @@ describe('examples/github/manifest-repo', () => {
     expect(app).toMatch(/path: overlays\/staging/);
   });
 });
+
+describe('docs/github-action.md', () => {
+  it('has the inputs and outputs tables action.yml gives (scripts/action-docs.mjs --check)', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      join(root, 'scripts/action-docs.mjs'),
+      '--check',
+    ]);
+    expect(stdout).toContain('matches action.yml');
+    const doc = readFileSync(join(root, 'docs/github-action.md'), 'utf8');
+    for (const name of ['github-token', 'skip-existing', 'close-superseded', 'pull-request-url'])
+      expect(doc).toContain(`| \`${name}\``);
+  });
+});
