@@ -9,10 +9,10 @@
 //
 // Options: --runs N (default 40)  --warmup N (default 3)
 // Last line: {"bench":"action","bundle_kib":K,"startup_vs_bare_node":X}
-import { execFile } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,8 +26,11 @@ const WARMUP = option('warmup', 3);
 const log = (line) => process.stderr.write(`${line}\n`);
 const BUNDLE = join(root, 'dist/action.cjs');
 
-/** The simulator, loaded from its TypeScript sources. */
-async function loadSimulator() {
+/**
+ * The simulator in its own process (built from its TypeScript sources), so that its work never
+ * stalls the process that does the timing. It answers `{ do }` messages over IPC.
+ */
+async function startSimulatorProcess(files) {
   const out = join(root, '.tmp', 'bench-action-build');
   await esbuild.build({
     absWorkingDir: root,
@@ -40,7 +43,35 @@ async function loadSimulator() {
     packages: 'external',
     logLevel: 'warning',
   });
-  return import(pathToFileURL(join(out, 'sim.mjs')).href);
+  const server = join(out, 'server.mjs');
+  writeFileSync(
+    server,
+    `import { startGitHubSimulator } from './sim.mjs';
+const sim = await startGitHubSimulator();
+await sim.createRepo('bench/manifests', JSON.parse(process.argv[2]));
+let recorded;
+sim.onRequest((r) => { recorded ??= r; });
+process.on('message', async (m) => {
+  if (m.do === 'clear') sim.clearRequests();
+  if (m.do === 'stats')
+    process.send({ requests: sim.requests.length, writes: sim.requests.filter((r) => r.write).length, recorded });
+  if (m.do === 'close') await sim.close();
+  if (m.do !== 'stats') process.send({ done: m.do }, () => m.do === 'close' && process.exit(0));
+});
+process.send({ url: sim.url, graphqlUrl: sim.graphqlUrl, token: sim.tokens.write });
+`,
+  );
+  const child = fork(server, [JSON.stringify(files)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = () => new Promise((resolve) => child.once('message', resolve));
+  const info = await next();
+  const ask = (what) => {
+    const answer = next();
+    child.send({ do: what });
+    return answer;
+  };
+  return { ...info, ask };
 }
 
 /** Runs a command to its end; resolves with its wall time in ms. Async, so the simulator serves. */
@@ -63,9 +94,7 @@ function median(values) {
 }
 
 const bundleKib = statSync(BUNDLE).size / 1024;
-const { startGitHubSimulator } = await loadSimulator();
-const sim = await startGitHubSimulator();
-await sim.createRepo('bench/manifests', {
+const sim = await startSimulatorProcess({
   'overlays/staging/kustomization.yaml': `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
@@ -111,7 +140,7 @@ const actionEnv = {
   GITHUB_STEP_SUMMARY: files.summary,
   GITHUB_ENV: files.env,
   INPUT_COMMAND: 'create_release_pr',
-  'INPUT_GITHUB-TOKEN': sim.tokens.write,
+  'INPUT_GITHUB-TOKEN': sim.token,
   INPUT_REPO: 'bench/manifests',
   INPUT_PATH: 'overlays/staging',
   INPUT_IMAGE: 'gcr.io/bench/app',
@@ -144,19 +173,13 @@ function runStartupOnly() {
   });
 }
 
-// The simulator's own share of the no-op: its answer to the action's request, replayed.
-let recorded;
-const stopRecording = sim.onRequest((r) => {
-  recorded ??= r;
-});
-
 log(`node ${process.version} (${process.execPath})`);
 log(`bundle: ${BUNDLE} ${bundleKib.toFixed(1)} KiB`);
 for (let i = 0; i < WARMUP; i++) {
   await runBare();
   await runAction();
 }
-sim.clearRequests();
+await sim.ask('clear');
 const bare = [];
 const action = [];
 for (let i = 0; i < RUNS; i++) {
@@ -169,9 +192,11 @@ for (let i = 0; i < RUNS; i++) {
     bare.push(await runBare());
   }
 }
-const requests = sim.requests.length / RUNS;
-const writes = sim.requests.filter((r) => r.write).length;
-stopRecording();
+const stats = await sim.ask('stats');
+const requests = stats.requests / RUNS;
+const writes = stats.writes;
+// The simulator's own share of the no-op: its answer to the action's request, replayed.
+const recorded = stats.recorded;
 const startupOnly = [];
 const replay = [];
 for (let i = 0; i < RUNS; i++) {
@@ -179,13 +204,13 @@ for (let i = 0; i < RUNS; i++) {
   const start = process.hrtime.bigint();
   const res = await fetch(sim.graphqlUrl, {
     method: 'POST',
-    headers: { authorization: `token ${sim.tokens.write}`, 'content-type': 'application/json' },
+    headers: { authorization: `token ${sim.token}`, 'content-type': 'application/json' },
     body: JSON.stringify(recorded.body),
   });
   await res.text();
   replay.push(Number(process.hrtime.bigint() - start) / 1e6);
 }
-await sim.close();
+await sim.ask('close');
 rmSync(work, { recursive: true, force: true });
 
 const bareMs = median(bare);
