@@ -10,6 +10,7 @@ import {
 } from '@gitops-release/core';
 import { createGitHost } from '@gitops-release/git';
 import { createGitHubHost } from '@gitops-release/github';
+import { httpFetch } from '../http-fetch.js';
 import type { Env, ReleaseInputs } from '../inputs.js';
 import type { CommandRunner } from '../main.js';
 import { code, text } from '../markdown.js';
@@ -55,6 +56,7 @@ async function openHost(inputs: ReleaseInputs, rt: Parameters<typeof releaseComm
       baseUrl: inputs.githubUrl,
       api: inputs.api,
       repository: inputs.repo,
+      fetch: httpFetch as typeof fetch,
       log,
     });
     return { host, close: async () => {} } satisfies OpenHost;
