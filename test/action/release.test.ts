@@ -191,6 +191,8 @@ describe('create_release_pr', () => {
     expect(r.code).toBe(1);
     expect(r.errors).toHaveLength(1);
     expect(r.errors[0]).toContain(`"${input}"`);
+    expect(r.summary).toContain('### `create_release_pr` failed');
+    expect(r.summary).toContain(`"${input}"`);
     expect(r.outputs.result).toBe('failed');
     expect(Object.keys(r.outputs).sort()).toEqual(declaredOutputs);
     expect(sim.requests).toEqual([]);

@@ -125,6 +125,9 @@ describe('run', () => {
     expect([...r.outputs.keys()].sort()).toEqual([...OUTPUTS].sort());
     expect(r.outputs.get('result')).toBe('failed');
     expect(r.outputs.get('pull-request-url')).toBe('');
+    expect(r.summary).toBe(
+      `### \`create_release_pr\` failed\n\n\`\`\`text\n${r.failed[0]}\n\`\`\`\n`,
+    );
   });
 
   it('puts a manifest error on its file and line, and fails without repeating it', async () => {

@@ -4,6 +4,7 @@ import {
   type CommandName,
   type Env,
   getInputs,
+  inputVariable,
   type ReleaseInputs,
   secretValues,
 } from './inputs.js';
@@ -129,23 +130,32 @@ async function reportFailure(
   clean: (text: string) => string,
 ): Promise<void> {
   const placed = annotations(err);
+  const messages = placed.map((p) => clean(inActionTerms(p.message)));
   if (placed.length > 0) {
     // The annotations on the files are the message; a second, unplaced copy would only repeat it.
-    for (const { message, place } of placed) rt.error(clean(inActionTerms(message)), place);
+    for (const [i, { place }] of placed.entries()) rt.error(messages[i]!, place);
     rt.markFailed();
-    return;
+  } else if (err instanceof GitopsReleaseError) {
+    messages.push(clean(inActionTerms(err.message)));
+    rt.setFailed(messages[0]!);
+  } else {
+    // Not one of our named errors: a bug of ours, so keep the stack for the report, folded.
+    if (err instanceof Error && err.stack) {
+      const stack = err.stack;
+      await rt.group('Stack trace', async () => rt.info(clean(stack)));
+    }
+    messages.push(clean(`unexpected error: ${err instanceof Error ? err.message : String(err)}`));
+    rt.setFailed(messages[0]!);
   }
-  if (err instanceof GitopsReleaseError) {
-    rt.setFailed(clean(inActionTerms(err.message)));
-    return;
-  }
-  // Not one of our named errors: a bug of ours, so keep the stack for the report, folded.
-  if (err instanceof Error && err.stack) {
-    const stack = err.stack;
-    await rt.group('Stack trace', async () => rt.info(clean(stack)));
-  }
-  const text = err instanceof Error ? err.message : String(err);
-  rt.setFailed(clean(`unexpected error: ${text}`));
+  await rt.summary(failureSummary(rt.env, messages)).catch(() => {});
+}
+
+/** The job summary of a failed step: which command, and the message as the log shows it. */
+function failureSummary(env: Env, messages: string[]): string {
+  const command = env[inputVariable('command')]?.trim();
+  const what = command ? `\`${command.replace(/`/g, "'")}\`` : 'gitops-release';
+  const body = messages.map((m) => `\`\`\`text\n${m.replace(/```/g, "'''")}\n\`\`\``).join('\n\n');
+  return `### ${what} failed\n\n${body}\n`;
 }
 
 function annotations(err: unknown): { message: string; place: AnnotationPlace }[] {
