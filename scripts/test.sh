@@ -15,6 +15,7 @@ command -v podman >/dev/null || needed+=(podman)
 command -v docker-registry >/dev/null || needed+=(docker-registry)
 command -v htpasswd >/dev/null || needed+=(apache2-utils)
 [ -x /bin/busybox ] || needed+=(busybox-static)
+command -v openssl >/dev/null || needed+=(openssl)
 if [ ${#needed[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "Installing ${needed[*]} ..."

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../packages/cli/src/main.js';
 import {
+  GCP_TEST_KEY,
   READER_PASSWORD,
   READER_USER,
   startRegistry,
@@ -168,6 +169,38 @@ describe('build-and-push-image with buildah', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/buildah build failed \(exit \d+\); its last lines:/);
     expect(r.stderr).toMatch(/\| buildah-boom-7\n/);
+  });
+});
+
+describe('build-and-push-image with a Google service-account key', () => {
+  it('logs in as _json_key with the key from the environment, base64 or not, and never prints it', async () => {
+    for (const [tag, key] of [
+      ['raw', GCP_TEST_KEY],
+      ['b64', Buffer.from(GCP_TEST_KEY).toString('base64')],
+    ] as const) {
+      const r = await cli(
+        [
+          '--image',
+          `${registry.host}/gcp-project/web`,
+          '--gcp-key-env',
+          'SERVICE_ACCOUNT_KEY',
+          '--builder',
+          'buildah',
+          '--tag',
+          tag,
+          '--json',
+        ],
+        { SERVICE_ACCOUNT_KEY: key },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).digest).toBe(
+        (await registry.manifest('gcp-project/web', tag)).digest,
+      );
+      expect(r.stdout + r.stderr).not.toContain('TESTKEYMATERIAL');
+    }
+    expect(
+      registry.tokenRequests().filter((t) => t.account === '_json_key').length,
+    ).toBeGreaterThan(0);
   });
 });
 

@@ -122,6 +122,26 @@ describe('build-and-push-image with docker', () => {
     expect(r.stderr).not.toContain('Step 1/');
   });
 
+  it('--dry-run checks the registry and builds nothing, for a new and for an existing commit', async () => {
+    const imagesBefore = await engine.imageIds();
+    const fresh = await cli(
+      ['--image', `${registry.host}/team/web`, ...login, '--dry-run', '--json'],
+      {
+        GITHUB_SHA: 'b'.repeat(40),
+      },
+    );
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(JSON.parse(fresh.stdout)).toMatchObject({
+      result: 'would-build',
+      image: `${registry.host}/team/web:bbbbbbb`,
+    });
+    const existing = await cli(['--image', `${registry.host}/team/web`, ...login, '--dry-run']);
+    expect(existing.code).toBe(0);
+    expect(existing.stdout).toContain('already in the registry, nothing built');
+    expect(await engine.imageIds()).toEqual(imagesBefore);
+    await expect(registry.manifest('team/web', 'bbbbbbb')).rejects.toThrow(/HTTP 404/);
+  });
+
   it('--no-skip-existing builds again, picking docker automatically', async () => {
     const r = await cli([
       '--image',
@@ -168,7 +188,7 @@ describe('build-and-push-image with docker', () => {
 
   it('an invalid image name says what is wrong with it', async () => {
     const r = await cli(['--image', `${registry.host}/Team/Web`]);
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain('--image');
     expect(r.stderr).toContain('must be lowercase');
   });

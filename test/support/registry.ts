@@ -40,6 +40,19 @@ export interface TestRegistry {
 
 export const TEST_USER = 'ci-bot';
 export const TEST_PASSWORD = 'S3cret-pass-word-4711';
+/**
+ * A Google service-account key as CI secrets hold it (key material made up for the test). The token
+ * service takes it as the password of `_json_key`, as gcr.io and pkg.dev do.
+ */
+export const GCP_TEST_KEY = JSON.stringify({
+  type: 'service_account',
+  project_id: 'gitops-release-test',
+  private_key_id: '0123456789abcdef',
+  private_key:
+    '-----BEGIN PRIVATE KEY-----\nTESTKEYMATERIAL-not-a-real-key\n-----END PRIVATE KEY-----\n',
+  client_email: 'ci@gitops-release-test.iam.gserviceaccount.com',
+  client_id: '1234567890',
+});
 /** A token-auth user that may pull but not push. */
 export const READER_USER = 'reader';
 export const READER_PASSWORD = 'Re4der-only-pass-0042';
@@ -93,7 +106,8 @@ async function startTokenService(dir: string, log: ReturnType<TestRegistry['toke
       const password = rest.join(':');
       const known =
         (user === TEST_USER && password === TEST_PASSWORD) ||
-        (user === READER_USER && password === READER_PASSWORD);
+        (user === READER_USER && password === READER_PASSWORD) ||
+        (user === '_json_key' && password === GCP_TEST_KEY);
       if (!known) {
         log.push({ account: user, scope: scopes, status: 401 });
         res.writeHead(401, { 'content-type': 'application/json' });
@@ -103,13 +117,13 @@ async function startTokenService(dir: string, log: ReturnType<TestRegistry['toke
       account = user;
     }
     log.push({ account, scope: scopes, status: 200 });
-    // The test user may pull and push everything, the reader only pull; anonymous callers nothing.
+    // Logged-in users may pull and push everything, the reader only pull; anonymous callers nothing.
     const access = account
       ? scopes.flatMap((s) => {
           const [type, name, actions] = s.split(':');
           const granted = (actions ?? '')
             .split(',')
-            .filter((a) => a && (account === TEST_USER || a === 'pull'));
+            .filter((a) => a && (account !== READER_USER || a === 'pull'));
           return type && name && granted.length ? [{ type, name, actions: granted }] : [];
         })
       : [];

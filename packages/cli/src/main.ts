@@ -2,11 +2,18 @@ import { GitopsReleaseError, UsageError } from '@gitops-release/core';
 import { type Command, type Io, parseCommandArgs } from './command.js';
 import { buildAndPushImageCommand } from './commands/build-and-push-image.js';
 import { createReleasePrCommand } from './commands/create-release-pr.js';
+import { findImagesCommand } from './commands/find-images.js';
+import { setImageCommand } from './commands/set-image.js';
 
 declare const GITOPS_RELEASE_VERSION: string | undefined;
 const VERSION = typeof GITOPS_RELEASE_VERSION === 'string' ? GITOPS_RELEASE_VERSION : 'dev';
 
-export const commands: readonly Command[] = [buildAndPushImageCommand, createReleasePrCommand];
+export const commands: readonly Command[] = [
+  setImageCommand,
+  findImagesCommand,
+  buildAndPushImageCommand,
+  createReleasePrCommand,
+];
 
 function overview(): string {
   const width = Math.max(0, ...commands.map((c) => c.name.length));

@@ -21,7 +21,7 @@ function isInside(root: string, target: string): boolean {
  * place below a directory. A symlink found inside a directory that leads outside it is refused.
  */
 export async function readManifestFiles(paths: string[], cwd: string): Promise<ManifestFile[]> {
-  const files: ManifestFile[] = [];
+  const files: FoundFile[] = [];
   const seen = new Set<string>();
   for (const given of paths.length ? paths : ['.']) {
     const absolute = resolve(cwd, given);
@@ -31,13 +31,55 @@ export async function readManifestFiles(paths: string[], cwd: string): Promise<M
       const real = await realpath(absolute);
       if (seen.has(real)) continue;
       seen.add(real);
-      files.push({ path: given, text: await readFile(absolute, 'utf8') });
+      files.push({ path: given, absolute });
       continue;
     }
     const root = await realpath(absolute);
     await walk(root, absolute, given, root, files, seen);
   }
-  return files;
+  // Concurrent reads: sequential awaits leave the process idle on I/O for most of a big tree.
+  return mapConcurrently(files, IO_CONCURRENCY, async (f) => ({
+    path: f.path,
+    text: await readFile(f.absolute, 'utf8'),
+  }));
+}
+
+interface FoundFile {
+  path: string;
+  absolute: string;
+}
+
+const IO_CONCURRENCY = 32;
+
+/**
+ * Maps with at most `limit` calls in flight. On a failure it starts nothing new and waits for the
+ * calls in flight before rejecting, so a caller's cleanup sees everything that was done.
+ */
+async function mapConcurrently<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i] as T);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(limit, items.length) }, worker),
+  );
+  const failure = settled.find((r) => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  return results;
 }
 
 async function walk(
@@ -45,7 +87,7 @@ async function walk(
   absolute: string,
   shown: string,
   realDir: string,
-  files: ManifestFile[],
+  files: FoundFile[],
   seen: Set<string>,
 ): Promise<void> {
   const entries = await readdir(absolute, { withFileTypes: true });
@@ -79,13 +121,13 @@ async function walk(
         await walk(treeRoot, childAbsolute, childShown, target, files, seen);
       } else {
         seen.add(target);
-        files.push({ path: childShown, text: await readFile(target, 'utf8') });
+        files.push({ path: childShown, absolute: target });
       }
     } else if (entry.isFile() && isManifestName(entry.name)) {
       const real = join(realDir, entry.name);
       if (seen.has(real)) continue;
       seen.add(real);
-      files.push({ path: childShown, text: await readFile(childAbsolute, 'utf8') });
+      files.push({ path: childShown, absolute: childAbsolute });
     }
   }
 }
@@ -106,7 +148,7 @@ export interface FileWrite {
 export async function writeFilesAtomically(writes: FileWrite[], cwd: string): Promise<void> {
   const staged: { temp: string; target: string }[] = [];
   try {
-    for (const write of writes) {
+    await mapConcurrently(writes, IO_CONCURRENCY, async (write) => {
       const target = await realpath(resolve(cwd, write.path));
       const current = await readFile(target, 'utf8');
       if (current !== write.before) {
@@ -124,14 +166,14 @@ export async function writeFilesAtomically(writes: FileWrite[], cwd: string): Pr
       try {
         await handle.writeFile(write.after, 'utf8');
         await handle.chmod(mode & 0o7777); // open()'s mode is filtered by the umask
-        await handle.sync();
       } finally {
         await handle.close();
       }
-    }
+    });
   } catch (err) {
     await Promise.all(staged.map(({ temp }) => unlink(temp).catch(() => undefined)));
     throw err;
   }
+  // The renames come only after every file is staged; no fsync, as git itself does not by default.
   for (const { temp, target } of staged) await rename(temp, target);
 }

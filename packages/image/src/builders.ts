@@ -39,6 +39,42 @@ function commonArgs(spec: BuildSpec): string[] {
   return args;
 }
 
+/** `docker buildx build --push`: tags, cache and several platforms in one go. */
+export function buildxArgs(spec: BuildSpec, metadataFile: string): string[] {
+  const args = ['buildx', 'build', '--push', '--metadata-file', metadataFile, ...commonArgs(spec)];
+  if (spec.platforms.length) args.push('--platform', spec.platforms.join(','));
+  for (const c of spec.cacheFrom) args.push('--cache-from', c);
+  for (const c of spec.cacheTo) args.push('--cache-to', c);
+  args.push(spec.context);
+  return args;
+}
+
+/** The classic `docker build` (one platform; it can use images as cache but not export one). */
+export function classicDockerArgs(spec: BuildSpec): string[] {
+  const args = ['build', ...commonArgs(spec)];
+  if (spec.platforms.length) args.push('--platform', spec.platforms[0]!);
+  for (const c of spec.cacheFrom) args.push('--cache-from', c);
+  args.push(spec.context);
+  return args;
+}
+
+/** `buildah bud` / `podman build`; a layer cache needs `--layers`. */
+export function daemonlessBuildArgs(
+  name: 'buildah' | 'podman',
+  spec: BuildSpec,
+  authFile: string | undefined,
+): string[] {
+  const args = [name === 'buildah' ? 'bud' : 'build'];
+  if (authFile) args.push('--authfile', authFile);
+  args.push(...commonArgs(spec));
+  if (spec.platforms.length) args.push('--platform', spec.platforms.join(','));
+  if (spec.cacheFrom.length || spec.cacheTo.length) args.push('--layers');
+  for (const c of spec.cacheFrom) args.push('--cache-from', c);
+  for (const c of spec.cacheTo) args.push('--cache-to', c);
+  args.push(spec.context);
+  return args;
+}
+
 function failIfNotZero(builder: string, what: string, result: ProcessResult, ref?: string): void {
   if (result.code === 0) return;
   if (ref !== undefined && DENIED.test(result.tail.join('\n')))
@@ -74,12 +110,7 @@ export class DockerBuilder implements Builder {
     const dir = await mkdtemp(join(tmpdir(), 'gitops-release-buildx-'));
     try {
       const metadata = join(dir, 'metadata.json');
-      const args = ['buildx', 'build', '--push', '--metadata-file', metadata, ...commonArgs(spec)];
-      if (spec.platforms.length) args.push('--platform', spec.platforms.join(','));
-      for (const c of spec.cacheFrom) args.push('--cache-from', c);
-      for (const c of spec.cacheTo) args.push('--cache-to', c);
-      args.push(spec.context);
-      const result = await this.run(args);
+      const result = await this.run(buildxArgs(spec, metadata));
       failIfNotZero(this.name, 'build', result, spec.references[0]);
       const meta = JSON.parse(await readFile(metadata, 'utf8').catch(() => '{}')) as Record<
         string,
@@ -102,11 +133,7 @@ export class DockerBuilder implements Builder {
       this.options.onLine?.(
         'warning: --cache-to needs docker buildx; the classic builder ignores it',
       );
-    const args = ['build', ...commonArgs(spec)];
-    if (spec.platforms.length) args.push('--platform', spec.platforms[0]!);
-    for (const c of spec.cacheFrom) args.push('--cache-from', c);
-    args.push(spec.context);
-    failIfNotZero(this.name, 'build', await this.run(args));
+    failIfNotZero(this.name, 'build', await this.run(classicDockerArgs(spec)));
     let digest: string | undefined;
     for (const ref of spec.references) {
       const pushed = await this.run(['push', ref]);
@@ -133,13 +160,12 @@ export class DaemonlessBuilder implements Builder {
   }
 
   async buildAndPush(spec: BuildSpec): Promise<BuildOutcome> {
-    const args = [this.name === 'buildah' ? 'bud' : 'build', ...this.auth(), ...commonArgs(spec)];
-    if (spec.platforms.length) args.push('--platform', spec.platforms.join(','));
-    if (spec.cacheFrom.length || spec.cacheTo.length) args.push('--layers');
-    for (const c of spec.cacheFrom) args.push('--cache-from', c);
-    for (const c of spec.cacheTo) args.push('--cache-to', c);
-    args.push(spec.context);
-    failIfNotZero(this.name, 'build', await this.run(args));
+    const authFile = this.options.authDir ? join(this.options.authDir, 'config.json') : undefined;
+    failIfNotZero(
+      this.name,
+      'build',
+      await this.run(daemonlessBuildArgs(this.name, spec, authFile)),
+    );
 
     const dir = await mkdtemp(join(tmpdir(), `gitops-release-${this.name}-`));
     try {

@@ -17,6 +17,12 @@ export const ECR_USER = 'AWS';
 /** A service-account JSON key (as seed 002's SERVICE_ACCOUNT_KEY), checked to be one, as a login. */
 export function gcpKeyLogin(json: string, input: string): RegistryCredentials {
   let key: { type?: string; client_email?: string; private_key?: string };
+  // CI secrets often hold the key file base64-encoded, to keep it on one line.
+  const trimmed = json.trim();
+  if (!trimmed.startsWith('{') && /^[A-Za-z0-9+/=\s]+$/.test(trimmed)) {
+    const decoded = Buffer.from(trimmed, 'base64').toString('utf8');
+    if (decoded.trim().startsWith('{')) json = decoded;
+  }
   try {
     key = JSON.parse(json);
   } catch {

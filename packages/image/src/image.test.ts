@@ -1,13 +1,14 @@
 import { mkdir, mkdtemp, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BuildSpec } from '@gitops-release/core';
 import {
   BuilderNotFoundError,
   RegistryLoginError,
   RegistryUnreachableError,
 } from '@gitops-release/core';
 import { describe, expect, it } from 'vitest';
-import { selectBuilder } from './builders.js';
+import { buildxArgs, classicDockerArgs, daemonlessBuildArgs, selectBuilder } from './builders.js';
 import {
   authFileText,
   ecrLogin,
@@ -62,6 +63,8 @@ describe('logins', () => {
 
   it('takes a service-account key as the password of _json_key', () => {
     expect(gcpKeyLogin(key, 'GCP_KEY')).toEqual({ username: '_json_key', password: key });
+    const encoded = Buffer.from(key).toString('base64');
+    expect(gcpKeyLogin(encoded, 'GCP_KEY')).toEqual({ username: '_json_key', password: key });
   });
 
   it('refuses what is not a key without quoting it', () => {
@@ -182,5 +185,93 @@ describe('selectBuilder', () => {
 
   it('picks buildah by name', async () => {
     expect((await selectBuilder('buildah', { env: process.env })).name).toBe('buildah');
+  });
+});
+
+describe('builder command lines', () => {
+  const spec: BuildSpec = {
+    context: '/src',
+    dockerfile: '/src/Dockerfile.prod',
+    target: 'runtime',
+    buildArgs: { NODE_ENV: 'production', LIST: 'a,b' },
+    labels: { 'org.opencontainers.image.revision': 'abc' },
+    references: ['r.example/app:abc1234', 'r.example/app:latest'],
+    platforms: ['linux/amd64', 'linux/arm64'],
+    cacheFrom: ['type=registry,ref=r.example/app:cache'],
+    cacheTo: ['type=registry,ref=r.example/app:cache,mode=max'],
+  };
+  const common = [
+    '--file',
+    '/src/Dockerfile.prod',
+    '--target',
+    'runtime',
+    '--build-arg',
+    'NODE_ENV=production',
+    '--build-arg',
+    'LIST=a,b',
+    '--label',
+    'org.opencontainers.image.revision=abc',
+    '--tag',
+    'r.example/app:abc1234',
+    '--tag',
+    'r.example/app:latest',
+  ];
+
+  it('buildx pushes in the build, with cache and all platforms, and writes its metadata', () => {
+    expect(buildxArgs(spec, '/tmp/m.json')).toEqual([
+      'buildx',
+      'build',
+      '--push',
+      '--metadata-file',
+      '/tmp/m.json',
+      ...common,
+      '--platform',
+      'linux/amd64,linux/arm64',
+      '--cache-from',
+      'type=registry,ref=r.example/app:cache',
+      '--cache-to',
+      'type=registry,ref=r.example/app:cache,mode=max',
+      '/src',
+    ]);
+  });
+
+  it('classic docker builds one platform and takes cache images only', () => {
+    expect(classicDockerArgs({ ...spec, platforms: ['linux/amd64'] })).toEqual([
+      'build',
+      ...common,
+      '--platform',
+      'linux/amd64',
+      '--cache-from',
+      'type=registry,ref=r.example/app:cache',
+      '/src',
+    ]);
+  });
+
+  it('buildah and podman read the auth file and need --layers for a cache', () => {
+    expect(daemonlessBuildArgs('podman', spec, '/tmp/a/config.json').slice(0, 3)).toEqual([
+      'build',
+      '--authfile',
+      '/tmp/a/config.json',
+    ]);
+    const bud = daemonlessBuildArgs('buildah', { ...spec, cacheFrom: [], cacheTo: [] }, undefined);
+    expect(bud).toEqual(['bud', ...common, '--platform', 'linux/amd64,linux/arm64', '/src']);
+  });
+});
+
+describe('RegistryClient on a token registry that hides a repository', () => {
+  it('takes a 401 after an accepted login as "not there yet", and a refused login as an error', async () => {
+    const challenge = 'Bearer realm="https://auth.r.example/token",service="r"';
+    const make = (tokenStatus: number) =>
+      new RegistryClient({
+        fetch: (async (url: string) => {
+          if (url.startsWith('https://auth.r.example/'))
+            return new Response(JSON.stringify({ token: 't' }), { status: tokenStatus });
+          return new Response(null, { status: 401, headers: { 'www-authenticate': challenge } });
+        }) as typeof fetch,
+        credentials: () => ({ username: 'u', password: 'p' }),
+      });
+    const where = { registry: 'r.example', repository: 'me/new-app', tag: 'abc1234' };
+    expect(await make(200).tagDigest(where)).toBeUndefined();
+    await expect(make(401).tagDigest(where)).rejects.toThrow(RegistryLoginError);
   });
 });

@@ -71,6 +71,8 @@ function basic(c: RegistryCredentials): string {
  */
 export class RegistryClient implements Registry {
   private readonly tokens = new Map<string, string>();
+  /** Token keys obtained with credentials (the token service accepted them). */
+  private readonly tokensWithLogin = new Set<string>();
   /** Hosts known to want basic auth: later requests send it up front. */
   private readonly basicHosts = new Set<string>();
   /** Every request this client sent, for counting in benchmarks. */
@@ -85,6 +87,10 @@ export class RegistryClient implements Registry {
     const headers = { accept: MANIFEST_ACCEPT };
     let res = await this.send(api.host, api.shown, 'HEAD', path, headers, scope);
     if (res.status === 404) return undefined;
+    // The token service took the login, yet the registry will not show the repository: on Docker
+    // Hub that is what a repository looks like before its first push. The push will tell.
+    if ((res.status === 401 || res.status === 403) && this.loginAccepted(api.host, scope))
+      return undefined;
     if (res.status === 200) {
       const digest = res.headers.get('docker-content-digest');
       if (digest) return digest;
@@ -96,6 +102,10 @@ export class RegistryClient implements Registry {
           .digest('hex')}`;
     }
     throw await this.unexpected(api.shown, res, `HEAD ${path}`);
+  }
+
+  private loginAccepted(host: string, scope: string): boolean {
+    return this.tokens.has(`${host} ${scope}`) && this.tokensWithLogin.has(`${host} ${scope}`);
   }
 
   async checkAccess(location: Omit<TagLocation, 'tag'>): Promise<void> {
@@ -157,6 +167,7 @@ export class RegistryClient implements Registry {
     if (challenge?.scheme === 'bearer' && challenge.params.realm) {
       const token = await this.token(shown, challenge.params, scope, creds);
       this.tokens.set(`${host} ${scope}`, token);
+      if (creds) this.tokensWithLogin.add(`${host} ${scope}`);
       return this.fetchOrFail(shown, url, {
         method,
         headers: { ...headers, authorization: `Bearer ${token}` },

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,5 +66,52 @@ describe('build-and-push-image usage', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--gcp-key-env KEY is not a service-account key');
     expect(r.stderr).not.toContain('TOPSECRETKEYMATERIAL');
+  });
+});
+
+describe('build-and-push-image tag source', () => {
+  async function repoWithCommit(): Promise<{ dir: string; sha: string }> {
+    const dir = await mkdtemp(join(tmpdir(), 'gr-cli-git-'));
+    await writeFile(join(dir, 'Dockerfile'), 'FROM scratch\n');
+    const git = (...a: string[]) =>
+      execFileSync('git', a, {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH,
+          GIT_AUTHOR_NAME: 't',
+          GIT_AUTHOR_EMAIL: 't@example.com',
+          GIT_COMMITTER_NAME: 't',
+          GIT_COMMITTER_EMAIL: 't@example.com',
+        },
+      })
+        .toString()
+        .trim();
+    git('init', '-q');
+    git('add', 'Dockerfile');
+    git('commit', '-q', '-m', 'app');
+    return { dir, sha: git('rev-parse', 'HEAD') };
+  }
+  // --no-skip-existing with --dry-run asks no registry: these runs need no network.
+  const offline = ['--image', 'r.example/app', '--no-skip-existing', '--dry-run', '--json'];
+
+  it('tags with the short SHA of HEAD in the build context when the CI sets none', async () => {
+    const { dir, sha } = await repoWithCommit();
+    const r = await cli(offline, {}, dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      image: `r.example/app:${sha.slice(0, 7)}`,
+      result: 'would-build',
+      labels: { 'org.opencontainers.image.revision': sha },
+    });
+  });
+
+  it('prefers --commit, then GITHUB_SHA / CIRCLE_SHA1 / CI_COMMIT_SHA, over git', async () => {
+    const { dir } = await repoWithCommit();
+    const a = 'a'.repeat(40);
+    const c = 'c'.repeat(40);
+    const fromEnv = await cli([...offline, '--sha-length', '9'], { CI_COMMIT_SHA: c }, dir);
+    expect(JSON.parse(fromEnv.stdout).image).toBe('r.example/app:ccccccccc');
+    const fromFlag = await cli([...offline, '--commit', a], { CIRCLE_SHA1: c }, dir);
+    expect(JSON.parse(fromFlag.stdout).image).toBe('r.example/app:aaaaaaa');
   });
 });

@@ -5,12 +5,14 @@ import { join, resolve } from 'node:path';
 import {
   type BuildAndPushResult,
   buildAndPushImage,
+  InvalidImageReferenceError,
   parseImageName,
   parseKeyValues,
   registryKind,
   UsageError,
 } from '@gitops-release/core';
 import {
+  apiLocation,
   BUILDER_NAMES,
   type BuilderName,
   defaultUsername,
@@ -48,6 +50,8 @@ Image and tags:
                            HARBOR_HOST/PROJECT/NAME, or a Docker Hub NAMESPACE/NAME. (required)
   --tag TAG                The tag. Default: the commit SHA shortened, from GITHUB_SHA,
                            CIRCLE_SHA1 or CI_COMMIT_SHA, else 'git rev-parse HEAD' in --context.
+  --commit SHA             The full commit SHA to tag and label, instead of the CI's (e.g. a pull
+                           request's head SHA rather than GitHub's merge commit).
   --sha-length N           Length of the short SHA (default 7).
   --extra-tag TAG          Another tag for the same image, e.g. latest (repeatable).
 
@@ -106,6 +110,7 @@ Examples:
 const OPTIONS: Command['options'] = {
   image: { type: 'string' },
   tag: { type: 'string' },
+  commit: { type: 'string' },
   'sha-length': { type: 'string' },
   'extra-tag': { type: 'string', multiple: true },
   context: { type: 'string' },
@@ -128,6 +133,17 @@ const OPTIONS: Command['options'] = {
   json: { type: 'boolean' },
 };
 
+/** A malformed flag value is wrong usage (exit 2), whatever the parser calls it. */
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof InvalidImageReferenceError)
+      throw new UsageError(err.message, { input: '--image', cause: err });
+    throw err;
+  }
+}
+
 /** Repeated KEY=VALUE flags, taken whole: a value may hold commas. */
 function rawList(args: ParsedArgs, name: string): string[] {
   const v = args.values[name];
@@ -135,7 +151,12 @@ function rawList(args: ParsedArgs, name: string): string[] {
 }
 
 /** The commit from the CI's environment, else from git in the build context. */
-async function commitSha(io: Io, context: string): Promise<string | undefined> {
+async function commitSha(
+  io: Io,
+  context: string,
+  given: string | undefined,
+): Promise<string | undefined> {
+  if (given) return given;
   for (const name of ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA']) {
     const v = io.env[name]?.trim();
     if (v) return v;
@@ -231,8 +252,9 @@ export const buildAndPushImageCommand: Command = {
   options: OPTIONS,
   async run(args, io: IoWithStdin) {
     const imageValue = requiredOption(args, 'image');
-    const ref = parseImageName(imageValue, '--image');
-    const registry = ref.registry ?? 'docker.io';
+    const ref = usage(() => parseImageName(imageValue, '--image'));
+    // The key logins are kept under: Docker Hub has several spellings.
+    const registry = apiLocation(ref.registry, ref.repository).shown;
     const builderName = stringOption(args, 'builder') ?? 'auto';
     if (builderName !== 'auto' && !BUILDER_NAMES.includes(builderName as BuilderName))
       throw new UsageError(
@@ -295,7 +317,7 @@ export const buildAndPushImageCommand: Command = {
         {
           image: imageValue,
           tag: stringOption(args, 'tag'),
-          commitSha: await commitSha(io, context),
+          commitSha: await commitSha(io, context, stringOption(args, 'commit')),
           shaLength,
           extraTags: listOption(args, 'extra-tag'),
           context,

@@ -7,6 +7,7 @@ import {
   KeyPathError,
   ManifestParseError,
   UneditableValueError,
+  UsageError,
 } from '../errors.js';
 import { parseImageReference } from '../image/reference.js';
 import { findImages, planImageEdits, setImage } from './editor.js';
@@ -232,11 +233,19 @@ describe('kustomization images', () => {
     expect(set(flush, 'other:v2', { addMissing: true }).text).toBe(flush.replace('v1', 'v2'));
   });
 
-  it('does not treat a Flux Kustomization as a kustomize kustomization', () => {
+  it('edits Flux image entries but never adds to them: Kustomization spec.images, HelmRelease postRenderers', () => {
     const flux =
       'apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  images:\n  - name: app\n    newTag: v1\n';
-    expect(findImages(flux)).toEqual([]);
-    expect(set(flux, 'app:v2', { addMissing: true }).text).toBe(flux);
+    expect(findImages(flux).map((f) => [f.kind, f.path])).toEqual([
+      ['kustomize', 'spec.images[0]'],
+    ]);
+    expect(set(flux, 'app:v2').text).toBe(flux.replace('newTag: v1', 'newTag: v2'));
+    expect(set(flux, 'other:v2', { addMissing: true }).text).toBe(flux);
+    const release =
+      'apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nspec:\n  postRenderers:\n    - kustomize:\n        images:\n          - name: app\n            newName: ghcr.io/acme/app\n            newTag: v1\n';
+    expect(set(release, 'ghcr.io/acme/app:v2').text).toBe(
+      release.replace('newTag: v1', 'newTag: v2'),
+    );
   });
 });
 
@@ -364,6 +373,28 @@ describe('explicit key', () => {
     );
   });
 
+  it('a key to a whole reference keeps the name as the file spells it when it is the same image', () => {
+    const pod = 'spec:\n  containers:\n  - name: web\n    image: docker.io/library/nginx:1 # web\n';
+    const key = '.spec.containers[name=web].image';
+    expect(set(pod, 'nginx:2', { key }).text).toBe(pod.replace(':1 #', ':2 #'));
+    expect(set(pod, `nginx@${SHA}`, { key }).text).toBe(pod.replace(':1 #', `:1@${SHA} #`));
+    // Another image at that place: the key says where, the request says what.
+    expect(set(pod, 'ghcr.io/acme/web:3', { key }).text).toBe(
+      pod.replace('docker.io/library/nginx:1', 'ghcr.io/acme/web:3'),
+    );
+  });
+
+  it('a key to a Helm image map edits its tag (and digest) fields', () => {
+    const values = 'api:\n  image:\n    repository: acme/api\n    tag: v1\n';
+    const result = set(values, 'acme/api:v2', { key: '.api.image' });
+    expect(result.text).toBe(values.replace('tag: v1', 'tag: v2'));
+    expect(result.changes[0]).toMatchObject({
+      kind: 'key',
+      from: 'acme/api:v1',
+      to: 'acme/api:v2',
+    });
+  });
+
   it('throws KeyPathError naming the key and the file', () => {
     const attempt = (key: string) => () => set(deploy, 'app:2', { key, file: 'deploy.yaml' });
     expect(attempt('.spec.template.spec.containers[5].image')).toThrow(KeyPathError);
@@ -372,6 +403,58 @@ describe('explicit key', () => {
     );
     expect(attempt('.spec.template')).toThrow(/leads to a mapping/);
     expect(attempt('.spec[')).toThrow(KeyPathError);
+  });
+});
+
+describe('aliases, templates, variables and block scalars', () => {
+  const pod = (body: string) => `apiVersion: v1\nkind: Pod\nspec:\n  containers:\n${body}`;
+
+  it('edits an anchor at an image place; its aliases follow', () => {
+    const text = pod('  - name: a\n    image: &img nginx:1\n  - name: b\n    image: *img\n');
+    const result = set(text, 'nginx:2');
+    expect(result.text).toBe(text.replace('&img nginx:1', '&img nginx:2'));
+    expect(result.matched).toBe(2);
+    expect(result.changes).toHaveLength(1);
+  });
+
+  it('refuses an alias whose anchor is not an image place, naming file and line', () => {
+    const text = `metadata:\n  annotations: {img: &img nginx:1}\n${pod('  - name: b\n    image: *img\n')}`;
+    const found = findImages(text, { file: 'pod.yaml' });
+    expect(found).toHaveLength(1);
+    expect(found[0]!.uneditable).toMatch(/alias/);
+    expect(() => set(text, 'nginx:2', { file: 'pod.yaml' })).toThrow(
+      /^pod\.yaml:8:12: .*alias \(\*img\)/,
+    );
+  });
+
+  it('refuses $(VAR) substitutions and {{ }} templates at a matching place, and only there', () => {
+    const text = pod(
+      '  - name: a\n    image: app:$(TAG)\n  - name: b\n    image: "other:{{ .Values.tag }}"\n  - name: c\n    image: nginx:1\n',
+    );
+    const found = findImages(text);
+    expect(found.map((f) => Boolean(f.uneditable))).toEqual([true, true, false]);
+    expect(() => set(text, 'app:2')).toThrow(UneditableValueError);
+    expect(() => set(text, 'other:2')).toThrow(/template/);
+    // Places that do not match are no obstacle.
+    expect(set(text, 'nginx:2').text).toBe(text.replace('nginx:1', 'nginx:2'));
+  });
+
+  it('edits a one-line block scalar in place and refuses a multi-line one', () => {
+    const literal = pod('  - name: a\n    image: |-\n      nginx:1\n');
+    expect(set(literal, 'nginx:2').text).toBe(literal.replace('nginx:1', 'nginx:2'));
+    const folded = pod(
+      '  - name: a\n    image: >\n      nginx:1\n  - name: b\n    image: redis:1\n',
+    );
+    expect(set(folded, 'nginx:2').text).toBe(folded.replace('nginx:1', 'nginx:2'));
+    const twoLines = pod('  - name: a\n    image: |\n      nginx:1\n      more\n');
+    expect(findImages(twoLines)[0]!.uneditable).toMatch(/multi-line block scalar/);
+  });
+
+  it('quotes a stated tag YAML misreads even when it already has the requested value', () => {
+    const text = 'images:\n- name: app\n  newTag: 1.10\n';
+    const result = set(text, 'app:1.10');
+    expect(result.text).toBe('images:\n- name: app\n  newTag: "1.10"\n');
+    expect(result.changes[0]).toMatchObject({ from: 'app:1.10', to: 'app:1.10' });
   });
 });
 
@@ -437,6 +520,19 @@ describe('planImageEdits', () => {
     expect(plan.edits[0]!.changes.map((c) => c.file)).toEqual(['a.yaml', 'a.yaml']);
   });
 
+  it('takes an image given twice once, and refuses it with two different tags', () => {
+    const files = [{ path: 'a.yaml', text: 'image: nginx:1\n' }];
+    const twice = planImageEdits(files, {
+      images: [parseImageReference('nginx:2'), parseImageReference('docker.io/library/nginx:2')],
+    });
+    expect(twice.edits[0]!.changes).toHaveLength(1);
+    expect(() =>
+      planImageEdits(files, {
+        images: [parseImageReference('nginx:2'), parseImageReference('nginx:3')],
+      }),
+    ).toThrow(UsageError);
+  });
+
   it('parses every file before returning, so one bad file fails the whole plan', () => {
     const files = [
       {
@@ -448,6 +544,23 @@ describe('planImageEdits', () => {
     expect(() => planImageEdits(files, { images: [parseImageReference('nginx:2')] })).toThrow(
       /broken\.yaml:/,
     );
+  });
+
+  it('skips Helm chart templates that are not YAML, and fails on any other invalid file', () => {
+    const template =
+      '{{- if .Values.enabled }}\napiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: {{ .Values.image }}\n{{- end }}\n';
+    const files = [
+      { path: 'templates/pod.yaml', text: template },
+      { path: 'values.yaml', text: 'image:\n  repository: nginx\n  tag: "1"\n' },
+    ];
+    const plan = planImageEdits(files, { images: [parseImageReference('nginx:2')] });
+    expect(plan.edits.map((e) => e.path)).toEqual(['values.yaml']);
+    expect(plan.skipped).toEqual([
+      {
+        path: 'templates/pod.yaml',
+        reason: expect.stringMatching(/^a template, not YAML \(templates\/pod\.yaml:1:/),
+      },
+    ]);
   });
 
   it('with a key: files where the key leads nowhere are skipped; none at all is an error', () => {

@@ -3,7 +3,9 @@ import {
   ImageNotFoundError,
   InvalidImageReferenceError,
   KeyPathError,
+  ManifestParseError,
   UneditableValueError,
+  UsageError,
 } from '../errors.js';
 import {
   canonicalImageName,
@@ -12,9 +14,10 @@ import {
   imageName,
   isValidDigest,
   isValidTag,
+  tryParseImageReference,
 } from '../image/reference.js';
 import { formatStep, type KeyStep, parseKeyPath } from './key-path.js';
-import { renderScalar } from './scalar-style.js';
+import { plainNeedsQuotes, renderScalar } from './scalar-style.js';
 import {
   type Analysis,
   analyze,
@@ -37,6 +40,7 @@ import type {
   PlannedEdit,
   SetImageRequest,
   SetImageResult,
+  SkippedFile,
 } from './types.js';
 
 // Edits splice the original text at the source ranges of the scalars they change; a document is
@@ -97,6 +101,15 @@ function scalarSplice(an: Analysis, slot: Slot, value: string): Splice {
   return { start, end, text: rendered };
 }
 
+/**
+ * True when the slot must be written: its value differs, or it already states the value but plain,
+ * where YAML reads it as something else (`tag: 1.10` is the number 1.1): then it gets quoted.
+ */
+function needsWrite(slot: Slot, value: string): boolean {
+  if (slot.value !== value) return true;
+  return slot.node.type === 'PLAIN' && value !== '' && plainNeedsQuotes(value);
+}
+
 function validateImage(image: ImageReference): void {
   const shown = formatImageReference(image);
   if (image.tag === undefined && image.digest === undefined) {
@@ -136,8 +149,8 @@ function editRefPlace(an: Analysis, place: RefPlace, image: ImageReference, out:
   }
   if (image.digest !== undefined) next.digest = image.digest;
   const to = place.prefix + formatImageReference(next);
-  if (to === place.value) return;
   const slot = place.slot!;
+  if (!needsWrite(slot, to)) return;
   out.splices.push(scalarSplice(an, slot, to));
   out.changes.push(change(an, place.kind, slot.node.range![0], place.value, to));
 }
@@ -172,7 +185,7 @@ function editFieldsPlace(an: Analysis, place: FieldsPlace, image: ImageReference
   let digest = place.digest?.value;
   const setField = (slot: Slot | undefined, key: string, value: string) => {
     if (slot) {
-      if (slot.value !== value) splices.push(scalarSplice(an, slot, value));
+      if (needsWrite(slot, value)) splices.push(scalarSplice(an, slot, value));
     } else if (place.map) {
       splices.push(insertField(an, place.map, key, value));
     } else {
@@ -200,8 +213,8 @@ function editFieldsPlace(an: Analysis, place: FieldsPlace, image: ImageReference
 }
 
 function matches(place: Place, canonical: string): boolean {
-  for (const n of place.names) if (canonicalImageName(n) === canonical) return true;
-  return false;
+  place.canonical ??= place.names.map(canonicalImageName);
+  return place.canonical.includes(canonical);
 }
 
 /** Applies one image to every matching place of an analysed file. */
@@ -379,9 +392,8 @@ function applyKey(an: Analysis, key: string, image: ImageReference, out: Pending
   const lastKey = last?.type === 'key' ? last.key : '';
   // A key to a tag field sets the tag; to a digest field the digest; otherwise the whole reference.
   const mode = /tag$/i.test(lastKey) ? 'tag' : /digest$/i.test(lastKey) ? 'digest' : 'ref';
-  const value =
-    mode === 'tag' ? image.tag : mode === 'digest' ? image.digest : formatImageReference(image);
-  if (value === undefined) {
+  const fieldValue = mode === 'tag' ? image.tag : mode === 'digest' ? image.digest : '';
+  if (fieldValue === undefined) {
     throw keyError(
       key,
       an.file,
@@ -397,6 +409,16 @@ function applyKey(an: Analysis, key: string, image: ImageReference, out: Pending
     }
     const place = { offset: target.range?.[0] ?? 0, path: key };
     if (isAlias(target)) uneditable(an, place, 'it is an alias; edit the anchor it refers to');
+    if (isMap(target)) {
+      // A key to a Helm image map (`.api.image`) edits the map's tag/digest fields.
+      const map = an.places.find((p) => p.shape === 'fields' && p.map === target);
+      if (map?.shape === 'fields') {
+        if (map.uneditable) uneditable(an, map, map.uneditable);
+        out.matched++;
+        editFieldsPlace(an, { ...map, kind: 'key' }, image, out);
+        continue;
+      }
+    }
     if (!isScalar(target) || !target.range) {
       throw keyError(
         key,
@@ -406,9 +428,25 @@ function applyKey(an: Analysis, key: string, image: ImageReference, out: Pending
     }
     const scalar = target as Scalar;
     const stated = scalar.value === null ? '' : (statedValue(an.text, scalar) ?? '');
+    let value = fieldValue;
+    if (mode === 'ref') {
+      // The same image keeps its name as the file spells it; anything else becomes the request.
+      const current = tryParseImageReference(stated);
+      const ref: ImageReference =
+        current && canonicalImageName(current) === canonicalImageName(image)
+          ? { ...current }
+          : { ...image };
+      if (image.tag !== undefined) {
+        ref.tag = image.tag;
+        if (image.digest === undefined) delete ref.digest;
+      }
+      if (image.digest !== undefined) ref.digest = image.digest;
+      value = formatImageReference(ref);
+    }
     out.matched++;
-    if (stated === value) continue;
-    out.splices.push(scalarSplice(an, { node: scalar, value: stated }, value));
+    const slot = { node: scalar, value: stated };
+    if (!needsWrite(slot, value)) continue;
+    out.splices.push(scalarSplice(an, slot, value));
     out.changes.push(change(an, 'key', scalar.range![0], stated, value));
   }
   if (out.matched === 0) {
@@ -474,7 +512,21 @@ export function setImage(text: string, request: SetImageRequest): SetImageResult
  * written. Throws ImageNotFoundError (unless allowNoMatch) when an image is found in no file.
  */
 export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest): ImageEditPlan {
-  const { images, key } = request;
+  const { key } = request;
+  // One image given twice is one release; given twice with different tags it is a mistake.
+  const byName = new Map<string, ImageReference>();
+  for (const image of request.images) {
+    const name = canonicalImageName(image);
+    const seen = byName.get(name);
+    if (!seen) byName.set(name, image);
+    else if (seen.tag !== image.tag || seen.digest !== image.digest) {
+      throw new UsageError(
+        `the image ${imageName(image)} is given twice, as "${formatImageReference(seen)}" and "${formatImageReference(image)}"; give it once`,
+        { input: 'image' },
+      );
+    }
+  }
+  const images = [...byName.values()];
   if (images.length === 0) {
     throw new InvalidImageReferenceError('', 'no image was given to release', 'image');
   }
@@ -484,13 +536,30 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
   }
   const addMissing = request.addMissing ?? false;
   const edits: PlannedEdit[] = [];
-  const analyses: Analysis[] = [];
+  // What each file holds, for the not-found message; plain values so parsed documents can be
+  // collected as soon as their file is planned (5,000 live documents cost the GC dearly).
+  const seen: { file: string; text: string; values: string[]; offsets: number[] }[] = [];
   const perImage = new Map<string, number>(images.map((i) => [canonicalImageName(i), 0]));
   let matched = 0;
   let keyMisses: KeyPathError | undefined;
+  const skipped: SkippedFile[] = [];
   for (const file of files) {
-    const an = analyze(file.text, file.path);
-    analyses.push(an);
+    let an: Analysis;
+    try {
+      an = analyze(file.text, file.path);
+    } catch (err) {
+      if (err instanceof ManifestParseError && file.text.includes('{{')) {
+        skipped.push({ path: file.path, reason: `a template, not YAML (${err.message})` });
+        continue;
+      }
+      throw err;
+    }
+    seen.push({
+      file: file.path,
+      text: file.text,
+      values: an.places.map((p) => p.value),
+      offsets: an.places.map((p) => p.offset),
+    });
     let out: Pending;
     if (key !== undefined) {
       try {
@@ -525,20 +594,26 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
       if (files.length === 1) throw keyMisses;
       throw keyError(key, undefined, `it leads to a value in none of the ${files.length} files`);
     }
-    return { edits, matched };
+    return withSkipped({ edits, matched }, skipped);
   }
   if (!request.allowNoMatch) {
     for (const image of images) {
       if (perImage.get(canonicalImageName(image)) !== 0) continue;
       const found = new Set<string>();
-      for (const an of analyses) {
-        for (const p of an.places) {
-          if (p.value) found.add(`${p.value} (${an.file}:${locate(an, p.offset).line})`);
-        }
+      for (const f of seen) {
+        const an: Analysis = { text: f.text, docs: [], places: [], kustomizations: [] };
+        f.values.forEach((value, i) => {
+          if (value) found.add(`${value} (${f.file}:${locate(an, f.offsets[i]!).line})`);
+        });
       }
       const where = files.length === 1 ? files[0]!.path : `any of the ${files.length} files given`;
       throw new ImageNotFoundError(formatImageReference(image), [...found].slice(0, 50), where);
     }
   }
-  return { edits, matched };
+  return withSkipped({ edits, matched }, skipped);
+}
+
+function withSkipped(plan: ImageEditPlan, skipped: SkippedFile[]): ImageEditPlan {
+  if (skipped.length > 0) plan.skipped = skipped;
+  return plan;
 }

@@ -24,15 +24,18 @@ const NON_STRING_PLAIN: readonly RegExp[] = [
   /^<<$/,
 ];
 
-/** Characters that cannot start or appear in a plain scalar as we write it. */
-const PLAIN_UNSAFE = /^[-?:,[\]{}#&*!|>'"%@`\s]|[\s]$|: |\s#|[,[\]{}]/;
+/**
+ * What we write plain: the characters of image references only (ASCII letters, digits, `_ . - / :
+ * @ = +`), starting with a letter, digit or `_`, never ending in `:`. Anything else is quoted.
+ */
+const PLAIN_SAFE = /^[A-Za-z0-9_][A-Za-z0-9_.\-/:@=+]*$/;
 
 /**
  * True when `value`, written as a plain scalar, would not read back as exactly that string under
  * YAML 1.2 (core schema) or YAML 1.1.
  */
 export function plainNeedsQuotes(value: string): boolean {
-  if (value === '' || PLAIN_UNSAFE.test(value)) return true;
+  if (!PLAIN_SAFE.test(value) || value.endsWith(':')) return true;
   for (const re of NON_STRING_PLAIN) if (re.test(value)) return true;
   // Belt and braces for anything number-like the patterns above may have missed: ask the parser.
   if (/^[-+.0-9]/.test(value)) {
@@ -47,12 +50,22 @@ export function plainNeedsQuotes(value: string): boolean {
 
 export type ScalarStyle = 'PLAIN' | 'QUOTE_SINGLE' | 'QUOTE_DOUBLE';
 
+/** Double-quoted, with everything but printable ASCII escaped (YAML \\uXXXX / \\UXXXXXXXX). */
 function doubleQuote(value: string): string {
-  // JSON string syntax is valid YAML double-quoted syntax.
-  return JSON.stringify(value);
+  let out = '"';
+  for (const ch of value) {
+    const cp = ch.codePointAt(0)!;
+    if (ch === '"' || ch === '\\') out += `\\${ch}`;
+    else if (cp >= 0x20 && cp <= 0x7e) out += ch;
+    else if (cp <= 0xffff) out += `\\u${cp.toString(16).padStart(4, '0')}`;
+    else out += `\\U${cp.toString(16).padStart(8, '0')}`;
+  }
+  return `${out}"`;
 }
 
 function singleQuote(value: string): string {
+  // Single quotes cannot escape: a line break or control character would fold or be invalid.
+  if (!/^[\x20-\x7e]*$/.test(value)) return doubleQuote(value);
   return `'${value.replace(/'/g, "''")}'`;
 }
 

@@ -32,6 +32,8 @@ interface PlaceBase {
   path: string;
   /** Names that select this place (kustomize: `name` and `newName`; Argo: `old=` and new). */
   names: ImageReference[];
+  /** `names` normalized, computed on first match. */
+  canonical?: string[];
   /** The reference as the file states it. */
   value: string;
   /** Offset of the scalar reported as the place's position. */
@@ -226,7 +228,12 @@ function addRefPlace(
   if (body) place.body = body;
   const why = whyUneditable(slot.node, slot.value);
   if (why) place.uneditable = why;
-  else if (!body) return; // not an image reference at all
+  else if (!body) {
+    // A container's image that is no reference (a `<image_url>` placeholder) is still worth
+    // listing; elsewhere an `image:` that is no reference is not an image at all.
+    if (kind !== 'container') return;
+    place.uneditable = 'it is not a valid image reference (a placeholder?)';
+  }
   w.an.places.push(place);
 }
 
@@ -459,8 +466,17 @@ function visitKustomization(w: Walker, root: YAMLMap): void {
   if (pair) kd.imagesPair = pair;
   w.an.kustomizations.push(kd);
   if (!pair || !isSeq(pair.value)) return;
-  const items = pair.value.items;
   w.path.push('images');
+  visitImageEntries(w, pair.value);
+  w.path.pop();
+}
+
+/**
+ * kustomize `images:` entries (name / newName / newTag / digest). Flux uses the same entries in a
+ * Kustomization's `spec.images` and a HelmRelease's `postRenderers[].kustomize.images`.
+ */
+function visitImageEntries(w: Walker, seq: YAMLSeq): void {
+  const items = seq.items;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     if (!isMap(item)) continue;
@@ -482,7 +498,6 @@ function visitKustomization(w: Walker, root: YAMLMap): void {
         tagKey: 'newTag',
         digestKey: 'digest',
         map: item,
-        aliased: flags.aliased,
       };
       const tag = fieldSlot(w, item, 'newTag', flags);
       const digest = fieldSlot(w, item, 'digest', flags);
@@ -493,7 +508,29 @@ function visitKustomization(w: Walker, root: YAMLMap): void {
     }
     w.path.pop();
   }
-  w.path.pop();
+}
+
+/** Flux: Kustomization `spec.images`, HelmRelease `spec.postRenderers[].kustomize.images`. */
+function visitFluxImages(w: Walker, spec: YAMLMap, kind: string): void {
+  if (kind === 'Kustomization') {
+    const images = getNode(spec, 'images');
+    if (isSeq(images)) {
+      w.path.push('spec', 'images');
+      visitImageEntries(w, images);
+      w.path.length = 0;
+    }
+    return;
+  }
+  const renderers = getNode(spec, 'postRenderers');
+  if (!isSeq(renderers)) return;
+  renderers.items.forEach((r, i) => {
+    const kustomize = isMap(r) ? getNode(r, 'kustomize') : undefined;
+    const images = isMap(kustomize) ? getNode(kustomize, 'images') : undefined;
+    if (!isSeq(images)) return;
+    w.path.push('spec', 'postRenderers', i, 'kustomize', 'images');
+    visitImageEntries(w, images);
+    w.path.length = 0;
+  });
 }
 
 /** An Argo CD source: helm.parameters, helm.valuesObject, kustomize.images. */
@@ -679,8 +716,18 @@ export function analyze(text: string, file?: string): Analysis {
         continue;
       }
     }
+    if (
+      isObject &&
+      kind === 'Kustomization' &&
+      apiVersion.startsWith('kustomize.toolkit.fluxcd.io')
+    ) {
+      const spec = getNode(root, 'spec');
+      if (isMap(spec)) visitFluxImages(w, spec, kind);
+      continue;
+    }
     if (isObject && kind === 'HelmRelease' && apiVersion.startsWith('helm.toolkit.fluxcd.io')) {
       const spec = getNode(root, 'spec');
+      if (isMap(spec)) visitFluxImages(w, spec, kind);
       const vals = isMap(spec) ? getNode(spec, 'values') : undefined;
       if (isMap(vals)) {
         w.path.push('spec', 'values');

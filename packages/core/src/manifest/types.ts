@@ -80,11 +80,23 @@ export interface PlannedEdit {
   changes: ImageChange[];
 }
 
+/** A file planImageEdits left alone, and why. */
+export interface SkippedFile {
+  path: string;
+  reason: string;
+}
+
 export interface ImageEditPlan {
   /** Files whose text changes; files already up to date are not listed. */
   edits: PlannedEdit[];
   /** Places that matched, changed or not. */
   matched: number;
+  /**
+   * Files that are not YAML but Go/Helm templates (`{{ … }}` that does not parse, such as a chart's
+   * templates/): left unedited instead of failing the plan. Any other file that does not parse
+   * fails the plan with ManifestParseError.
+   */
+  skipped?: SkippedFile[];
 }
 
 /** Edits over many files, planned all at once: every file is parsed and edited before any is written. */
