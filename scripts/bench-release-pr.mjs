@@ -36,7 +36,7 @@ const option = (name, fallback) => {
 const COMMITS = option('commits', 20_000);
 const BLOB_KB = option('blob-kb', 6);
 const LATENCY = option('latency-ms', 50);
-const RUNS = option('runs', 3);
+const RUNS = option('runs', 5);
 const log = (line) => process.stderr.write(`${line}\n`);
 
 const GIT_ENV = {

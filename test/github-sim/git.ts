@@ -1,6 +1,8 @@
 // Git plumbing over a bare repository: every object the simulator makes is a real git object,
 // written with `git` itself so tests can clone the repository and read what the product wrote.
-import { execFile } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export const ZERO_OID = '0000000000000000000000000000000000000000';
 const OID = /^[0-9a-f]{40}$/;
@@ -44,9 +46,194 @@ export class GitError extends Error {
   }
 }
 
+interface CatFileObject {
+  oid: string;
+  type: string;
+  content: Buffer;
+}
+
+/** One running `git cat-file --batch`, with its own queue of answers. */
+class CatFileWorker {
+  readonly child: ChildProcessWithoutNullStreams;
+  private buffer = Buffer.alloc(0);
+  private readonly waiting: {
+    resolve: (o: CatFileObject | undefined) => void;
+    reject: (e: Error) => void;
+  }[] = [];
+
+  constructor(gitDir: string, onExit: (w: CatFileWorker) => void) {
+    this.child = spawn('git', ['--git-dir', gitDir, 'cat-file', '--batch'], {
+      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' },
+    });
+    this.child.stdout.on('data', (chunk: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+      this.drain();
+    });
+    this.child.stdin.on('error', () => {});
+    const fail = (error: Error) => {
+      onExit(this);
+      for (const w of this.waiting.splice(0)) w.reject(error);
+    };
+    this.child.on('error', fail);
+    this.child.on('exit', () => fail(new Error('git cat-file --batch exited')));
+  }
+
+  read(name: string): Promise<CatFileObject | undefined> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.child.stdin.write(`${name}\n`);
+    });
+  }
+
+  private drain(): void {
+    while (this.waiting.length) {
+      const nl = this.buffer.indexOf(10);
+      if (nl === -1) return;
+      const header = this.buffer.subarray(0, nl).toString('utf8');
+      if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+        this.buffer = this.buffer.subarray(nl + 1);
+        this.waiting.shift()!.resolve(undefined);
+        continue;
+      }
+      const [oid, type, size] = header.split(' ');
+      const length = Number(size);
+      if (this.buffer.length < nl + 1 + length + 1) return;
+      const content = Buffer.from(this.buffer.subarray(nl + 1, nl + 1 + length));
+      this.buffer = this.buffer.subarray(nl + 1 + length + 1);
+      this.waiting.shift()!.resolve({ oid: oid!, type: type!, content });
+    }
+  }
+}
+
+/**
+ * One long-lived `git cat-file --batch` per repository: objects are immutable, so reading them
+ * through one process is exact and spares a process per read (the simulator reads a lot).
+ */
+class CatFileBatch {
+  private worker: CatFileWorker | undefined;
+
+  constructor(private readonly gitDir: string) {}
+
+  /**
+   * A miss is asked again of a fresh process: a running cat-file never rereads
+   * objects/info/alternates, and a test may add one (or objects) after it started.
+   */
+  async read(name: string): Promise<CatFileObject | undefined> {
+    if (/[\n\0]/.test(name)) return undefined;
+    const first = this.start();
+    const found = await first.read(name);
+    if (found) return found;
+    if (this.worker === first) this.close();
+    return this.start().read(name);
+  }
+
+  close(): void {
+    this.worker?.child.stdin.end();
+    this.worker = undefined;
+  }
+
+  private start(): CatFileWorker {
+    this.worker ??= new CatFileWorker(this.gitDir, (w) => {
+      if (this.worker === w) this.worker = undefined;
+    });
+    return this.worker;
+  }
+}
+
+/**
+ * A long-lived git command that answers one line per request (`hash-object --stdin-paths`,
+ * `mktree --batch`): one process per repository instead of one per object.
+ */
+class LineProcess {
+  private child: ChildProcessWithoutNullStreams | undefined;
+  private buffer = '';
+  private stderr = '';
+  private readonly waiting: { resolve: (line: string) => void; reject: (e: Error) => void }[] = [];
+
+  constructor(
+    private readonly gitDir: string,
+    private readonly args: string[],
+  ) {}
+
+  ask(input: string): Promise<string> {
+    const child = this.start();
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      child.stdin.write(input);
+    });
+  }
+
+  close(): void {
+    this.child?.stdin.end();
+    this.child = undefined;
+  }
+
+  private start(): ChildProcessWithoutNullStreams {
+    if (this.child) return this.child;
+    const child = spawn('git', ['--git-dir', this.gitDir, ...this.args], {
+      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' },
+    });
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let nl = this.buffer.indexOf('\n');
+      while (nl !== -1 && this.waiting.length) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 1);
+        this.waiting.shift()!.resolve(line);
+        nl = this.buffer.indexOf('\n');
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+    });
+    child.stdin.on('error', () => {});
+    const fail = (error: Error) => {
+      if (this.child === child) this.child = undefined;
+      for (const w of this.waiting.splice(0)) w.reject(error);
+    };
+    child.on('error', fail);
+    child.on('exit', () =>
+      fail(new GitError(`git ${this.args[0]} exited: ${this.stderr.trim()}`, this.stderr)),
+    );
+    this.child = child;
+    return child;
+  }
+}
+
 /** One bare repository on disk. */
 export class BareRepo {
-  constructor(readonly path: string) {}
+  private readonly batch: CatFileBatch;
+  private readonly blobs: LineProcess;
+  private readonly commits: LineProcess;
+  private readonly trees: LineProcess;
+  private temp = 0;
+
+  constructor(readonly path: string) {
+    this.batch = new CatFileBatch(path);
+    this.blobs = new LineProcess(path, ['hash-object', '-w', '--no-filters', '--stdin-paths']);
+    this.commits = new LineProcess(path, ['hash-object', '-t', 'commit', '-w', '--stdin-paths']);
+    this.trees = new LineProcess(path, ['mktree', '-z', '--batch']);
+  }
+
+  close(): void {
+    for (const p of [this.batch, this.blobs, this.commits, this.trees]) p.close();
+  }
+
+  /** Hashes bytes through a long-lived `git hash-object --stdin-paths` (it reads a file). */
+  private async hashFile(hasher: LineProcess, content: Buffer): Promise<string> {
+    const dir = join(this.path, 'github-sim-tmp');
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, `${process.pid}-${++this.temp}`);
+    await writeFile(file, content);
+    try {
+      const oid = await hasher.ask(`${file}\n`);
+      if (!OID.test(oid)) throw new GitError(`git hash-object answered ${oid}`, '');
+      return oid;
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
 
   run(args: string[], input?: string | Buffer, env?: Record<string, string>): Promise<Buffer> {
     return new Promise((resolve, reject) => {
@@ -94,34 +281,55 @@ export class BareRepo {
     return repo;
   }
 
-  /** The commit a ref points to, or undefined when it does not exist. */
+  /**
+   * The commit a ref points to, or undefined. Read from the ref files themselves (loose, then
+   * packed): refs change under us, objects do not, so refs are never read through the batch.
+   */
   async resolveRef(ref: string): Promise<string | undefined> {
-    try {
-      const oid = await this.text(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
-      return OID.test(oid) ? oid : undefined;
-    } catch {
-      return undefined;
+    if (!/^(HEAD|refs\/[^\0\s~^:?*[\\]+)$/.test(ref) || ref.includes('..')) return undefined;
+    let target = ref;
+    for (let depth = 0; depth < 5; depth++) {
+      const loose = await readFile(join(this.path, target), 'utf8').catch(() => undefined);
+      let oid: string | undefined;
+      if (loose?.startsWith('ref: ')) {
+        target = loose.slice(5).trim();
+        continue;
+      }
+      if (loose && OID.test(loose.trim())) oid = loose.trim();
+      else {
+        const packed = await readFile(join(this.path, 'packed-refs'), 'utf8').catch(() => '');
+        const line = packed.split('\n').find((l) => l.endsWith(` ${target}`) && !l.startsWith('#'));
+        oid = line?.split(' ')[0];
+      }
+      if (!oid) return undefined;
+      const object = await this.batch.read(`${oid}^{commit}`);
+      return object?.type === 'commit' ? object.oid : undefined;
     }
+    return undefined;
   }
 
-  /** Resolves a sha, a short sha, a branch or a tag to a commit. */
+  /** Resolves a sha, a short sha, HEAD, a branch or a tag to a commit. */
   async resolveCommitish(value: string): Promise<string | undefined> {
+    if (value.startsWith('-') || value === '') return undefined;
     if (OID.test(value)) return (await this.objectType(value)) === 'commit' ? value : undefined;
-    for (const candidate of [`refs/heads/${value}`, `refs/tags/${value}`, value]) {
-      if (candidate.startsWith('-')) return undefined;
+    const candidates =
+      value.startsWith('refs/') || value === 'HEAD'
+        ? [value]
+        : [`refs/heads/${value}`, `refs/tags/${value}`];
+    for (const candidate of candidates) {
       const oid = await this.resolveRef(candidate);
       if (oid) return oid;
+    }
+    if (/^[0-9a-f]{4,39}$/.test(value)) {
+      const object = await this.batch.read(`${value}^{commit}`);
+      return object?.type === 'commit' ? object.oid : undefined;
     }
     return undefined;
   }
 
   async objectType(oid: string): Promise<string | undefined> {
     if (!/^[0-9a-f]{4,40}$/.test(oid)) return undefined;
-    try {
-      return await this.text(['cat-file', '-t', oid]);
-    } catch {
-      return undefined;
-    }
+    return (await this.batch.read(oid))?.type;
   }
 
   async refs(prefix = 'refs/'): Promise<{ ref: string; oid: string }[]> {
@@ -160,19 +368,23 @@ export class BareRepo {
   }
 
   async writeBlob(content: Buffer): Promise<string> {
-    return this.text(['hash-object', '-w', '--stdin'], content);
+    return this.hashFile(this.blobs, content);
   }
 
   async readBlob(oid: string): Promise<Buffer> {
-    return this.run(['cat-file', 'blob', oid]);
+    const object = await this.batch.read(oid);
+    if (object?.type !== 'blob') throw new GitError(`not a blob: ${oid}`, '');
+    return object.content;
   }
 
   async blobSize(oid: string): Promise<number> {
-    return Number(await this.text(['cat-file', '-s', oid]));
+    return (await this.readBlob(oid)).length;
   }
 
   async readCommit(oid: string): Promise<CommitInfo> {
-    const raw = (await this.run(['cat-file', 'commit', oid])).toString('utf8');
+    const object = await this.batch.read(oid);
+    if (object?.type !== 'commit') throw new GitError(`not a commit: ${oid}`, '');
+    const raw = object.content.toString('utf8');
     const split = raw.indexOf('\n\n');
     const header = split === -1 ? raw : raw.slice(0, split);
     const message = split === -1 ? '' : raw.slice(split + 2);
@@ -189,13 +401,27 @@ export class BareRepo {
       else if (key === 'author') author = parseIdentity(value);
       else if (key === 'committer') committer = parseIdentity(value);
     }
-    return { oid, tree, parents, author, committer, message };
+    return { oid: object.oid, tree, parents, author, committer, message };
   }
 
-  /** Entries of one tree (not recursive). */
+  /** Entries of one tree (not recursive), parsed from the raw tree object. */
   async lsTree(treeOid: string): Promise<TreeEntry[]> {
-    const out = (await this.run(['ls-tree', '-z', treeOid])).toString('utf8');
-    return parseLsTree(out);
+    const object = await this.batch.read(treeOid);
+    if (object?.type !== 'tree') throw new GitError(`not a tree: ${treeOid}`, '');
+    const raw = object.content;
+    const entries: TreeEntry[] = [];
+    let at = 0;
+    while (at < raw.length) {
+      const space = raw.indexOf(32, at);
+      const nul = raw.indexOf(0, space);
+      const mode = raw.subarray(at, space).toString('utf8').padStart(6, '0');
+      const name = raw.subarray(space + 1, nul).toString('utf8');
+      const oid = raw.subarray(nul + 1, nul + 21).toString('hex');
+      const type = mode === '040000' ? 'tree' : mode === '160000' ? 'commit' : 'blob';
+      entries.push({ mode, type, oid, name });
+      at = nul + 21;
+    }
+    return entries;
   }
 
   /** All entries under a tree, recursively, with full paths (trees included, like GitHub's). */
@@ -239,11 +465,16 @@ export class BareRepo {
   }
 
   async mktree(entries: TreeEntry[]): Promise<string> {
-    const input = entries
-      .map((e) => `${e.mode} ${e.type} ${e.oid}\t${e.name}`)
-      .sort()
-      .join('\0');
-    return this.text(['mktree', '-z'], entries.length ? `${input}\0` : '');
+    for (const e of entries) {
+      if (/[\0/]/.test(e.name) || e.name === '' || e.name === '.' || e.name === '..') {
+        throw new GitError(`invalid path component: ${JSON.stringify(e.name)}`, '');
+      }
+    }
+    // mktree sorts the entries itself; an empty record ends one tree of the batch.
+    const input = entries.map((e) => `${e.mode} ${e.type} ${e.oid}\t${e.name}\0`).join('');
+    const oid = await this.trees.ask(`${input}\0`);
+    if (!OID.test(oid)) throw new GitError(`git mktree answered ${oid}`, '');
+    return oid;
   }
 
   /**
@@ -288,6 +519,7 @@ export class BareRepo {
     return this.mktree([...entries.values()]);
   }
 
+  /** A commit object, written by `git hash-object -t commit` (which checks its format). */
   async commitTree(
     tree: string,
     parents: string[],
@@ -296,20 +528,47 @@ export class BareRepo {
     committer: GitIdentity = author,
   ): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    const args = ['commit-tree', tree];
-    for (const p of parents) args.push('-p', p);
-    return (
-      await this.run(args, message, {
-        GIT_AUTHOR_NAME: author.name,
-        GIT_AUTHOR_EMAIL: author.email,
-        GIT_AUTHOR_DATE: `${author.date ?? now} +0000`,
-        GIT_COMMITTER_NAME: committer.name,
-        GIT_COMMITTER_EMAIL: committer.email,
-        GIT_COMMITTER_DATE: `${committer.date ?? now} +0000`,
-      })
-    )
-      .toString('utf8')
-      .trim();
+    const who = (p: GitIdentity) => {
+      const clean = (v: string) => v.replace(/[<>\n]/g, '').trim();
+      return `${clean(p.name)} <${clean(p.email)}> ${p.date ?? now} +0000`;
+    };
+    const lines = [`tree ${tree}`, ...parents.map((p) => `parent ${p}`)];
+    lines.push(`author ${who(author)}`, `committer ${who(committer)}`);
+    const body = message.endsWith('\n') ? message : `${message}\n`;
+    return this.hashFile(this.commits, Buffer.from(`${lines.join('\n')}\n\n${body}`));
+  }
+
+  /**
+   * One root commit holding `files`, written by a single `git fast-import` (a repository of many
+   * files costs one process, not one per file). Returns the commit.
+   */
+  async importSnapshot(
+    ref: string,
+    files: Record<string, string | Buffer>,
+    message: string,
+    author: GitIdentity,
+  ): Promise<string> {
+    const date = author.date ?? Math.floor(Date.now() / 1000);
+    const who = `${author.name} <${author.email}> ${date} +0000`;
+    const msg = Buffer.from(message);
+    const parts: Buffer[] = [
+      Buffer.from(`commit ${ref}\nmark :1\nauthor ${who}\ncommitter ${who}\ndata ${msg.length}\n`),
+      msg,
+      Buffer.from('\n'),
+    ];
+    for (const [path, content] of Object.entries(files)) {
+      const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content);
+      const clean = path.replace(/^\/+/, '');
+      if (/[\n"]/.test(clean)) throw new Error(`unsupported path: ${JSON.stringify(path)}`);
+      parts.push(
+        Buffer.from(`M 100644 inline ${clean}\ndata ${bytes.length}\n`),
+        bytes,
+        Buffer.from('\n'),
+      );
+    }
+    parts.push(Buffer.from('\n'));
+    await this.run(['fast-import', '--quiet', '--date-format=raw'], Buffer.concat(parts));
+    return (await this.resolveRef(ref))!;
   }
 
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
@@ -366,20 +625,4 @@ function parseIdentity(value: string): GitIdentity & { date: number } {
   const match = /^(.*) <(.*)> (\d+) ([+-]\d{4})$/.exec(value);
   if (!match) return { name: value, email: '', date: 0 };
   return { name: match[1]!, email: match[2]!, date: Number(match[3]) };
-}
-
-function parseLsTree(out: string): TreeEntry[] {
-  return out
-    .split('\0')
-    .filter(Boolean)
-    .map((record) => {
-      const tab = record.indexOf('\t');
-      const [mode, type, oid] = record.slice(0, tab).split(' ');
-      return {
-        mode: mode!,
-        type: type as TreeEntry['type'],
-        oid: oid!,
-        name: record.slice(tab + 1),
-      };
-    });
 }

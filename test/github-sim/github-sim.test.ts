@@ -1,7 +1,9 @@
 // The simulator driven by the real Octokit clients: if it drifts from what GitHub answers,
 // the product's GitHub host would be tested against a fiction.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +14,8 @@ import { type GitHubSimulator, startGitHubSimulator } from './index.js';
 
 const run = promisify(execFile);
 const REPO = 'acme/manifests';
+// Octokit logs every 4xx; these tests ask for them on purpose.
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 const deployment = (tag: string) => `apiVersion: apps/v1
 kind: Deployment
@@ -73,7 +77,7 @@ async function status(
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'github-sim-test-'));
   sim = await startGitHubSimulator();
-  rest = new Octokit({ baseUrl: sim.url, auth: sim.tokens.write });
+  rest = new Octokit({ log: quiet, baseUrl: sim.url, auth: sim.tokens.write });
   gql = graphql.defaults({
     baseUrl: sim.url,
     headers: { authorization: `token ${sim.tokens.write}` },
@@ -87,13 +91,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Every answer of the whole run stayed within GitHub's descriptions and the implemented calls.
+  expect(sim.requests.filter((r) => r.simulatorBug || r.unsupported)).toEqual([]);
   await sim?.close();
   await rm(work, { recursive: true, force: true });
 });
 
 describe('GraphQL', () => {
   it('reads files and directories at a branch with several aliased objects in one query', async () => {
-    sim.clearRequests();
+    const from = sim.requests.length;
     const data = await gql<{
       repository: {
         id: string;
@@ -147,7 +153,7 @@ describe('GraphQL', () => {
         },
       },
     ]);
-    expect(sim.requests).toMatchObject([
+    expect(sim.requests.slice(from)).toMatchObject([
       { kind: 'graphql', operationName: 'ReadTargets', write: false, status: 200 },
     ]);
   });
@@ -392,6 +398,17 @@ describe('GraphQL', () => {
         },
       ],
     });
+    // Where the pull request could merge at once, GitHub refuses auto-merge.
+    sim.setAutoMerge(REPO, 'clean-status');
+    const clean = await expectGraphQLError(
+      gql(
+        `mutation($pr: ID!) { enablePullRequestAutoMerge(input: { pullRequestId: $pr }) { clientMutationId } }`,
+        { pr: pr.id },
+      ),
+      'UNPROCESSABLE',
+    );
+    expect(clean.message).toContain('Pull request is in clean status');
+    sim.setAutoMerge(REPO, 'allowed');
     // GitHub insists on a page size.
     await expectGraphQLError(
       gql(
@@ -422,14 +439,71 @@ describe('GraphQL', () => {
     });
   });
 
+  it('lets exactly one of concurrent writers win each compare-and-swap: ten writers, no update lost', async () => {
+    await sim.createRepo('acme/race', { 'images.txt': '' });
+    const read = `query($expr: String!) { repository(owner: "acme", name: "race") {
+      defaultBranchRef { target { oid } } file: object(expression: $expr) { ... on Blob { text } } } }`;
+    const write = `mutation($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }`;
+    let stale = 0;
+    const writer = async (i: number) => {
+      for (;;) {
+        const r = await gql<{
+          repository: { defaultBranchRef: { target: { oid: string } }; file: { text: string } };
+        }>(read, {
+          expr: 'main:images.txt',
+        });
+        try {
+          await gql(write, {
+            input: {
+              branch: { repositoryNameWithOwner: 'acme/race', branchName: 'main' },
+              expectedHeadOid: r.repository.defaultBranchRef.target.oid,
+              message: { headline: `writer ${i}` },
+              fileChanges: {
+                additions: [
+                  {
+                    path: 'images.txt',
+                    contents: Buffer.from(`${r.repository.file.text}image-${i}\n`).toString(
+                      'base64',
+                    ),
+                  },
+                ],
+              },
+            },
+          });
+          return;
+        } catch (error) {
+          if (!(error instanceof GraphqlResponseError) || error.errors?.[0]?.type !== 'STALE_DATA')
+            throw error;
+          stale++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 10 }, (_, i) => writer(i)));
+    const lines = (await sim.readFile('acme/race', 'main', 'images.txt'))!
+      .trim()
+      .split('\n')
+      .sort();
+    expect(lines).toEqual(Array.from({ length: 10 }, (_, i) => `image-${i}`).sort());
+    const count = await git([
+      '--git-dir',
+      sim.repoPath('acme/race'),
+      'rev-list',
+      '--count',
+      'main',
+    ]);
+    expect(Number(count)).toBe(11);
+    expect(stale).toBeGreaterThan(0);
+    await git(['--git-dir', sim.repoPath('acme/race'), 'fsck', '--strict', '--no-progress']);
+  });
+
   it('validates documents against GitHub schema and logs the refusal', async () => {
-    sim.clearRequests();
+    const from = sim.requests.length;
     const error = await gql(
       `{ repository(owner: "acme", name: "manifests") { noSuchField } }`,
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GraphqlResponseError);
     expect((error as Error).message).toContain('noSuchField');
-    expect(sim.requests[0]?.invalid).toContain('noSuchField');
+    expect(sim.requests[from]?.invalid).toContain('noSuchField');
   });
 });
 
@@ -633,6 +707,61 @@ describe('REST', () => {
       (await rest.pulls.list({ owner: 'acme', repo: 'manifests', head: 'acme:release-eeeeeee' }))
         .data,
     ).toEqual([]);
+    // Link headers as GitHub sends them: paginate walks every page.
+    const all = await rest.paginate(rest.pulls.list, {
+      owner: 'acme',
+      repo: 'manifests',
+      state: 'all',
+      per_page: 1,
+    });
+    expect(all.map((p) => p.number).sort()).toEqual([1, number]);
+  });
+
+  it('opens one pull request when several creations for the same branch race', async () => {
+    await sim.commit(REPO, 'release-race', { 'race.txt': 'r\n' }, 'race');
+    const { repository } = await gql<{ repository: { id: string } }>(
+      '{ repository(owner: "acme", name: "manifests") { id } }',
+    );
+    const viaRest = () =>
+      status(
+        rest.pulls.create({
+          owner: 'acme',
+          repo: 'manifests',
+          head: 'release-race',
+          base: 'main',
+          title: 'race',
+        }),
+      );
+    const viaGraphQL = () =>
+      gql(
+        `mutation($input: CreatePullRequestInput!) { createPullRequest(input: $input) { pullRequest { number } } }`,
+        {
+          input: {
+            repositoryId: repository.id,
+            baseRefName: 'main',
+            headRefName: 'release-race',
+            title: 'race',
+          },
+        },
+      ).then(
+        () => ({ status: 201 }),
+        (e: GraphqlResponseError<unknown>) => ({
+          status: e.errors?.[0]?.type === 'UNPROCESSABLE' ? 422 : 500,
+        }),
+      );
+    const outcomes = await Promise.all([
+      viaRest(),
+      viaGraphQL(),
+      viaRest(),
+      viaGraphQL(),
+      viaRest(),
+    ]);
+    const opened = sim
+      .pullRequests(REPO)
+      .filter((p) => p.head === 'release-race' && p.state === 'open');
+    expect(opened).toHaveLength(1);
+    // The winner answered 201 (pulls.create) or 200 (octokit's status for a resolved call here).
+    expect(outcomes.filter((o) => o.status === 422)).toHaveLength(4);
   });
 
   it('compares commits: ahead, behind, identical, diverged, with messages and authors', async () => {
@@ -678,7 +807,7 @@ describe('REST', () => {
   });
 
   it('refuses requests that break GitHub OpenAPI description with 422 and logs them', async () => {
-    sim.clearRequests();
+    const from = sim.requests.length;
     const bad = await status(
       rest.request('POST /repos/{owner}/{repo}/git/refs', {
         owner: 'acme',
@@ -700,7 +829,7 @@ describe('REST', () => {
       } as never),
     );
     expect(wrongType.status).toBe(422);
-    expect(sim.requests.map((r) => Boolean(r.invalid))).toEqual([true, true]);
+    expect(sim.requests.slice(from).map((r) => Boolean(r.invalid))).toEqual([true, true]);
     expect(await sim.branchHead(REPO, 'x')).toBeUndefined();
   });
 });
@@ -708,13 +837,13 @@ describe('REST', () => {
 describe('tokens, faults and the log', () => {
   it('answers 401 Bad credentials, 403 for a read-only token, 404 for a token without access', async () => {
     const bad = await status(
-      new Octokit({ baseUrl: sim.url, auth: 'ghs_wrong' }).repos.get({
+      new Octokit({ log: quiet, baseUrl: sim.url, auth: 'ghs_wrong' }).repos.get({
         owner: 'acme',
         repo: 'manifests',
       }),
     );
     expect(bad).toMatchObject({ status: 401, data: { message: 'Bad credentials' } });
-    const reader = new Octokit({ baseUrl: sim.url, auth: sim.tokens.readOnly });
+    const reader = new Octokit({ log: quiet, baseUrl: sim.url, auth: sim.tokens.readOnly });
     expect(
       (await reader.repos.get({ owner: 'acme', repo: 'manifests' })).data.permissions?.push,
     ).toBe(false);
@@ -726,6 +855,7 @@ describe('tokens, faults and the log', () => {
       status: 403,
       data: { message: 'Resource not accessible by integration' },
     });
+    expect(forbidden.headers['x-accepted-github-permissions']).toBe('contents=write');
     const readerGql = graphql.defaults({
       baseUrl: sim.url,
       headers: { authorization: `bearer ${sim.tokens.readOnly}` },
@@ -743,7 +873,7 @@ describe('tokens, faults and the log', () => {
       ),
       'FORBIDDEN',
     );
-    const stranger = new Octokit({ baseUrl: sim.url, auth: sim.tokens.noAccess });
+    const stranger = new Octokit({ log: quiet, baseUrl: sim.url, auth: sim.tokens.noAccess });
     expect((await status(stranger.repos.get({ owner: 'acme', repo: 'manifests' }))).status).toBe(
       404,
     );
@@ -767,11 +897,17 @@ describe('tokens, faults and the log', () => {
     expect(limited.status).toBe(403);
     expect(limited.headers['retry-after']).toBe('7');
     expect((limited.data as { message: string }).message).toMatch(/secondary rate limit/);
+    sim.exhaustRateLimitNext(1, 30);
+    const exhausted = await status(rest.repos.get({ owner: 'acme', repo: 'manifests' }));
+    expect(exhausted.status).toBe(403);
+    expect(exhausted.headers['x-ratelimit-remaining']).toBe('0');
+    expect(Number(exhausted.headers['x-ratelimit-reset'])).toBeGreaterThan(Date.now() / 1000 + 20);
     sim.failNext(2, 502);
     expect((await status(rest.repos.get({ owner: 'acme', repo: 'manifests' }))).status).toBe(502);
     expect((await status(gql('{ viewer { login } }'))).status).toBe(502);
     expect((await rest.repos.get({ owner: 'acme', repo: 'manifests' })).status).toBe(200);
-    expect(sim.requests.slice(-4).map((r) => [r.status, r.fault])).toEqual([
+    expect(sim.requests.slice(-5).map((r) => [r.status, r.fault])).toEqual([
+      [403, 'rate-limit'],
       [403, 'rate-limit'],
       [502, 'fail'],
       [502, 'fail'],
@@ -780,7 +916,7 @@ describe('tokens, faults and the log', () => {
   });
 
   it('adds latency and counts round trips', async () => {
-    sim.clearRequests();
+    const from = sim.requests.length;
     sim.setLatency(120);
     const started = performance.now();
     await rest.repos.get({ owner: 'acme', repo: 'manifests' });
@@ -794,15 +930,52 @@ describe('tokens, faults and the log', () => {
         id: 'PR_kwDOx',
       },
     ).catch(() => undefined);
-    expect(sim.requests.map((r) => [r.kind, r.method, r.operationName, r.write])).toEqual([
+    expect(
+      sim.requests.slice(from).map((r) => [r.kind, r.method, r.operationName, r.write]),
+    ).toEqual([
       ['rest', 'GET', undefined, false],
       ['graphql', 'POST', 'One', false],
       ['graphql', 'POST', 'Two', true],
     ]);
   });
 
+  it('serves a bare repository made elsewhere', async () => {
+    const bare = join(work, 'elsewhere.git');
+    await git(['init', '--quiet', '--bare', '--initial-branch=trunk', bare]);
+    const seed = join(work, 'seed');
+    await git(['clone', '--quiet', bare, seed]);
+    await git(['-C', seed, 'checkout', '--quiet', '-b', 'trunk']);
+    await git([
+      '-C',
+      seed,
+      '-c',
+      'user.name=t',
+      '-c',
+      'user.email=t@example.com',
+      'commit',
+      '--quiet',
+      '--allow-empty',
+      '-m',
+      'seed',
+    ]);
+    await git(['-C', seed, 'push', '--quiet', 'origin', 'trunk']);
+    sim.adoptRepo('acme/elsewhere', bare, { defaultBranch: 'trunk' });
+    const repo = await rest.repos.get({ owner: 'acme', repo: 'elsewhere' });
+    expect(repo.data.default_branch).toBe('trunk');
+    const head = await rest.git.getRef({ owner: 'acme', repo: 'elsewhere', ref: 'heads/trunk' });
+    expect(head.data.object.sha).toBe((await git(['-C', seed, 'rev-parse', 'HEAD'])).trim());
+
+    // Objects borrowed after the simulator started reading (alternates, as a benchmark does).
+    const { path } = await sim.createRepo('acme/borrower', { 'x.txt': 'x\n' });
+    await rest.git.getRef({ owner: 'acme', repo: 'borrower', ref: 'heads/main' });
+    await writeFile(join(path, 'objects/info/alternates'), `${join(bare, 'objects')}\n`);
+    await git(['--git-dir', path, 'update-ref', 'refs/heads/main', head.data.object.sha]);
+    const moved = await rest.git.getRef({ owner: 'acme', repo: 'borrower', ref: 'heads/main' });
+    expect(moved.data.object.sha).toBe(head.data.object.sha);
+  });
+
   it('serves GitHub Enterprise paths, and 404s GraphQL when it is switched off', async () => {
-    const ghes = new Octokit({ baseUrl: sim.enterpriseUrl, auth: sim.tokens.write });
+    const ghes = new Octokit({ log: quiet, baseUrl: sim.enterpriseUrl, auth: sim.tokens.write });
     const repo = await ghes.repos.get({ owner: 'acme', repo: 'manifests' });
     expect(repo.data.url).toBe(`${sim.enterpriseUrl}/repos/${REPO}`);
     const ghesGql = graphql.defaults({
@@ -818,5 +991,92 @@ describe('tokens, faults and the log', () => {
     } finally {
       sim.setGraphqlEnabled(true);
     }
+  });
+});
+
+/** Keys of a recorded GitHub answer that ours lacks, recursively (arrays: their first item). */
+function missingKeys(recorded: unknown, ours: unknown, at = ''): string[] {
+  if (Array.isArray(recorded)) {
+    return Array.isArray(ours) && recorded.length && ours.length
+      ? missingKeys(recorded[0], ours[0], `${at}[0]`)
+      : [];
+  }
+  if (!recorded || typeof recorded !== 'object') return [];
+  if (!ours || typeof ours !== 'object') return [at || '(root)'];
+  const missing: string[] = [];
+  for (const [key, value] of Object.entries(recorded)) {
+    const path = at ? `${at}.${key}` : key;
+    if (!(key in ours)) missing.push(path);
+    else if (value && typeof value === 'object')
+      missing.push(...missingKeys(value, (ours as Record<string, unknown>)[key], path));
+  }
+  return missing;
+}
+
+function recorded(scenario: string, method: string, pathEnd: string): unknown {
+  const require = createRequire(import.meta.url);
+  const file = require.resolve(
+    `@octokit/fixtures/scenarios/api.github.com/${scenario}/normalized-fixture.json`,
+  );
+  const calls = JSON.parse(readFileSync(file, 'utf8')) as {
+    method: string;
+    path: string;
+    response: unknown;
+  }[];
+  const call = calls.find((c) => c.method === method && c.path.endsWith(pathEnd));
+  if (!call) throw new Error(`no recorded ${method} …${pathEnd} in ${scenario}`);
+  return call.response;
+}
+
+describe("the shape of GitHub's recorded answers (@octokit/fixtures)", () => {
+  it('has every field GitHub recorded for a repository, a ref, a label, an issue and a directory', async () => {
+    const repo = await rest.repos.get({ owner: 'acme', repo: 'manifests' });
+    const head = (await sim.branchHead(REPO, 'main'))!;
+    const ref = await rest.git.createRef({
+      owner: 'acme',
+      repo: 'manifests',
+      ref: 'refs/heads/shape',
+      sha: head,
+    });
+    const moved = await rest.git.updateRef({
+      owner: 'acme',
+      repo: 'manifests',
+      ref: 'heads/shape',
+      sha: head,
+      force: true,
+    });
+    const dir = await rest.repos.getContent({ owner: 'acme', repo: 'manifests', path: '' });
+    await sim.commit(REPO, 'shape-pr', { 'shape.txt': 's\n' }, 'shape');
+    const pr = await rest.pulls.create({
+      owner: 'acme',
+      repo: 'manifests',
+      head: 'shape-pr',
+      base: 'main',
+      title: 'shape',
+    });
+    const labels = await rest.issues.addLabels({
+      owner: 'acme',
+      repo: 'manifests',
+      issue_number: pr.data.number,
+      labels: ['shape'],
+    });
+    const issue = await rest.issues.addAssignees({
+      owner: 'acme',
+      repo: 'manifests',
+      issue_number: pr.data.number,
+      assignees: ['dana'],
+    });
+    const checks: [string, unknown, unknown][] = [
+      ['repository', recorded('get-repository', 'get', '/hello-world'), repo.data],
+      ['created ref', recorded('git-refs', 'post', '/git/refs'), ref.data],
+      ['updated ref', recorded('git-refs', 'patch', '/git/refs/heads/test'), moved.data],
+      ['directory', recorded('get-content', 'get', '/contents/'), dir.data],
+      ['labels', recorded('add-labels-to-issue', 'post', '/issues/1/labels'), labels.data],
+      ['issue', recorded('add-labels-to-issue', 'post', '/add-labels-to-issue/issues'), issue.data],
+    ];
+    const missing = checks.flatMap(([name, rec, ours]) =>
+      missingKeys(rec, ours).map((k) => `${name}: ${k}`),
+    );
+    expect(missing).toEqual([]);
   });
 });

@@ -1,6 +1,8 @@
 // GitHub's GraphQL API for the subset the product uses, executed by graphql-js against GitHub's
 // own published schema (npm @octokit/graphql-schema): a document GitHub would reject fails here.
-import { schema as publishedSchema } from '@octokit/graphql-schema';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   buildSchema,
   type DocumentNode,
@@ -31,10 +33,25 @@ type Args = Record<string, unknown>;
 // biome-ignore lint/suspicious/noExplicitAny: mutation inputs were validated by graphql-js against GitHub's schema
 type Input = any;
 
+/**
+ * The SDL file of @octokit/graphql-schema. Read directly: the package's entry point also parses
+ * its 5 MB JSON introspection at import, a second copy of the same schema we do not need.
+ */
+function schemaFile(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'node_modules', '@octokit', 'graphql-schema', 'schema.graphql');
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('github-sim: @octokit/graphql-schema is not installed');
+    dir = parent;
+  }
+}
+
 let schema: GraphQLSchema | undefined;
 export function githubSchema(): GraphQLSchema {
   if (!schema) {
-    schema = buildSchema(publishedSchema.idl, { assumeValidSDL: true });
+    schema = buildSchema(readFileSync(schemaFile(), 'utf8'), { assumeValidSDL: true });
   }
   return schema;
 }
@@ -445,7 +462,7 @@ function repoView(ctx: Ctx, repo: RepoRecord) {
     resourcePath: `/${meta.fullName}`,
     isArchived: false,
     isPrivate: true,
-    autoMergeAllowed: true,
+    autoMergeAllowed: repo.autoMerge !== 'disallowed',
     owner: () => userView(ctx, meta.owner),
     viewerPermission: ctx.grant.permission === 'write' ? 'WRITE' : 'READ',
     viewerCanAdminister: false,
@@ -697,19 +714,20 @@ function root(ctx: Ctx) {
         .replace(/^refs\/heads\//, '')
         .replace(/^[^:]+:/, '');
       const base = String(input.baseRefName).replace(/^refs\/heads\//, '');
+      let pr: ReturnType<GitHubState['newPull']>;
       try {
         await ctx.state.checkNewPull(repo, head, base);
+        pr = ctx.state.newPull(repo, {
+          title: input.title,
+          body: input.body ?? null,
+          head,
+          base,
+          draft: Boolean(input.draft),
+          user: ctx.grant.login,
+        });
       } catch (error) {
         fromState(error);
       }
-      const pr = ctx.state.newPull(repo, {
-        title: input.title,
-        body: input.body ?? null,
-        head,
-        base,
-        draft: Boolean(input.draft),
-        user: ctx.grant.login,
-      });
       if (input.maintainerCanModify === false) pr.maintainerCanModify = false;
       return {
         clientMutationId: input.clientMutationId ?? null,
@@ -847,6 +865,15 @@ function root(ctx: Ctx) {
       const { repo, pr } = pullById(ctx, input.pullRequestId);
       requireWrite(ctx);
       if (pr.state !== 'open') throw gqlError('UNPROCESSABLE', 'Pull request is closed');
+      if (repo.autoMerge === 'disallowed') {
+        throw gqlError(
+          'UNPROCESSABLE',
+          'Pull request Auto merge is not allowed for this repository',
+        );
+      }
+      if (repo.autoMerge === 'clean-status') {
+        throw gqlError('UNPROCESSABLE', 'Pull request Pull request is in clean status');
+      }
       if (input.expectedHeadOid) {
         const head = await repo.git.resolveRef(`refs/heads/${pr.head}`);
         if (head !== input.expectedHeadOid) {
@@ -874,6 +901,10 @@ function root(ctx: Ctx) {
 
 export interface GraphQLOutcome {
   body: { data?: unknown; errors?: unknown[] };
+  /** The document broke GitHub's schema (graphql-js validation). */
+  invalid?: string;
+  /** A resolver failed in a way GitHub would not (an exception without a GitHub error type). */
+  bug?: string;
   operationName: string | undefined;
   mutation: boolean;
   fields: string[];
@@ -928,10 +959,20 @@ export async function runGraphQL(
   try {
     document = info.document ?? parse(source);
   } catch (error) {
-    return { ...base, body: { errors: [formatError(error as GraphQLErrorType)] } };
+    return {
+      ...base,
+      body: { errors: [formatError(error as GraphQLErrorType)] },
+      invalid: (error as Error).message,
+    };
   }
   const errors = validate(githubSchema(), document);
-  if (errors.length) return { ...base, body: { errors: errors.map(formatError) } };
+  if (errors.length) {
+    return {
+      ...base,
+      body: { errors: errors.map(formatError) },
+      invalid: errors.map((e) => e.message).join('; '),
+    };
+  }
   const { query, mutation } = root(ctx);
   const result = await execute({
     schema: githubSchema(),
@@ -944,5 +985,12 @@ export async function runGraphQL(
   const body: GraphQLOutcome['body'] = {};
   if (result.data !== undefined) body.data = result.data;
   if (result.errors?.length) body.errors = result.errors.map(formatError);
-  return { ...base, body };
+  // Errors GitHub itself would send carry a `type`; variable coercion errors are the caller's.
+  const untyped = (result.errors ?? []).filter((e) => !e.extensions?.type);
+  const callers = untyped.filter((e) => !e.path);
+  const bugs = untyped.filter((e) => e.path);
+  const outcome: GraphQLOutcome = { ...base, body };
+  if (callers.length) outcome.invalid = callers.map((e) => e.message).join('; ');
+  if (bugs.length) outcome.bug = bugs.map((e) => e.originalError?.stack ?? e.message).join('\n');
+  return outcome;
 }

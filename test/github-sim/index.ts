@@ -2,34 +2,49 @@
  * A GitHub simulator for the tests: a loopback HTTP server that answers the REST and GraphQL
  * calls gitops-release makes, backed by real bare git repositories on disk.
  *
- * - Every commit it makes is a real git object (git plumbing: hash-object, mktree, commit-tree,
- *   update-ref with the old value as compare-and-swap), so a test can `git clone sim.repoPath(…)`
- *   and render the result with `kubectl kustomize`.
+ *   const sim = await startGitHubSimulator();
+ *   await sim.createRepo('acme/manifests', { 'overlays/staging/kustomization.yaml': '…' });
+ *   // product under test: REST base sim.url (or sim.enterpriseUrl), token sim.tokens.write
+ *   sim.requests.filter((r) => r.write).length; sim.pullRequests('acme/manifests');
+ *   await sim.close();
+ *
+ * - Every commit it makes is a real git object written by git itself (cat-file --batch reads,
+ *   hash-object/mktree --batch writes, update-ref with the old value as compare-and-swap), so a
+ *   test can `git clone sim.repoPath(…)` and render the result with `kubectl kustomize`.
  * - REST requests and responses are validated against GitHub's OpenAPI description
  *   (@octokit/openapi): a request GitHub would refuse gets 422 (and `invalid` in the log); a
- *   response that breaks the description throws inside the simulator and answers 500 with
- *   `simulatorBug` in the log, so the test fails on the simulator's bug, not silently.
+ *   response that breaks the description answers 500 with `simulatorBug` in the log; a path the
+ *   simulator does not implement answers 404 with `unsupported` in the log.
  * - GraphQL documents are validated and run by graphql-js against GitHub's published schema
  *   (@octokit/graphql-schema); errors come back in GitHub's shape
- *   (`{"errors":[{"type":"NOT_FOUND"|"STALE_DATA"|"FORBIDDEN"|…,"path","locations","message"}]}`).
+ *   (`{"errors":[{"type":"NOT_FOUND"|"STALE_DATA"|"FORBIDDEN"|"UNPROCESSABLE"|…,"path",
+ *   "locations","message"}]}`); fields of one mutation document run in order, each failing alone.
  * - Served at `/` and `/graphql` (github.com) and at `/api/v3` and `/api/graphql` (GitHub
- *   Enterprise Server); `graphql: false` makes the GraphQL endpoints 404, as where it is missing.
- * - Faults: `setLatency(ms)`, `failNext(n, status)`, `rateLimitNext(n, retryAfter)` (GitHub's
- *   secondary rate limit: 403, `retry-after`, its message), `onRequest(hook)` to act mid-flight
- *   (e.g. move a branch with `sim.commit` between the product's read and its write).
- * - Tokens: `sim.tokens.write` (can write), `sim.tokens.readOnly` (403 "Resource not accessible
- *   by integration" on writes), `sim.tokens.noAccess` (404 on every repository); any other
- *   token gets 401 "Bad credentials". `addToken` adds more.
+ *   Enterprise Server); `graphql: false` (or setGraphqlEnabled) makes GraphQL answer 404.
+ * - Faults: setLatency(ms); failNext(n, status); rateLimitNext(n, retryAfter) (secondary: 403,
+ *   `retry-after`, GitHub's message); exhaustRateLimitNext(n, reset) (primary: 403,
+ *   `x-ratelimit-remaining: 0`); setAutoMerge(repo, 'disallowed' | 'clean-status'); onRequest(hook)
+ *   to act mid-flight (e.g. move a branch with `sim.commit` between the product's read and write).
+ * - Tokens: `sim.tokens.write`, `sim.tokens.readOnly` (403 "Resource not accessible by
+ *   integration" with `x-accepted-github-permissions` on writes; FORBIDDEN in GraphQL),
+ *   `sim.tokens.noAccess` (404 / NOT_FOUND for every repository); any other token gets 401
+ *   "Bad credentials". `addToken` adds more.
  *
  * Supported calls (the contract with the GitHub host adapter):
- *   GraphQL: repository{id nameWithOwner url defaultBranchRef ref(qualifiedName) object(expression)
- *   pullRequests(headRefName baseRefName states labels first orderBy) pullRequest(number)
- *   labels label(name)}, viewer, user(login), organization(login){team(slug)}, node(s),
- *   rateLimit; mutations createCommitOnBranch createRef updateRef deleteRef createPullRequest
- *   updatePullRequest closePullRequest addComment addLabelsToLabelable createLabel
- *   requestReviews addAssigneesToAssignable enablePullRequestAutoMerge.
- *   REST: see rest.ts (`route(...)` lines): repos, contents, git refs/trees/commits, pulls,
- *   issue comments/labels/assignees, requested_reviewers, compare, rate_limit, user.
+ *   GraphQL: repository{id nameWithOwner url defaultBranchRef ref(qualifiedName){id name target
+ *   {oid ... on Commit{parents}}} object(expression: "REV:PATH", REV a branch, sha, refs/… or
+ *   HEAD){... on Blob ... on Tree{entries}} pullRequests(headRefName baseRefName states labels
+ *   first/last/after orderBy) pullRequest(number) labels label(name) autoMergeAllowed}, viewer,
+ *   user(login), organization(login){team(slug)}, node(s), rateLimit; mutations
+ *   createCommitOnBranch createRef updateRef deleteRef createPullRequest updatePullRequest
+ *   closePullRequest addComment addLabelsToLabelable createLabel requestReviews
+ *   addAssigneesToAssignable enablePullRequestAutoMerge.
+ *   REST (the `route(...)` lines of rest.ts): GET repos/{o}/{r}, contents/{path} (file, dir,
+ *   raw), git/ref/{ref}, git/trees/{sha}?recursive, git/commits/{sha}, git/blobs/{sha}; POST
+ *   git/blobs, git/trees (base_tree, inline content, sha null deletes), git/commits, git/refs;
+ *   PATCH/DELETE git/refs/{ref}; GET/POST pulls, GET/PATCH pulls/{n}; POST issues/{n}/comments,
+ *   issues/{n}/labels, issues/{n}/assignees, pulls/{n}/requested_reviewers; GET
+ *   compare/{base}...{head}, rate_limit, user.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -42,9 +57,9 @@ import type { PathChange } from './git.js';
 import { describe as describeGraphQL, runGraphQL } from './graphql.js';
 import { findRoute, HttpError, isWrite, type Reply } from './rest.js';
 import type { PullState, Urls } from './shapes.js';
-import { GitHubState, type TokenGrant } from './state.js';
+import { type AutoMergeMode, GitHubState, type TokenGrant } from './state.js';
 
-export type { TokenGrant } from './state.js';
+export type { AutoMergeMode, TokenGrant } from './state.js';
 
 export interface LoggedRequest {
   method: string;
@@ -63,6 +78,8 @@ export interface LoggedRequest {
   invalid?: string;
   /** The simulator's own bug: an answer that broke GitHub's description. */
   simulatorBug?: string;
+  /** A REST path the simulator does not implement (answered 404): ask for it. */
+  unsupported?: boolean;
   /** Which fault answered, if one did. */
   fault?: 'fail' | 'rate-limit';
   at: number;
@@ -124,6 +141,8 @@ export interface GitHubSimulator {
     files: Record<string, string>,
     options?: { defaultBranch?: string },
   ): Promise<{ path: string; head: string }>;
+  /** Serves an existing bare repository (made elsewhere, e.g. a benchmark's long history) as `fullName`. */
+  adoptRepo(fullName: string, bareRepoPath: string, options?: { defaultBranch?: string }): void;
   /** Another writer: one commit of `files` (null deletes) on `branch`, created from the default branch if missing. */
   commit(
     fullName: string,
@@ -146,6 +165,17 @@ export interface GitHubSimulator {
   setGraphqlEnabled(enabled: boolean): void;
   /** The next `n` requests (that `match`, if given) answer `status` (default 502). */
   failNext(n: number, status?: number, match?: (r: RequestHookInfo) => boolean): void;
+  /**
+   * The next `n` requests (that `match`) answer GitHub's primary rate limit: 403,
+   * `x-ratelimit-remaining: 0` and `x-ratelimit-reset` `resetInSeconds` from now.
+   */
+  exhaustRateLimitNext(
+    n: number,
+    resetInSeconds?: number,
+    match?: (r: RequestHookInfo) => boolean,
+  ): void;
+  /** How enablePullRequestAutoMerge answers on this repository (default `allowed`). */
+  setAutoMerge(fullName: string, mode: AutoMergeMode): void;
   /** The next `n` requests (that `match`) answer GitHub's secondary rate limit. */
   rateLimitNext(
     n: number,
@@ -315,15 +345,15 @@ export async function startGitHubSimulator(
         return;
       }
       const outcome = await runGraphQL({ state, urls, grant }, body as Record<string, unknown>);
-      const errors = (outcome.body.errors ?? []) as { type?: string; message: string }[];
-      if (errors.length && !errors.some((e) => e.type))
-        entry.invalid = errors.map((e) => e.message).join('; ');
+      if (outcome.invalid) entry.invalid = outcome.invalid;
+      if (outcome.bug) entry.simulatorBug = outcome.bug;
       await send(200, outcome.body);
       return;
     }
 
     const found = findRoute(method, path);
     if (!found) {
+      entry.unsupported = true;
       await send(404, { message: 'Not Found', documentation_url: docs, status: '404' });
       return;
     }
@@ -360,7 +390,8 @@ export async function startGitHubSimulator(
         op,
       });
     } catch (error) {
-      if (error instanceof HttpError) reply = { status: error.status, body: error.body };
+      if (error instanceof HttpError)
+        reply = { status: error.status, body: error.body, headers: error.headers };
       else {
         entry.simulatorBug =
           error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -383,7 +414,7 @@ export async function startGitHubSimulator(
       await send(500, { message: entry.simulatorBug });
       return;
     }
-    await send(reply.status, reply.body);
+    await send(reply.status, reply.body, reply.headers);
   }
 
   const server = createServer((req, res) => {
@@ -437,6 +468,9 @@ export async function startGitHubSimulator(
       const repo = await state.createRepo(fullName, files, opts);
       const head = (await repo.git.resolveRef(`refs/heads/${repo.meta.defaultBranch}`))!;
       return { path: repo.git.path, head };
+    },
+    adoptRepo(fullName, bareRepoPath, opts = {}) {
+      state.adoptRepo(fullName, bareRepoPath, opts.defaultBranch);
     },
     async commit(fullName, branch, files, message = 'Commit by another writer', opts = {}) {
       const repo = repoOf(fullName);
@@ -508,6 +542,31 @@ export async function startGitHubSimulator(
         }),
       });
     },
+    exhaustRateLimitNext(n, resetInSeconds = 1, match) {
+      faults.push({
+        remaining: n,
+        match,
+        apply: () => ({
+          status: 403,
+          body: {
+            message:
+              'API rate limit exceeded for installation ID 1000. If you reach out to GitHub Support for help, please include the request ID SIM0:00000 and timestamp.',
+            documentation_url:
+              'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+            status: '403',
+          },
+          headers: {
+            'x-ratelimit-remaining': '0',
+            'x-ratelimit-used': '5000',
+            'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + resetInSeconds),
+          },
+          fault: 'rate-limit',
+        }),
+      });
+    },
+    setAutoMerge(fullName, mode) {
+      repoOf(fullName).autoMerge = mode;
+    },
     onRequest(hook) {
       hooks.add(hook);
       return () => hooks.delete(hook);
@@ -515,6 +574,7 @@ export async function startGitHubSimulator(
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const repo of state.repos.values()) repo.git.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

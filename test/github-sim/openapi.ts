@@ -42,9 +42,19 @@ function load(): { spec: JsonObject; ajv: Ajv; coercing: Ajv } {
   // OpenAPI 3.0 marks null with `nullable: true`; JSON Schema says `null` is a type of its own.
   const components = openApiToJsonSchema(spec.components) as JsonObject;
   const make = (coerceTypes: boolean) => {
-    const ajv = new Ajv({ strict: false, allErrors: true, coerceTypes, validateSchema: false });
+    // inlineRefs off: each shared component (simple-user, repository…) compiles once, not per use.
+    const ajv = new Ajv({
+      strict: false,
+      allErrors: true,
+      coerceTypes,
+      validateSchema: false,
+      inlineRefs: false,
+      logger: false,
+    });
     const addFormats = addFormatsModule as unknown as (a: Ajv) => Ajv;
     addFormats(ajv);
+    // GitHub's own format for OWNER/NAME.
+    ajv.addFormat('repo.nwo', /^[^/\s]+\/[^/\s]+$/);
     ajv.addSchema({ $id: SPEC_ID, components } as object);
     return ajv;
   };
@@ -128,7 +138,8 @@ export function operation(method: string, template: string): Operation {
     // `path` and `ref` may hold slashes (contents paths, refs/heads/x); the rest may not.
     return name === 'path' ? '(.*)' : name === 'ref' || name === 'basehead' ? '(.+)' : '([^/]+)';
   });
-  const regex = new RegExp(`^${pattern}$`);
+  // The root of contents is asked as `/contents` (Octokit drops the empty path's slash).
+  const regex = new RegExp(`^${pattern.replace(/\/\(\.\*\)$/, '(?:/(.*))?')}$`);
 
   const paramSchema = (where: 'path' | 'query') => {
     const list = parameters.filter((p) => p.in === where);
@@ -162,7 +173,7 @@ export function operation(method: string, template: string): Operation {
       if (!m) return undefined;
       const params: Record<string, string> = {};
       names.forEach((name, i) => {
-        params[name] = decodeURIComponent(m[i + 1]!);
+        params[name] = decodeURIComponent(m[i + 1] ?? '');
       });
       return params;
     },

@@ -11,12 +11,14 @@ export interface Reply {
   body?: unknown;
   raw?: Buffer;
   contentType?: string;
+  headers?: Record<string, string>;
 }
 
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly body: Record<string, unknown>,
+    readonly headers: Record<string, string> = {},
   ) {
     super(String(body.message));
   }
@@ -62,13 +64,29 @@ export function findRoute(
   return undefined;
 }
 
-export function fail(ctx: { op: Operation }, status: number, message: string, extra = {}): never {
-  throw new HttpError(status, {
-    message,
-    ...extra,
-    documentation_url: ctx.op.documentationUrl,
-    status: String(status),
-  });
+export function fail(
+  ctx: { op: Operation },
+  status: number,
+  message: string,
+  extra = {},
+  headers: Record<string, string> = {},
+): never {
+  throw new HttpError(
+    status,
+    { message, ...extra, documentation_url: ctx.op.documentationUrl, status: String(status) },
+    headers,
+  );
+}
+
+/**
+ * The GitHub App permissions an operation accepts, as GitHub names them in the
+ * `x-accepted-github-permissions` header of a 403 (alternatives separated by `; `).
+ */
+export function acceptedPermissions(template: string, write: boolean): string {
+  const level = write ? 'write' : 'read';
+  if (template.includes('/issues/')) return `issues=${level}; pull_requests=${level}`;
+  if (template.includes('/pulls')) return `pull_requests=${level}`;
+  return `contents=${level}`;
 }
 
 function validationFailed(ctx: Ctx, errors: Record<string, unknown>[]): never {
@@ -80,7 +98,13 @@ function repoOf(ctx: Ctx, write: boolean): RepoRecord {
   const repo = ctx.state.visibleRepo(`${ctx.params.owner}/${ctx.params.repo}`, ctx.grant);
   if (!repo) fail(ctx, 404, 'Not Found');
   if (write && ctx.grant.permission !== 'write')
-    fail(ctx, 403, 'Resource not accessible by integration');
+    fail(
+      ctx,
+      403,
+      'Resource not accessible by integration',
+      {},
+      { 'x-accepted-github-permissions': acceptedPermissions(ctx.op.template, true) },
+    );
   return repo;
 }
 
@@ -130,6 +154,7 @@ route('GET', '/repos/{owner}/{repo}', async (ctx) => {
     status: 200,
     body: {
       ...repoBody(ctx, repo),
+      allow_auto_merge: repo.autoMerge !== 'disallowed',
       permissions: { admin: false, maintain: write, push: write, triage: write, pull: true },
     },
   };
@@ -223,6 +248,39 @@ route('GET', '/repos/{owner}/{repo}/git/trees/{tree_sha}', async (ctx) => {
   return {
     status: 200,
     body: { sha: tree, url: `${r}/git/trees/${tree}`, tree: items, truncated: false },
+  };
+});
+
+route('GET', '/repos/{owner}/{repo}/git/blobs/{file_sha}', async (ctx) => {
+  const repo = repoOf(ctx, false);
+  const sha = ctx.params.file_sha!;
+  if ((await repo.git.objectType(sha)) !== 'blob') fail(ctx, 404, 'Not Found');
+  const bytes = await repo.git.readBlob(sha);
+  if (/vnd\.github(\.v3)?\.raw/.test(String(ctx.headers.accept ?? ''))) {
+    return { status: 200, raw: bytes, contentType: 'application/vnd.github.raw; charset=utf-8' };
+  }
+  return {
+    status: 200,
+    body: {
+      sha,
+      node_id: shapes.nodeId('C', `${repo.meta.fullName}\n${sha}`),
+      url: `${ctx.urls.api}/repos/${repo.meta.fullName}/git/blobs/${sha}`,
+      size: bytes.length,
+      content: `${(bytes.toString('base64').match(/.{1,60}/g) ?? []).join('\n')}\n`,
+      encoding: 'base64',
+    },
+  };
+});
+
+route('POST', '/repos/{owner}/{repo}/git/blobs', async (ctx) => {
+  const repo = repoOf(ctx, true);
+  const { content, encoding = 'utf-8' } = ctx.body as { content: string; encoding?: string };
+  const sha = await repo.git.writeBlob(
+    Buffer.from(content, encoding === 'base64' ? 'base64' : 'utf8'),
+  );
+  return {
+    status: 201,
+    body: { sha, url: `${ctx.urls.api}/repos/${repo.meta.fullName}/git/blobs/${sha}` },
   };
 });
 
@@ -385,7 +443,19 @@ route('GET', '/repos/{owner}/{repo}/pulls', async (ctx) => {
     const full = await pullBody(ctx, repo, p.number);
     body.push(simple(full));
   }
-  return { status: 200, body };
+  // Pagination as GitHub announces it, so octokit.paginate walks every page.
+  const last = Math.max(1, Math.ceil(list.length / perPage));
+  const pageUrl = (n: number) => {
+    const q = new URLSearchParams(ctx.query);
+    q.set('page', String(n));
+    return `<${ctx.urls.api}/repos/${repo.meta.fullName}/pulls?${q}>`;
+  };
+  const links: string[] = [];
+  if (page < last) links.push(`${pageUrl(page + 1)}; rel="next"`, `${pageUrl(last)}; rel="last"`);
+  if (page > 1) links.push(`${pageUrl(1)}; rel="first"`, `${pageUrl(page - 1)}; rel="prev"`);
+  const headers: Record<string, string> = {};
+  if (links.length) headers.link = links.join(', ');
+  return { status: 200, body, headers };
 });
 
 /** pull-request-simple: the list shape, without the counters of the single-PR shape. */
@@ -443,21 +513,15 @@ route('POST', '/repos/{owner}/{repo}/pulls', async (ctx) => {
     validationFailed(ctx, [{ resource: 'PullRequest', field: 'head', code: 'invalid' }]);
   if (!(await repo.git.resolveRef(`refs/heads/${base}`)))
     validationFailed(ctx, [{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
+  let pr: ReturnType<GitHubState['newPull']>;
   try {
     await ctx.state.checkNewPull(repo, branch, base);
+    pr = ctx.state.newPull(repo, { title, body, head: branch, base, draft, user: ctx.grant.login });
   } catch (error) {
     if (error instanceof StateError)
       validationFailed(ctx, [{ resource: 'PullRequest', code: 'custom', message: error.message }]);
     throw error;
   }
-  const pr = ctx.state.newPull(repo, {
-    title,
-    body,
-    head: branch,
-    base,
-    draft,
-    user: ctx.grant.login,
-  });
   if (maintainer_can_modify !== undefined) pr.maintainerCanModify = maintainer_can_modify;
   return { status: 201, body: await pullBody(ctx, repo, pr.number) };
 });

@@ -32,8 +32,16 @@ export interface RepoRecord {
   pulls: PullState[];
   /** Commits GitHub itself made (web-flow), shown as signed and verified. */
   signed: Set<string>;
+  /** How enablePullRequestAutoMerge behaves (see GitHubSimulator.setAutoMerge). */
+  autoMerge: AutoMergeMode;
   pushedAt: string;
 }
+
+/**
+ * `allowed`: auto-merge is enabled. `disallowed`: the repository setting is off. `clean-status`:
+ * GitHub refuses when the pull request could be merged at once (no required checks pending).
+ */
+export type AutoMergeMode = 'allowed' | 'disallowed' | 'clean-status';
 
 export class StateError extends Error {
   constructor(
@@ -127,16 +135,36 @@ export class GitHubState {
       labels: new Map(),
       pulls: [],
       signed: new Set(),
+      autoMerge: 'allowed',
       pushedAt: created,
     };
     this.repos.set(fullName.toLowerCase(), record);
-    const changes = new Map<string, PathChange>();
-    for (const [path, content] of Object.entries(files))
-      changes.set(path, { content: Buffer.from(content) });
-    const tree = await git.writeTree(undefined, changes);
-    const author = this.identity(options.author ?? 'octocat');
-    const oid = await git.commitTree(tree, [], options.message ?? 'Initial commit', author);
-    await git.compareAndSwapRef(`refs/heads/${defaultBranch}`, oid, ZERO_OID);
+    await git.importSnapshot(
+      `refs/heads/${defaultBranch}`,
+      files,
+      options.message ?? 'Initial commit',
+      this.identity(options.author ?? 'octocat'),
+    );
+    return record;
+  }
+
+  /** Serves a bare repository that already exists on disk (e.g. a long history made elsewhere). */
+  adoptRepo(fullName: string, path: string, defaultBranch = 'main'): RepoRecord {
+    const [owner, name, extra] = fullName.split('/');
+    if (!owner || !name || extra !== undefined) throw new Error(`not OWNER/NAME: ${fullName}`);
+    if (this.repos.has(fullName.toLowerCase())) throw new Error(`${fullName} exists already`);
+    this.user(owner).type = 'Organization';
+    const created = timestamp();
+    const record: RepoRecord = {
+      meta: { id: this.id(), owner, name, fullName, defaultBranch, createdAt: created },
+      git: new BareRepo(path),
+      labels: new Map(),
+      pulls: [],
+      signed: new Set(),
+      autoMerge: 'allowed',
+      pushedAt: created,
+    };
+    this.repos.set(fullName.toLowerCase(), record);
     return record;
   }
 
@@ -218,6 +246,16 @@ export class GitHubState {
       user: string;
     },
   ): PullState {
+    // Checked again here, synchronously with the push: two racing creations both passed
+    // checkNewPull's awaits, and GitHub opens only one of them.
+    if (
+      repo.pulls.some((p) => p.state === 'open' && p.head === input.head && p.base === input.base)
+    ) {
+      throw new StateError(
+        'UNPROCESSABLE',
+        `A pull request already exists for ${repo.meta.owner}:${input.head}.`,
+      );
+    }
     const now = timestamp();
     const number = repo.pulls.reduce((max, p) => Math.max(max, p.number), 0) + 1;
     const pr: PullState = {

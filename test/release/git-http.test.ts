@@ -172,3 +172,40 @@ describe('create-release-pr on a local path', () => {
     );
   });
 });
+
+describe('create-release-pr on plain git with an application repository', () => {
+  it('skips an older commit than the deployed one, unless a downgrade is allowed', async () => {
+    const app = createManifestRepo({ 'main.go': 'package main\n' }, 'web');
+    const older = app.commitAs('main', 'main.go', 'package main // 1\n').slice(0, 7);
+    const newer = app.commitAs('main', 'main.go', 'package main // 2\n').slice(0, 7);
+    const repo = createManifestRepo({
+      'app/deploy.yaml': deployment('web', [`gcr.io/p/web:${newer}`]),
+    });
+    const args = [
+      'create-release-pr',
+      '--repo',
+      repo.bare,
+      '--mode',
+      'push',
+      '--path',
+      'app',
+      '--app-repo',
+      app.bare,
+      '--json',
+    ];
+    const skipped = await runCli([...args, '--image', `gcr.io/p/web:${older}`]);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(JSON.parse(skipped.stdout).result).toBe('skipped-older');
+    expect(repo.show('main', 'app/deploy.yaml')).toContain(`gcr.io/p/web:${newer}`);
+    const rollback = await runCli([
+      ...args,
+      '--image',
+      `gcr.io/p/web:${older}`,
+      '--allow-downgrade',
+    ]);
+    expect(JSON.parse(rollback.stdout).result).toBe('pushed');
+    expect(repo.show('main', 'app/deploy.yaml')).toContain(`gcr.io/p/web:${older}`);
+    const forward = await runCli([...args, '--image', `gcr.io/p/web:${newer}`]);
+    expect(JSON.parse(forward.stdout).result).toBe('pushed');
+  });
+});

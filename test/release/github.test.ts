@@ -51,7 +51,7 @@ beforeEach(() => {
 });
 
 describe('create-release-pr on GitHub', () => {
-  it('opens a one-file release pull request in 3 round trips; kustomize renders the branch', async () => {
+  it('opens a one-file release pull request in 2 round trips; kustomize renders the branch', async () => {
     const repo = await manifests();
     sim.clearRequests();
     const r = await cli(repo, [...kustomizationPath, '--image', 'gcr.io/p/web:abc1234', '--json']);
@@ -64,11 +64,10 @@ describe('create-release-pr on GitHub', () => {
       pullRequest: { number: 1 },
       changedFiles: ['overlays/staging/kustomization.yaml'],
     });
-    // Round trips: one read, one write, one pull request.
+    // Round trips: one read; one mutation that creates the branch, commits and opens the PR.
     expect(sim.requests.map((q) => q.fields?.join('+'))).toEqual([
       'repository',
-      'createRef+createCommitOnBranch',
-      'createPullRequest',
+      'createRef+createCommitOnBranch+createPullRequest',
     ]);
     expect(sim.requests.every((q) => !q.invalid && !q.simulatorBug)).toBe(true);
     const [pr] = sim.pullRequests(repo);
@@ -276,6 +275,33 @@ describe('create-release-pr on GitHub', () => {
     expect(shown).toBe(file);
   });
 
+  it('lands 4 concurrent releases sharing one release branch in one pull request', async () => {
+    const repo = await manifests();
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        cli(repo, [
+          '--path',
+          'overlays/prod',
+          '--branch',
+          'release-train',
+          '--image',
+          `gcr.io/p/svc${i}:${String(i + 1).repeat(7)}`,
+          '--json',
+        ]),
+      ),
+    );
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    const file = await sim.readFile(repo, 'release-train', 'overlays/prod/deploy.yaml');
+    for (let i = 0; i < 4; i++)
+      expect(file).toContain(`gcr.io/p/svc${i}:${String(i + 1).repeat(7)}`);
+    const open = sim.pullRequests(repo).filter((p) => p.state === 'open');
+    expect(open).toHaveLength(1);
+    for (const r of runs) expect(JSON.parse(r.stdout).pullRequest.number).toBe(open[0]?.number);
+    for (let i = 0; i < 4; i++) {
+      expect(open[0]?.body).toContain(`gcr.io/p/svc${i}:${String(i + 1).repeat(7)}`);
+    }
+  });
+
   it('waits out 502s and a secondary rate limit as GitHub says, then succeeds', async () => {
     const repo = await manifests();
     sim.failNext(1, 502);
@@ -405,6 +431,6 @@ describe('create-release-pr on GitHub', () => {
     );
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).result).toBe('created');
-    expect(sim.requests).toHaveLength(3);
+    expect(sim.requests).toHaveLength(2);
   });
 });

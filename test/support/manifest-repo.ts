@@ -66,7 +66,10 @@ export function createManifestRepo(
         .filter(Boolean),
     log: (branch) => git(['rev-list', branch], bare).split('\n').filter(Boolean),
     commitAs(branch, path, text) {
-      git(['fetch', '-q', bare, `+refs/heads/${branch}:refs/heads/${branch}`], work);
+      git(
+        ['fetch', '-q', '--update-head-ok', bare, `+refs/heads/${branch}:refs/heads/${branch}`],
+        work,
+      );
       git(['checkout', '-q', '-f', branch], work);
       mkdirSync(dirname(join(work, path)), { recursive: true });
       writeFileSync(join(work, path), text);

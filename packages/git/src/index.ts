@@ -3,8 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import {
+  type CommitComparison,
   type CommitRequest,
   type CommitResult,
+  type CompareRequest,
   GitCommandError,
   type GitHost,
   HostAuthenticationError,
@@ -103,9 +105,11 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
   });
   const config: [string, string][] = [['protocol.version', '2']];
   if (options.token) {
-    // Through GIT_CONFIG_* so the header is in no URL, argv or .git/config that could be printed.
+    // Through GIT_CONFIG_* so the header is in no URL, argv or .git/config that could be printed;
+    // scoped to the manifest remote's origin so it never goes to another host.
+    const origin = remote.match(/^(https?:\/\/[^/]+)\//i)?.[1];
     config.push([
-      'http.extraHeader',
+      origin ? `http.${origin}/.extraHeader` : 'http.extraHeader',
       `Authorization: Basic ${Buffer.from(`x-access-token:${options.token}`).toString('base64')}`,
     ]);
   }
@@ -256,6 +260,7 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
   }
 
   let fetchedOnce = false;
+  const appFetched = new Set<string>();
 
   const host: DisposableGitHost = {
     kind: 'git',
@@ -355,6 +360,74 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
       } finally {
         await rm(index, { force: true });
       }
+    },
+
+    async compareCommits(request: CompareRequest): Promise<CommitComparison | undefined> {
+      // The application repository's commits only (no trees, no blobs), to order the two tags.
+      const appDir = join(dir, 'app.git');
+      const appRemote = isUrl(request.repository)
+        ? request.repository
+        : `file://${resolve(options.cwd ?? process.cwd(), request.repository)}`;
+      if (!appFetched.has(appRemote)) {
+        await git(['init', '-q', '--bare', appDir]);
+        for (const [k, v] of [
+          ['remote.app.url', appRemote],
+          ['remote.app.promisor', 'true'],
+          ['remote.app.partialclonefilter', 'tree:0'],
+        ] as const) {
+          await git(['--git-dir', appDir, 'config', k, v]);
+        }
+        await git(
+          [
+            '--git-dir',
+            appDir,
+            'fetch',
+            '-q',
+            '--no-tags',
+            '--filter=tree:0',
+            'app',
+            '+refs/heads/*:refs/remotes/app/*',
+          ],
+          { remote: true },
+        );
+        appFetched.add(appRemote);
+      }
+      const commit = async (rev: string) =>
+        (
+          await git([
+            '--git-dir',
+            appDir,
+            'rev-parse',
+            '--verify',
+            '--quiet',
+            `${rev}^{commit}`,
+          ]).catch(() => '')
+        ).trim();
+      const base = await commit(request.base);
+      const head = await commit(request.head);
+      if (!base || !head) return undefined;
+      const isAncestor = (a: string, b: string) =>
+        git(['--git-dir', appDir, 'merge-base', '--is-ancestor', a, b]).then(
+          () => true,
+          () => false,
+        );
+      let status: CommitComparison['status'];
+      if (base === head) status = 'identical';
+      else if (await isAncestor(head, base)) status = 'behind';
+      else if (await isAncestor(base, head)) status = 'ahead';
+      else status = 'diverged';
+      const out =
+        status === 'ahead' || status === 'diverged'
+          ? await git(['--git-dir', appDir, 'log', '--format=%H%x00%an%x00%s', `${base}..${head}`])
+          : '';
+      const commits = out
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+          const [sha, author, message] = line.split('\0') as [string, string, string];
+          return { sha, author, message };
+        });
+      return { status, commits };
     },
 
     compareUrl(base: string, branch: string) {

@@ -480,25 +480,67 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
       fields.push('updateRef(input: {refId: $refId, oid: $oid, force: true}) { ref { id } }');
     }
     fields.push('createCommitOnBranch(input: $input) { commit { oid } }');
+    // The pull request rides in the same document: mutation fields run in order, so it is opened
+    // (or updated) right after the commit lands — a one-file release is 2 round trips, not 3.
+    const pr = request.pullRequest;
+    if (pr?.existing?.id) {
+      declared.push('$update: UpdatePullRequestInput!');
+      variables.update = { pullRequestId: pr.existing.id, title: pr.title, body: pr.body };
+      fields.push(`updatePullRequest(input: $update) { pullRequest { ${PR_FIELDS} } }`);
+    } else if (pr && !pr.existing) {
+      declared.push('$create: CreatePullRequestInput!');
+      variables.create = {
+        repositoryId,
+        baseRefName: pr.base,
+        headRefName: pr.head,
+        title: pr.title,
+        body: pr.body,
+        draft: pr.draft === true,
+      };
+      fields.push(`createPullRequest(input: $create) { pullRequest { ${PR_FIELDS} } }`);
+    }
     const document = `mutation ReleaseCommit(${declared.join(', ')}) { ${fields.join(' ')} }`;
+    type Data = {
+      createCommitOnBranch?: { commit?: { oid?: string } } | null;
+      createPullRequest?: { pullRequest?: GqlPr } | null;
+      updatePullRequest?: { pullRequest?: GqlPr } | null;
+    };
+    let data: Data | undefined;
+    let failure: unknown;
     try {
-      const data = await graphql<{ createCommitOnBranch: { commit: { oid: string } } | null }>(
-        document,
-        variables,
-      );
-      return { sha: data.createCommitOnBranch!.commit.oid };
+      data = await graphql<Data>(document, variables);
     } catch (err) {
       // Fields run in order and fail alone: a commit can land although createRef lost a race.
-      const partial = (
-        err as { data?: { createCommitOnBranch?: { commit?: { oid?: string } } | null } }
-      ).data;
-      const oid = partial?.createCommitOnBranch?.commit?.oid;
-      if (oid) return { sha: oid };
-      if (CONFLICT.test(errorText(err))) {
-        throw new ReleaseConflictError(request.branch, redact(firstError(err), secrets), err);
-      }
-      throw err;
+      data = (err as { data?: Data }).data;
+      failure = err;
+      if (!(err as { errors?: unknown }).errors) throw err; // HTTP failure, not field errors
     }
+    const oid = data?.createCommitOnBranch?.commit?.oid;
+    if (!oid) {
+      if (CONFLICT.test(errorText(failure))) {
+        throw new ReleaseConflictError(
+          request.branch,
+          redact(firstError(failure), secrets),
+          failure,
+        );
+      }
+      throw failure ?? new Error('createCommitOnBranch returned no commit');
+    }
+    const node = data?.createPullRequest?.pullRequest ?? data?.updatePullRequest?.pullRequest;
+    if (!pr || !node) {
+      // Another run opened the pull request in between: re-read and update that one.
+      if (pr && !pr.existing && /already exists/i.test(errorText(failure))) {
+        throw new ReleaseConflictError(
+          request.branch,
+          'another run opened its pull request first',
+          failure,
+        );
+      }
+      return { sha: oid }; // the flow opens or updates the pull request on its own
+    }
+    const opened = toPr(node);
+    await extras(opened, pr);
+    return { sha: oid, pullRequest: opened };
   }
 
   async function commitRest(request: CommitRequest): Promise<CommitResult> {
@@ -587,7 +629,12 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         ),
       );
     }
-    if (request.autoMerge) {
+    if (request.autoMerge && api === 'rest') {
+      // GitHub has no REST endpoint for auto-merge; without GraphQL it cannot be enabled.
+      log(
+        `auto-merge not enabled on #${pr.number}: it needs GitHub's GraphQL API, which is not served here`,
+      );
+    } else if (request.autoMerge) {
       jobs.push(
         guarded('auto-merge', () =>
           graphql(

@@ -29,7 +29,7 @@ const help = `Usage: gitops-release create-release-pr --repo REPO --path PATH --
 
 Releases images into a GitOps manifest repository: reads only the target files, changes the image
 tags (comments and formatting kept), writes ONE commit and opens or updates the release pull
-request. On GitHub nothing is cloned (3 API round trips for a one-file release); on any other git
+request. On GitHub nothing is cloned (2 API round trips for a one-file release); on any other git
 remote only the target files are fetched. Safe to re-run and to run in parallel.
 
 Where:
@@ -63,9 +63,10 @@ Pull request:
                               paths, with a comment linking the new one.
 
 Safety:
-  --app-repo OWNER/NAME       The application repository on the same GitHub: the pull request lists
-                              its commits since the deployed tag, and an older commit than the
-                              deployed one is skipped (result skipped-older).
+  --app-repo REPO             The application repository: OWNER/NAME on the same GitHub (the pull
+                              request lists its commits since the deployed tag), or a git URL or
+                              path with --host git. A commit older than the deployed one is
+                              skipped (result skipped-older).
   --allow-downgrade           Release an older commit anyway (a deliberate rollback).
   --dry-run                   Read and plan only: print the diff and the pull request; write nothing.
   --json                      Print the result as JSON on stdout.

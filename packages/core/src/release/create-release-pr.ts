@@ -6,7 +6,7 @@ import {
   isSameImage,
   tryParseImageReference,
 } from '../image/reference.js';
-import { planImageEdits } from '../manifest/editor.js';
+import { findImages, planImageEdits } from '../manifest/editor.js';
 import type {
   ImageEditPlan,
   ManifestFile,
@@ -18,6 +18,7 @@ import type {
   GitHost,
   MergeMethod,
   PullRequestInfo,
+  PullRequestRequest,
   RepositorySnapshot,
 } from './host.js';
 import {
@@ -138,11 +139,32 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return sa.size === new Set(b).size && b.every((x) => sa.has(x));
 }
 
-/** Changes listed in a previous release body, so a release branch shared by pipelines lists all. */
-function tableRows(body: string): ReleasedChange[] {
+function applyEdits(files: ManifestFile[], edits: PlannedEdit[]): ManifestFile[] {
+  const after = new Map(edits.map((e) => [e.path, e.after]));
+  return files.map((f) => ({ path: f.path, text: after.get(f.path) ?? f.text }));
+}
+
+/** Images whose value differs between the base's and the branch's version of each file. */
+function imageRows(baseFiles: ManifestFile[], branchFiles: ManifestFile[]): ReleasedChange[] {
+  const before = new Map(baseFiles.map((f) => [f.path, f.text]));
   const rows: ReleasedChange[] = [];
-  for (const m of body.matchAll(/^\| `([^`]*)` \| (\d+) \| `([^`]*)` \| `([^`]*)` \|$/gm)) {
-    rows.push({ path: m[1]!, line: Number(m[2]), from: m[3]!, to: m[4]! });
+  for (const file of branchFiles) {
+    const old = before.get(file.path);
+    if (old === undefined || old === file.text) continue;
+    const at = (text: string) => {
+      try {
+        return findImages(text, { file: file.path });
+      } catch {
+        return []; // a file another writer broke: its rows are left out, the edit itself is not
+      }
+    };
+    const was = new Map(at(old).map((i) => [`${i.document}|${i.path}`, i.value]));
+    for (const image of at(file.text)) {
+      const from = was.get(`${image.document}|${image.path}`);
+      if (from !== undefined && from !== image.value) {
+        rows.push({ path: file.path, line: image.line, from, to: image.value });
+      }
+    }
   }
   return rows;
 }
@@ -295,22 +317,23 @@ async function attemptRelease(
       found.sha === snapshot.base.sha ||
       (found.parents ?? []).includes(snapshot.base.sha));
   const branchPlan = accumulate ? plan(snapshot.branch!.files, planRequest) : basePlan;
-  let rows = changesOf(basePlan.edits);
+  // The table says what the branch changes against the base, whoever wrote it: computed from the
+  // files, not from an earlier body, so concurrent pipelines sharing the branch cannot drop rows.
+  let rows = accumulate
+    ? imageRows(snapshot.files, applyEdits(snapshot.branch!.files, branchPlan.edits))
+    : changesOf(basePlan.edits);
   if (accumulate && snapshot.pullRequest) {
-    const ours = new Set(rows.map((r) => `${r.path}:${r.line}`));
-    const earlier = tableRows(snapshot.pullRequest.body).filter(
-      (r) => !ours.has(`${r.path}:${r.line}`),
-    );
-    rows = [...earlier, ...rows];
     const previous = parseMarker(snapshot.pullRequest.body);
     if (previous) marker.images = [...new Set([...previous.images, ...marker.images])].sort();
   }
-  const body = formatPullRequestBody({
-    rows,
-    marker,
-    ...(comparison?.comparison ? { comparison: comparison.comparison } : {}),
-    ...(request.appRepository ? { appRepository: request.appRepository } : {}),
-  });
+  const bodyFor = (tableRows: ReleasedChange[]) =>
+    formatPullRequestBody({
+      rows: tableRows,
+      marker,
+      ...(comparison?.comparison ? { comparison: comparison.comparison } : {}),
+      ...(request.appRepository ? { appRepository: request.appRepository } : {}),
+    });
+  const body = bodyFor(rows);
   result.title = title;
   result.body = body;
   result.changes = rows;
@@ -331,7 +354,25 @@ async function attemptRelease(
     return result;
   }
 
+  const prRequest: PullRequestRequest | undefined =
+    host.supportsPullRequests && host.upsertPullRequest
+      ? {
+          ...(snapshot.pullRequest ? { existing: snapshot.pullRequest } : {}),
+          head: branch,
+          base,
+          title,
+          body,
+          ...(request.draft ? { draft: true } : {}),
+          ...(request.labels?.length ? { labels: request.labels } : {}),
+          ...(request.reviewers?.length ? { reviewers: request.reviewers } : {}),
+          ...(request.teamReviewers?.length ? { teamReviewers: request.teamReviewers } : {}),
+          ...(request.assignees?.length ? { assignees: request.assignees } : {}),
+          ...(request.autoMerge ? { autoMerge: request.autoMerge } : {}),
+        }
+      : undefined;
+
   let commitSha: string;
+  let pr: PullRequestInfo | undefined;
   if (accumulate && branchPlan.edits.length === 0) {
     commitSha = snapshot.branch!.sha; // a re-run: the branch already carries these images
   } else {
@@ -342,12 +383,14 @@ async function attemptRelease(
       parent,
       files: branchPlan.edits.map((e) => ({ path: e.path, text: e.after })),
       message,
+      ...(prRequest ? { pullRequest: prRequest } : {}),
     });
     commitSha = written.sha;
+    pr = written.pullRequest;
   }
   result.commitSha = commitSha;
 
-  if (!host.supportsPullRequests || !host.upsertPullRequest) {
+  if (!prRequest || !host.upsertPullRequest) {
     result.result = 'pushed';
     const url = host.compareUrl?.(base, branch);
     if (url) result.compareUrl = url;
@@ -355,19 +398,27 @@ async function attemptRelease(
     return result;
   }
 
-  const pr = await host.upsertPullRequest({
-    ...(snapshot.pullRequest ? { existing: snapshot.pullRequest } : {}),
-    head: branch,
-    base,
-    title,
-    body,
-    ...(request.draft ? { draft: true } : {}),
-    ...(request.labels?.length ? { labels: request.labels } : {}),
-    ...(request.reviewers?.length ? { reviewers: request.reviewers } : {}),
-    ...(request.teamReviewers?.length ? { teamReviewers: request.teamReviewers } : {}),
-    ...(request.assignees?.length ? { assignees: request.assignees } : {}),
-    ...(request.autoMerge ? { autoMerge: request.autoMerge } : {}),
-  });
+  // Hosts that can open the pull request in the commit's round trip already did.
+  pr ??= await host.upsertPullRequest(prRequest);
+
+  // On a shared branch another pipeline may have committed after the state this body was made
+  // from, and its update may have landed before ours: re-read until the branch holds still, so
+  // the last writer's body lists every change (only when sharing; a lone release skips this).
+  let described = commitSha;
+  for (let check = 0; accumulate && check < 5; check++) {
+    const now = await host.read({ base, branch, paths: request.paths });
+    if (!now.branch || now.branch.sha === described) break;
+    described = now.branch.sha;
+    rows = imageRows(now.files, now.branch.files);
+    pr = await host.upsertPullRequest({
+      ...prRequest,
+      existing: now.pullRequest ?? pr,
+      body: bodyFor(rows),
+    });
+    result.body = bodyFor(rows);
+    result.changes = rows;
+    result.changedFiles = [...new Set(rows.map((r) => r.path))];
+  }
   result.result = snapshot.pullRequest ? 'updated' : 'created';
   result.pullRequest = { number: pr.number, url: pr.url };
   result.message = `${result.result} pull request #${pr.number} (${pr.url}) from ${branch} into ${base}: ${title}`;

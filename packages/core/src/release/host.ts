@@ -1,7 +1,8 @@
 import type { ManifestFile } from '../manifest/types.js';
 
 // The GitHost port is coarse on purpose: each method is one round trip on GitHub (a GraphQL
-// document), so a one-file release pull request costs read + commit + pull request = 3.
+// document), so a one-file release pull request costs read + commit (with the pull request
+// riding in the same mutation) = 2, and at most 3 on hosts that open it separately.
 
 export type MergeMethod = 'merge' | 'squash' | 'rebase';
 
@@ -68,10 +69,18 @@ export interface CommitRequest {
   parent: string;
   files: FileChange[];
   message: string;
+  /**
+   * The pull request to open or update once the commit lands. A host that can do both in one
+   * round trip (GitHub GraphQL: fields of one mutation run in order) returns it in the result;
+   * others ignore it and the flow calls upsertPullRequest.
+   */
+  pullRequest?: PullRequestRequest;
 }
 
 export interface CommitResult {
   sha: string;
+  /** The pull request, when the host opened or updated it with the commit. */
+  pullRequest?: PullRequestInfo;
 }
 
 export interface PullRequestRequest {
