@@ -181,6 +181,25 @@ describe('getInputs: create_release_pr', () => {
   });
 });
 
+describe('getInputs: commit', () => {
+  const build = { command: 'build_and_push_image', image: 'ghcr.io/o/app' };
+  it('takes the commit input over GITHUB_SHA, for a pull request head', () => {
+    const head = 'F'.repeat(40);
+    expect(getInputs(env({ ...build, commit: head }, { GITHUB_SHA: SHA }))).toMatchObject({
+      sha: head,
+    });
+    const release = { command: 'create_release_pr', repo: 'o/m', path: 'p', image: 'a/b' };
+    expect(getInputs(env({ ...release, commit: head }, { GITHUB_SHA: SHA }))).toMatchObject({
+      images: ['a/b:fffffff'],
+    });
+  });
+  it('refuses a short or non-hex commit, naming the input', () => {
+    const err = usageError(() => getInputs(env({ ...build, commit: 'abc1234' })));
+    expect(err.input).toBe('commit');
+    expect(err.message).toMatch(/full commit SHA/);
+  });
+});
+
 describe('secretValues', () => {
   it('returns every secret input that is set, and nothing else', () => {
     const values = secretValues(

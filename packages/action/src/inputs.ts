@@ -30,6 +30,7 @@ export const INPUTS = {
   'dry-run': { kind: 'boolean', for: 'all' },
   'github-token': { kind: 'string', for: 'all', secret: true },
   tag: { kind: 'string', for: 'all' },
+  commit: { kind: 'string', for: 'all' },
   'sha-length': { kind: 'integer', for: 'all' },
   image: { kind: 'list', for: 'all' },
   // build_and_push_image
@@ -168,10 +169,17 @@ function keyValueList(env: Env, name: InputName): Record<string, string> {
   return out;
 }
 
-/** The commit the workflow runs for: the runner's GITHUB_SHA. */
+/** The application commit: the `commit` input, else the runner's GITHUB_SHA. */
+function commitInput(env: Env): string | undefined {
+  const given = rawInput(env, 'commit');
+  if (given !== undefined && !/^([0-9a-f]{40}|[0-9a-f]{64})$/i.test(given))
+    fail('commit', `must be a full commit SHA (40 or 64 hex digits); got "${given}"`);
+  return (given ?? env.GITHUB_SHA?.trim()) || undefined;
+}
+
 function shortSha(env: Env, length: number): string | undefined {
-  const sha = env.GITHUB_SHA?.trim();
-  return sha ? sha.slice(0, length) : undefined;
+  const sha = commitInput(env);
+  return sha ? sha.slice(0, length).toLowerCase() : undefined;
 }
 
 /** The tag for the build, and the default tag for release images given without one. */
@@ -182,7 +190,7 @@ function resolveTag(env: Env, shaLength: number): string | undefined {
 export interface CommonInputs {
   dryRun: boolean;
   githubToken: string | undefined;
-  /** Full commit SHA of the application repository (GITHUB_SHA), when the runner gives it. */
+  /** Full commit SHA of the application repository: `commit`, else GITHUB_SHA. */
   sha: string | undefined;
   shaLength: number;
 }
@@ -256,7 +264,7 @@ export function getInputs(env: Env): Inputs {
   const common: CommonInputs = {
     dryRun: booleanInput(env, 'dry-run', false),
     githubToken: rawInput(env, 'github-token'),
-    sha: env.GITHUB_SHA?.trim() || undefined,
+    sha: commitInput(env),
     shaLength,
   };
   return chosen === 'build_and_push_image'
