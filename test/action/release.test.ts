@@ -61,6 +61,11 @@ afterAll(async () => {
 
 describe('create_release_pr', () => {
   let repo: string;
+
+  it('runs the bundle on Node 24, as runs.using: node24 does', () => {
+    expect(process.versions.node.split('.')[0]).toBe('24');
+  });
+
   let number: string;
 
   it('opens the release pull request; outputs, summary and the simulator agree', async () => {

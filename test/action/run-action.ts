@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root } from './workflow-lint.js';
@@ -8,6 +8,25 @@ import { root } from './workflow-lint.js';
 // with the inputs as INPUT_* variables and the GITHUB_* files, in the workspace as cwd.
 
 export const BUNDLE = join(root, 'dist/action.cjs');
+
+let installed: Promise<string> | undefined;
+/**
+ * The committed bundle copied where the runner puts an action (`_actions/OWNER/REPO/REF/`), away
+ * from this repository: no node_modules to fall back on, so a package left out of the bundle fails.
+ */
+function installedBundle(): Promise<string> {
+  installed ??= (async () => {
+    const dir = join(
+      await mkdtemp(join(tmpdir(), 'gr-actions-')),
+      'gitops-release/gitops-release/v1',
+    );
+    await mkdir(join(dir, 'dist'), { recursive: true });
+    await copyFile(join(root, 'action.yml'), join(dir, 'action.yml'));
+    await copyFile(BUNDLE, join(dir, 'dist/action.cjs'));
+    return join(dir, 'dist/action.cjs');
+  })();
+  return installed;
+}
 
 export interface ActionRun {
   code: number | null;
@@ -62,6 +81,7 @@ export async function runAction(
   const envFile = join(dir, 'env');
   await Promise.all([outputsFile, summaryFile, envFile].map((f) => writeFile(f, '')));
   const workspace = options.cwd ?? dir;
+  const bundle = await installedBundle();
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -85,7 +105,7 @@ export async function runAction(
   }>((resolve) => {
     execFile(
       process.execPath,
-      [BUNDLE],
+      [bundle],
       { cwd: workspace, env, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err ? ((err as { code?: number }).code ?? null) : 0;
