@@ -8,8 +8,6 @@ import {
   type ReleaseResult,
   UsageError,
 } from '@gitops-release/core';
-import { createGitHost } from '@gitops-release/git';
-import { createGitHubHost } from '@gitops-release/github';
 import { httpFetch } from '../http-fetch.js';
 import type { Env, ReleaseInputs } from '../inputs.js';
 import type { CommandRunner } from '../main.js';
@@ -51,6 +49,8 @@ async function openHost(inputs: ReleaseInputs, rt: Parameters<typeof releaseComm
         'input "github-token" is empty: create_release_pr on GitHub needs a token that can write to the manifest repository',
         { input: 'github-token' },
       );
+    // Each host's code is loaded only when chosen: the GitHub client alone is most of a start-up.
+    const { createGitHubHost } = await import('@gitops-release/github');
     const host = createGitHubHost({
       token: inputs.githubToken,
       baseUrl: inputs.githubUrl,
@@ -69,6 +69,7 @@ async function openHost(inputs: ReleaseInputs, rt: Parameters<typeof releaseComm
   }
   const token = tokenForRemote(inputs, rt.env);
   try {
+    const { createGitHost } = await import('@gitops-release/git');
     const host = await createGitHost({
       remote: inputs.repo,
       ...(token ? { token } : {}),
