@@ -98,6 +98,23 @@ describe('run', () => {
     expect(r.failed).toEqual([]);
   });
 
+  it('keeps a done step done when the summary cannot be written, and sets outputs once', async () => {
+    const [rt, r] = recorder(release);
+    rt.summary = async () => {
+      throw new Error('EACCES: summary file');
+    };
+    await run(
+      rt,
+      loaders(async () => ({ outputs: { result: 'created' }, summary: 'x', message: 'done' })),
+    );
+    expect(r.failed).toEqual([]);
+    expect(r.outputs.get('result')).toBe('created');
+    expect(r.calls.filter((c) => c === 'output:result')).toHaveLength(1);
+    expect(r.log).toContain(
+      'warning: the job summary could not be written: Error: EACCES: summary file',
+    );
+  });
+
   it('redacts secrets from outputs, summary and log, which the runner does not mask', async () => {
     const [rt, r] = recorder(release);
     await run(

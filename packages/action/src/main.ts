@@ -1,7 +1,6 @@
 import { GitopsReleaseError } from '@gitops-release/core';
 import {
   type BuildInputs,
-  type CommandName,
   type Env,
   getInputs,
   inputVariable,
@@ -45,8 +44,11 @@ export async function run(
     const outcome = await runCommand(inputs, rt, commands);
     const outputs = completeOutputs(outcome.outputs);
     for (const name of OUTPUTS) rt.setOutput(name, clean(outputs[name]));
-    await rt.summary(clean(outcome.summary));
     rt.info(clean(outcome.message));
+    // The work is done and its outputs set: a summary that cannot be written does not undo it.
+    await rt.summary(clean(outcome.summary)).catch((err: unknown) => {
+      rt.warning(clean(`the job summary could not be written: ${String(err)}`));
+    });
   } catch (err) {
     for (const name of OUTPUTS) rt.setOutput(name, name === 'result' ? FAILED : '');
     await reportFailure(err, rt, clean);
@@ -58,13 +60,9 @@ async function runCommand(
   rt: Runtime,
   commands: Loaders,
 ): Promise<CommandOutcome> {
-  const name: CommandName = inputs.command;
-  if (inputs.command === 'build_and_push_image') {
-    const runner = await commands.build_and_push_image();
-    return runner(inputs, rt);
-  }
-  const runner = await commands[name as 'create_release_pr']();
-  return runner(inputs, rt);
+  if (inputs.command === 'build_and_push_image')
+    return (await commands.build_and_push_image())(inputs, rt);
+  return (await commands.create_release_pr())(inputs, rt);
 }
 
 /** Registers every secret input (and each line of a multi-line one, as the runner masks by line). */
