@@ -71,6 +71,7 @@ export const INPUTS = {
   'app-repository': { kind: 'string', for: 'create_release_pr' },
   key: { kind: 'string', for: 'create_release_pr' },
   'add-missing': { kind: 'boolean', for: 'create_release_pr' },
+  'git-token': { kind: 'string', for: 'create_release_pr', secret: true },
   'ssh-key': { kind: 'string', for: 'create_release_pr', secret: true },
 } as const satisfies Record<string, InputSpec>;
 
@@ -243,6 +244,7 @@ export interface ReleaseInputs extends CommonInputs {
   appRepository: string | undefined;
   key: string | undefined;
   addMissing: boolean;
+  gitToken: string | undefined;
   sshKey: string | undefined;
 }
 
@@ -362,6 +364,7 @@ function releaseInputs(env: Env, common: CommonInputs, shaLength: number): Relea
     appRepository: rawInput(env, 'app-repository') ?? (env.GITHUB_REPOSITORY?.trim() || undefined),
     key: rawInput(env, 'key'),
     addMissing: booleanInput(env, 'add-missing', false),
+    gitToken: rawInput(env, 'git-token'),
     sshKey: rawInput(env, 'ssh-key'),
   };
 }

@@ -107,6 +107,7 @@ const FLAG_TO_INPUT: Record<string, string> = {
   base: 'base',
   host: 'host',
   mode: 'mode',
+  // The plain git host says --token-env too; for it, git-token is the input (see release.ts).
   'token-env': 'github-token',
   'github-url': 'github-url',
   'allow-downgrade': 'allow-downgrade',

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   createReleasePr,
   type GitHost,
+  GitopsReleaseError,
   parseImageReference,
   type ReleaseResult,
   UsageError,
@@ -26,10 +27,12 @@ function remoteHost(remote: string): string | undefined {
 }
 
 /**
- * The workflow's token goes only to the GitHub the workflow runs on: sending it as a header to any
- * other git server would hand it to that server.
+ * The token for a plain git remote: `git-token`, given for that remote; else the GitHub token, but
+ * only to the GitHub the workflow runs on: sent as a header to any other git server, the
+ * workflow's token would be handed to that server.
  */
-function tokenForRemote(inputs: ReleaseInputs, env: Env): string | undefined {
+export function tokenForRemote(inputs: ReleaseInputs, env: Env): string | undefined {
+  if (inputs.gitToken) return inputs.gitToken;
   if (!inputs.githubToken) return undefined;
   const server = remoteHost(env.GITHUB_SERVER_URL || 'https://github.com');
   const host = remoteHost(inputs.repo);
@@ -174,7 +177,20 @@ export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) =
       summary: summary(result),
       message: result.message,
     };
+  } catch (err) {
+    throw inputsOfGitHost(err, inputs, rt.env);
   } finally {
     await close();
   }
 };
+
+/** The git host names its token flag; in a workflow that is `git-token` (or why none was sent). */
+function inputsOfGitHost(err: unknown, inputs: ReleaseInputs, env: Env): unknown {
+  if (inputs.host !== 'git' || !(err instanceof GitopsReleaseError) || err.input !== 'token-env')
+    return err;
+  const withheld = !inputs.gitToken && inputs.githubToken && !tokenForRemote(inputs, env);
+  err.message = err.message.replace(/--token-env/g, 'input "git-token"');
+  if (withheld)
+    err.message += `\n(github-token is not sent to ${remoteHost(inputs.repo) ?? inputs.repo}: it is a token for ${env.GITHUB_SERVER_URL || 'https://github.com'}; give this remote's token in "git-token".)`;
+  return err;
+}
