@@ -166,7 +166,8 @@ describe('create_release_pr', () => {
     const r = await release({ repo, path: 'overlays/staging', image: 'gcr.io/p/web' }, BAD_TOKEN);
     expect(r.code).toBe(1);
     expect(r.errors).toHaveLength(1);
-    expect(r.errors[0]).toMatch(/401|credentials|token/i);
+    expect(r.errors[0]).toMatch(/GitHub refused the token \(HTTP 401/);
+    expect(r.errors[0]).toContain('Set a valid token in input "github-token"');
     expect(r.outputs.result).toBe('failed');
     expect(Object.keys(r.outputs).sort()).toEqual(declaredOutputs);
     expect(r.stdout).toContain(`::add-mask::${BAD_TOKEN}`);

@@ -228,5 +228,10 @@ describe('inActionTerms', () => {
     expect(inActionTerms('a --no-such-flag and a-b--c stay')).toBe(
       'a --no-such-flag and a-b--c stay',
     );
+    expect(
+      inActionTerms(
+        'Set a valid token in the variable named by --token-env (default GITHUB_TOKEN); it',
+      ),
+    ).toBe('Set a valid token in input "github-token"; it');
   });
 });

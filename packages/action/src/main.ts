@@ -116,10 +116,15 @@ const FLAG_TO_INPUT: Record<string, string> = {
 
 /** Core speaks the CLI's flags; in a workflow the user sets inputs, so name those instead. */
 export function inActionTerms(message: string): string {
-  return message.replace(/(?<![\w-])--([a-z][a-z-]*)(?: [A-Z_]+)?/g, (whole, flag: string) => {
-    const input = FLAG_TO_INPUT[flag];
-    return input ? `input "${input}"` : whole;
-  });
+  return message
+    .replace(
+      /the (?:environment )?variable named by --token-env(?: \(default [A-Z_]+\))?/g,
+      'input "github-token"',
+    )
+    .replace(/(?<![\w-])--([a-z][a-z-]*)(?: [A-Z_]+)?/g, (whole, flag: string) => {
+      const input = FLAG_TO_INPUT[flag];
+      return input ? `input "${input}"` : whole;
+    });
 }
 
 /** One failure message; errors that know their file and line also become annotations there. */
