@@ -118,6 +118,33 @@ describe('build_and_push_image', () => {
     ).toBe(true);
   });
 
+  it('a dry run of a new commit says it would build, and pushes nothing', async () => {
+    const before = registry.requests().length;
+    const r = await build(
+      {
+        image: `${registry.host}/acme/web`,
+        username: TEST_USER,
+        password: TEST_PASSWORD,
+        'dry-run': 'true',
+      },
+      'eeeeeee000000000000000000000000000000000',
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.outputs).toMatchObject({
+      result: 'would-build',
+      image: `${registry.host}/acme/web:eeeeeee`,
+      digest: '',
+    });
+    expect(r.summary).toContain('Dry run');
+    expect(
+      registry
+        .requests()
+        .slice(before)
+        .every((q) => q.method === 'HEAD' || q.method === 'GET'),
+    ).toBe(true);
+    await expect(registry.manifest('acme/web', 'eeeeeee')).rejects.toThrow();
+  });
+
   it('a user who may only pull: one clear failure, outputs still set', async () => {
     const r = await build(
       {
