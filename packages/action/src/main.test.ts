@@ -212,6 +212,25 @@ describe('run', () => {
     expect(r.calls).toContain(`secret:${key}`);
     expect(r.calls).toContain('secret:"private_key": "-----BEGIN KEY-----abcdef"');
   });
+
+  it('masks a base64-encoded key file and what it decodes to', async () => {
+    const key = '{\n  "type": "service_account",\n  "private_key": "-----BEGIN KEY-----xyz123"\n}';
+    const encoded = Buffer.from(key).toString('base64');
+    const [rt, r] = recorder({
+      command: 'build_and_push_image',
+      image: 'gcr.io/p/app',
+      tag: 't',
+      'gcp-key': encoded,
+    });
+    await run(
+      rt,
+      loaders(async () => ({ outputs: {}, summary: key, message: 'ok' })),
+    );
+    expect(r.calls).toContain(`secret:${encoded}`);
+    expect(r.calls).toContain(`secret:${key}`);
+    expect(r.calls).toContain('secret:"private_key": "-----BEGIN KEY-----xyz123"');
+    expect(r.summary).not.toContain('BEGIN KEY');
+  });
 });
 
 describe('inActionTerms', () => {

@@ -69,8 +69,14 @@ async function runCommand(
 function maskSecrets(rt: Runtime): string[] {
   const secrets = new Set<string>();
   for (const value of secretValues(rt.env)) {
-    secrets.add(value);
-    for (const line of value.split('\n')) if (line.trim().length >= 6) secrets.add(line.trim());
+    // A key file may come base64-encoded (one line in a CI secret); what it decodes to is secret too.
+    const decoded = /^[A-Za-z0-9+/=\s]{40,}$/.test(value)
+      ? Buffer.from(value, 'base64').toString('utf8')
+      : '';
+    for (const secret of decoded.includes('private_key') ? [value, decoded] : [value]) {
+      secrets.add(secret);
+      for (const line of secret.split('\n')) if (line.trim().length >= 6) secrets.add(line.trim());
+    }
   }
   const ordered = [...secrets].sort((a, b) => b.length - a.length);
   for (const secret of ordered) rt.setSecret(secret);
