@@ -206,6 +206,9 @@ for (const [k, v] of [
   ['uploadpack.allowFilter', 'true'],
   ['uploadpack.allowAnySHA1InWant', 'true'],
   ['http.receivepack', 'true'],
+  // No background gc between runs: every run meets the same repository.
+  ['receive.autogc', 'false'],
+  ['gc.auto', '0'],
 ]) {
   execFileSync('git', ['--git-dir', simRepo, 'config', k, v]);
 }
@@ -323,6 +326,10 @@ try {
         `create-release-pr --host git ${times.oursGit.at(-1).toFixed(0)} ms; clone+yq+push+PR ${times.seed.at(-1).toFixed(0)} ms`,
     );
   }
+} catch (err) {
+  const failed = gitServer.log.filter((e) => e.status >= 400);
+  if (failed.length) log(`git http-backend answered: ${JSON.stringify(failed.slice(-5))}`);
+  throw err;
 } finally {
   await gitServer.close();
   await sim.close();

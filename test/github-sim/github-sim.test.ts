@@ -222,6 +222,21 @@ describe('GraphQL', () => {
     expect(stdout).toContain('image: registry.example/acme/web:bbbbbbb');
   });
 
+  it('truncates Blob.text at 512,000 bytes and says so, as GitHub does', async () => {
+    const text = 'a: b\n'.repeat(120_000);
+    await sim.commit(REPO, 'large', { 'large.yaml': text }, 'large manifest');
+    const data = await gql<{
+      repository: { object: { text: string; isTruncated: boolean; byteSize: number } };
+    }>(
+      '{ repository(owner: "acme", name: "manifests") { object(expression: "large:large.yaml") { ... on Blob { text isTruncated byteSize } } } }',
+    );
+    expect(data.repository.object).toEqual({
+      text: text.slice(0, 512_000),
+      isTruncated: true,
+      byteSize: 600_000,
+    });
+  });
+
   it('refuses to delete a path that does not exist, and a base64 that is not', async () => {
     const head = (await sim.branchHead(REPO, 'main'))!;
     const mutation = `mutation($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }`;
@@ -548,6 +563,24 @@ describe('REST', () => {
     expect(tree.data.tree.map((e) => e.path)).toContain('overlays/staging/kustomization.yaml');
     const commit = await rest.git.getCommit({ owner: 'acme', repo: 'manifests', commit_sha: head });
     expect(commit.data.sha).toBe(head);
+    // Over 1 MB the JSON answer carries no content, as on GitHub; raw still does.
+    const big = `${'x'.repeat(1024 * 1024)}\n`;
+    await sim.commit(REPO, 'big', { 'big.txt': big }, 'big file');
+    const bigJson = await rest.repos.getContent({
+      owner: 'acme',
+      repo: 'manifests',
+      path: 'big.txt',
+      ref: 'big',
+    });
+    expect(bigJson.data).toMatchObject({ content: '', encoding: 'none', size: big.length });
+    const bigRaw = await rest.repos.getContent({
+      owner: 'acme',
+      repo: 'manifests',
+      path: 'big.txt',
+      ref: 'big',
+      mediaType: { format: 'raw' },
+    });
+    expect(String(bigRaw.data)).toBe(big);
     const missing = await status(
       rest.repos.getContent({ owner: 'acme', repo: 'manifests', path: 'nope' }),
     );
@@ -707,6 +740,36 @@ describe('REST', () => {
       (await rest.pulls.list({ owner: 'acme', repo: 'manifests', head: 'acme:release-eeeeeee' }))
         .data,
     ).toEqual([]);
+    // Reopened: fine while it is the only one for its branch; refused once another is open.
+    await rest.pulls.update({
+      owner: 'acme',
+      repo: 'manifests',
+      pull_number: number,
+      state: 'open',
+    });
+    await rest.pulls.update({
+      owner: 'acme',
+      repo: 'manifests',
+      pull_number: number,
+      state: 'closed',
+    });
+    const second = await rest.pulls.create({
+      owner: 'acme',
+      repo: 'manifests',
+      head: 'release-eeeeeee',
+      base: 'main',
+      title: 'again',
+    });
+    const reopen = await status(
+      rest.pulls.update({ owner: 'acme', repo: 'manifests', pull_number: number, state: 'open' }),
+    );
+    expect(reopen.status).toBe(422);
+    await rest.pulls.update({
+      owner: 'acme',
+      repo: 'manifests',
+      pull_number: second.data.number,
+      state: 'closed',
+    });
     // Link headers as GitHub sends them: paginate walks every page.
     const all = await rest.paginate(rest.pulls.list, {
       owner: 'acme',
@@ -714,7 +777,7 @@ describe('REST', () => {
       state: 'all',
       per_page: 1,
     });
-    expect(all.map((p) => p.number).sort()).toEqual([1, number]);
+    expect(all.map((p) => p.number).sort((a, b) => a - b)).toEqual([1, number, second.data.number]);
   });
 
   it('opens one pull request when several creations for the same branch race', async () => {
@@ -762,6 +825,53 @@ describe('REST', () => {
     expect(opened).toHaveLength(1);
     // The winner answered 201 (pulls.create) or 200 (octokit's status for a resolved call here).
     expect(outcomes.filter((o) => o.status === 422)).toHaveLength(4);
+  });
+
+  it('merges a pull request as a person would: a real three-way merge, shown merged everywhere', async () => {
+    await sim.createRepo('acme/merging', { 'app.yaml': 'tag: a\n', 'other.yaml': 'x: 1\n' });
+    await sim.commit('acme/merging', 'release-b', { 'app.yaml': 'tag: b\n' }, 'Release b');
+    await sim.commit('acme/merging', 'main', { 'other.yaml': 'x: 2\n' }, 'Someone else');
+    const pr = await rest.pulls.create({
+      owner: 'acme',
+      repo: 'merging',
+      head: 'release-b',
+      base: 'main',
+      title: 'Release b',
+    });
+    const merge = await sim.mergePullRequest('acme/merging', pr.data.number);
+    expect(await sim.readFile('acme/merging', 'main', 'app.yaml')).toBe('tag: b\n');
+    expect(await sim.readFile('acme/merging', 'main', 'other.yaml')).toBe('x: 2\n');
+    const [top] = await sim.commits('acme/merging', 'main', 1);
+    expect(top).toMatchObject({ sha: merge, verified: true });
+    expect(top?.parents).toHaveLength(2);
+    const got = await rest.pulls.get({
+      owner: 'acme',
+      repo: 'merging',
+      pull_number: pr.data.number,
+    });
+    expect(got.data).toMatchObject({ state: 'closed', merged: true, merge_commit_sha: merge });
+    const viaGraphQL = await gql<{
+      repository: { pullRequests: { nodes: { number: number; state: string }[] } };
+    }>(
+      '{ repository(owner: "acme", name: "merging") { pullRequests(states: [MERGED], first: 5) { nodes { number state } } } }',
+    );
+    expect(viaGraphQL.repository.pullRequests.nodes).toEqual([
+      { number: pr.data.number, state: 'MERGED' },
+    ]);
+    // Two edits of one line conflict, as in git.
+    await sim.commit('acme/merging', 'release-c', { 'app.yaml': 'tag: c\n' }, 'Release c');
+    await sim.commit('acme/merging', 'main', { 'app.yaml': 'tag: hotfix\n' }, 'Hotfix');
+    const conflicting = await rest.pulls.create({
+      owner: 'acme',
+      repo: 'merging',
+      head: 'release-c',
+      base: 'main',
+      title: 'Release c',
+    });
+    await expect(sim.mergePullRequest('acme/merging', conflicting.data.number)).rejects.toThrow(
+      /conflict/i,
+    );
+    expect(await sim.readFile('acme/merging', 'main', 'app.yaml')).toBe('tag: hotfix\n');
   });
 
   it('compares commits: ahead, behind, identical, diverged, with messages and authors', async () => {

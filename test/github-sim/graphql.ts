@@ -161,6 +161,8 @@ function labelView(ctx: Ctx, repo: RepoRecord, name: string) {
   };
 }
 
+const BLOB_TEXT_LIMIT = 512_000;
+
 function blobView(ctx: Ctx, repo: RepoRecord, oid: string) {
   let bytes: Promise<Buffer> | undefined;
   const read = () => {
@@ -176,10 +178,11 @@ function blobView(ctx: Ctx, repo: RepoRecord, oid: string) {
     commitResourcePath: `/${repo.meta.fullName}`,
     byteSize: async () => (await read()).length,
     isBinary: async () => (await read()).includes(0),
-    isTruncated: false,
+    // GitHub cuts Blob.text at 512,000 bytes and says so in isTruncated.
+    isTruncated: async () => (await read()).length > BLOB_TEXT_LIMIT,
     text: async () => {
       const b = await read();
-      return b.includes(0) ? null : b.toString('utf8');
+      return b.includes(0) ? null : b.subarray(0, BLOB_TEXT_LIMIT).toString('utf8');
     },
     repository: () => repoView(ctx, repo),
   };
@@ -348,9 +351,11 @@ function pullView(ctx: Ctx, repo: RepoRecord, number: number) {
     headRef: () => resolveRefView(ctx, repo, pr.head),
     baseRef: () => resolveRefView(ctx, repo, pr.base),
     isDraft: pr.draft,
-    state: pr.state === 'open' ? 'OPEN' : 'CLOSED',
+    state: pr.merged ? 'MERGED' : pr.state === 'open' ? 'OPEN' : 'CLOSED',
     closed: pr.state === 'closed',
-    merged: false,
+    merged: pr.merged !== null,
+    mergedAt: pr.merged?.at ?? null,
+    mergeCommit: pr.merged ? () => commitView(ctx, repo, pr.merged!.sha) : null,
     mergeable: 'MERGEABLE',
     maintainerCanModify: pr.maintainerCanModify,
     createdAt: pr.createdAt,
@@ -426,7 +431,9 @@ function pullConnection(
   let list = pulls;
   const states = args.states as string[] | undefined;
   if (states?.length) {
-    list = list.filter((p) => states.includes(p.state === 'open' ? 'OPEN' : 'CLOSED'));
+    list = list.filter((p) =>
+      states.includes(p.merged ? 'MERGED' : p.state === 'open' ? 'OPEN' : 'CLOSED'),
+    );
   }
   if (args.headRefName) list = list.filter((p) => p.head === args.headRefName);
   if (args.baseRefName) list = list.filter((p) => p.base === args.baseRefName);
@@ -754,8 +761,11 @@ function root(ctx: Ctx) {
         pr.state = 'closed';
         pr.closedAt = shapes.timestamp();
       } else if (input.state === 'OPEN' && pr.state === 'closed') {
-        pr.state = 'open';
-        pr.closedAt = null;
+        try {
+          ctx.state.reopenPull(repo, pr);
+        } catch (error) {
+          fromState(error);
+        }
       }
       touch(pr);
       return {

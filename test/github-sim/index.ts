@@ -110,8 +110,20 @@ export interface PullRequestView {
   assignees: string[];
   comments: { body: string; user: string }[];
   autoMerge: { mergeMethod: 'merge' | 'squash' | 'rebase' } | null;
+  /** The merge commit, when merged with sim.mergePullRequest. */
+  mergeCommit: string | null;
   user: string;
   url: string;
+}
+
+export interface CommitView {
+  sha: string;
+  parents: string[];
+  message: string;
+  author: { name: string; email: string };
+  committer: { name: string; email: string };
+  /** Made by GitHub itself (createCommitOnBranch, REST commits, merges): shown as Verified. */
+  verified: boolean;
 }
 
 export interface GitHubSimulatorOptions {
@@ -151,6 +163,14 @@ export interface GitHubSimulator {
     message?: string,
     options?: { author?: string },
   ): Promise<string>;
+  /** A person merges the pull request (a real three-way merge onto the base); returns the merge commit. */
+  mergePullRequest(
+    fullName: string,
+    number: number,
+    options?: { method?: 'merge' | 'squash'; by?: string },
+  ): Promise<string>;
+  /** The newest `limit` commits of a branch (first parent), newest first. */
+  commits(fullName: string, branch: string, limit?: number): Promise<CommitView[]>;
   /** The bare repository on disk (`git clone` it). */
   repoPath(fullName: string): string;
   /** The commit a branch points to, or undefined. */
@@ -184,6 +204,11 @@ export interface GitHubSimulator {
   ): void;
   /** Runs before each request is handled (after it is parsed); returns a function that removes it. */
   onRequest(hook: (r: RequestHookInfo) => void | Promise<void>): () => void;
+  /**
+   * Stops the server and removes its repositories. Rejects when any answer broke GitHub's
+   * description (a simulator bug the product may have been blamed for); warns on stderr about
+   * REST paths the simulator does not implement.
+   */
   close(): Promise<void>;
 }
 
@@ -319,11 +344,16 @@ export async function startGitHubSimulator(
     const authorization = req.headers.authorization ?? '';
     const match = /^(?:token|bearer)\s+(\S+)$/i.exec(authorization);
     if (!match) {
-      await send(401, {
-        message: 'Requires authentication',
-        documentation_url: docs,
-        status: '401',
-      });
+      await send(
+        401,
+        kind === 'graphql'
+          ? {
+              message: 'This endpoint requires you to be authenticated.',
+              documentation_url:
+                'https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql',
+            }
+          : { message: 'Requires authentication', documentation_url: docs, status: '401' },
+      );
       return;
     }
     const grant = state.grants.get(match[1]!);
@@ -450,6 +480,7 @@ export async function startGitHubSimulator(
     assignees: [...pr.assignees],
     comments: pr.comments.map((c) => ({ body: c.body, user: c.user })),
     autoMerge: pr.autoMerge ? { mergeMethod: pr.autoMerge.mergeMethod } : null,
+    mergeCommit: pr.merged?.sha ?? null,
     user: pr.user,
     url: `${origin}/${fullName}/pull/${pr.number}`,
   });
@@ -484,6 +515,35 @@ export async function startGitHubSimulator(
         createFrom: from,
       });
       return commit.oid;
+    },
+    async mergePullRequest(fullName, number, opts = {}) {
+      const repo = repoOf(fullName);
+      const pr = state.findPull(repo, number);
+      if (!pr) throw new Error(`github-sim: no pull request #${number} in ${fullName}`);
+      return state.mergePull(repo, pr, opts.method ?? 'merge', opts.by ?? 'octocat');
+    },
+    async commits(fullName, branch, limit = 20) {
+      const repo = repoOf(fullName);
+      const head = await repo.git.resolveRef(`refs/heads/${branch}`);
+      if (!head) return [];
+      const oids = (
+        await repo.git.text(['rev-list', '--first-parent', `--max-count=${limit}`, head])
+      )
+        .split('\n')
+        .filter(Boolean);
+      const out: CommitView[] = [];
+      for (const oid of oids) {
+        const c = await repo.git.readCommit(oid);
+        out.push({
+          sha: oid,
+          parents: c.parents,
+          message: c.message.replace(/\n$/, ''),
+          author: { name: c.author.name, email: c.author.email },
+          committer: { name: c.committer.name, email: c.committer.email },
+          verified: repo.signed.has(oid),
+        });
+      }
+      return out;
     },
     repoPath: (fullName) => repoOf(fullName).git.path,
     branchHead: (fullName, branch) => repoOf(fullName).git.resolveRef(`refs/heads/${branch}`),
@@ -576,6 +636,20 @@ export async function startGitHubSimulator(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const repo of state.repos.values()) repo.git.close();
       await rm(dir, { recursive: true, force: true });
+      const unsupported = requests.filter((r) => r.unsupported);
+      if (unsupported.length) {
+        process.stderr.write(
+          `github-sim: not implemented (answered 404): ${[...new Set(unsupported.map((r) => `${r.method} ${r.path}`))].join(', ')}\n`,
+        );
+      }
+      const bugs = requests.filter((r) => r.simulatorBug);
+      if (bugs.length) {
+        throw new Error(
+          `github-sim: ${bugs.length} answer(s) broke GitHub's description:\n${bugs
+            .map((r) => `${r.method} ${r.path}: ${r.simulatorBug}`)
+            .join('\n')}`,
+        );
+      }
     },
   };
   return sim;

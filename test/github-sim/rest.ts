@@ -155,6 +155,10 @@ route('GET', '/repos/{owner}/{repo}', async (ctx) => {
     body: {
       ...repoBody(ctx, repo),
       allow_auto_merge: repo.autoMerge !== 'disallowed',
+      allow_update_branch: false,
+      use_squash_pr_title_as_default: false,
+      temp_clone_token: '',
+      organization: shapes.simpleUser(ctx.urls, ctx.state.user(repo.meta.owner)),
       permissions: { admin: false, maintain: write, push: write, triage: write, pull: true },
     },
   };
@@ -180,6 +184,10 @@ route('GET', '/repos/{owner}/{repo}/contents/{path}', async (ctx) => {
       oid: entry.oid,
       size: bytes.length,
     });
+    // Over 1 MB GitHub leaves the JSON content empty (encoding "none"): only raw has the bytes.
+    if (bytes.length > 1024 * 1024) {
+      return { status: 200, body: { ...base, content: '', encoding: 'none' } };
+    }
     // GitHub wraps the base64 text at 60 characters.
     const content = (bytes.toString('base64').match(/.{1,60}/g) ?? []).join('\n');
     return {
@@ -547,8 +555,15 @@ route('PATCH', '/repos/{owner}/{repo}/pulls/{pull_number}', async (ctx) => {
     pr.state = 'closed';
     pr.closedAt = shapes.timestamp();
   } else if (state === 'open' && pr.state === 'closed') {
-    pr.state = 'open';
-    pr.closedAt = null;
+    try {
+      ctx.state.reopenPull(repo, pr);
+    } catch (error) {
+      if (error instanceof StateError)
+        validationFailed(ctx, [
+          { resource: 'PullRequest', code: 'custom', message: error.message },
+        ]);
+      throw error;
+    }
   }
   pr.updatedAt = shapes.timestamp();
   return { status: 200, body: await pullBody(ctx, repo, pr.number) };

@@ -59,6 +59,8 @@ export interface PullState {
   createdAt: string;
   updatedAt: string;
   closedAt: string | null;
+  /** Set when merged (sim.mergePullRequest): the merge commit, who and when. */
+  merged: { sha: string; by: string; at: string } | null;
 }
 
 export interface RepoMeta {
@@ -398,8 +400,8 @@ export function pullRequest(
     created_at: pr.createdAt,
     updated_at: pr.updatedAt,
     closed_at: pr.closedAt,
-    merged_at: null,
-    merge_commit_sha: null,
+    merged_at: pr.merged?.at ?? null,
+    merge_commit_sha: pr.merged?.sha ?? null,
     assignee: assignees[0] ?? null,
     assignees,
     requested_reviewers: pr.reviewers.map((login) => simpleUser(urls, lookup.user(login))),
@@ -438,11 +440,11 @@ export function pullRequest(
         }
       : null,
     draft: pr.draft,
-    merged: false,
+    merged: pr.merged !== null,
     mergeable: pr.state === 'open' ? true : null,
     rebaseable: pr.state === 'open' ? true : null,
     mergeable_state: pr.state === 'open' ? 'clean' : 'unknown',
-    merged_by: null,
+    merged_by: pr.merged ? simpleUser(urls, lookup.user(pr.merged.by)) : null,
     comments: pr.comments.length,
     review_comments: 0,
     maintainer_can_modify: pr.maintainerCanModify,
@@ -489,7 +491,7 @@ export function issueFromPull(
       html_url: html,
       diff_url: `${html}.diff`,
       patch_url: `${html}.patch`,
-      merged_at: null,
+      merged_at: pr.merged?.at ?? null,
     },
     closed_at: pr.closedAt,
     closed_by: null,

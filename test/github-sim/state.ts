@@ -278,6 +278,7 @@ export class GitHubState {
       createdAt: now,
       updatedAt: now,
       closedAt: null,
+      merged: null,
     };
     repo.pulls.push(pr);
     return pr;
@@ -298,6 +299,71 @@ export class GitHubState {
     if ((await repo.git.countBetween(baseOid, headOid)) === 0) {
       throw new StateError('UNPROCESSABLE', `No commits between ${base} and ${head}`);
     }
+  }
+
+  /**
+   * Merges an open pull request as a person would on GitHub: a real three-way merge
+   * (`git merge-tree --write-tree`), a merge commit (or one squashed commit) on the base moved
+   * by compare-and-swap, and the pull request closed as merged.
+   */
+  async mergePull(
+    repo: RepoRecord,
+    pr: PullState,
+    method: 'merge' | 'squash',
+    by: string,
+  ): Promise<string> {
+    if (pr.state !== 'open') throw new StateError('UNPROCESSABLE', 'Pull Request is not mergeable');
+    const head = await repo.git.resolveRef(`refs/heads/${pr.head}`);
+    const base = await repo.git.resolveRef(`refs/heads/${pr.base}`);
+    if (!head || !base) throw new StateError('UNPROCESSABLE', 'Pull Request is not mergeable');
+    let tree: string;
+    try {
+      tree = (await repo.git.text(['merge-tree', '--write-tree', base, head])).split('\n')[0]!;
+    } catch {
+      throw new StateError('UNPROCESSABLE', 'Merge conflict: the pull request cannot be merged.');
+    }
+    const message =
+      method === 'squash'
+        ? `${pr.title} (#${pr.number})`
+        : `Merge pull request #${pr.number} from ${repo.meta.owner}/${pr.head}\n\n${pr.title}`;
+    const oid = await repo.git.commitTree(
+      tree,
+      method === 'squash' ? [base] : [base, head],
+      message,
+      this.identity(by),
+      WEB_FLOW,
+    );
+    if (!(await repo.git.compareAndSwapRef(`refs/heads/${pr.base}`, oid, base))) {
+      throw new StateError(
+        'STALE_DATA',
+        'Base branch was modified. Review and try the merge again.',
+      );
+    }
+    repo.signed.add(oid);
+    repo.pushedAt = timestamp();
+    const now = timestamp();
+    pr.state = 'closed';
+    pr.closedAt = now;
+    pr.updatedAt = now;
+    pr.merged = { sha: oid, by, at: now };
+    return oid;
+  }
+
+  /** Reopens a closed pull request; GitHub refuses a merged one, or a second open one per branch. */
+  reopenPull(repo: RepoRecord, pr: PullState): void {
+    if (pr.merged) throw new StateError('UNPROCESSABLE', 'Cannot reopen a merged pull request.');
+    if (
+      repo.pulls.some(
+        (p) => p !== pr && p.state === 'open' && p.head === pr.head && p.base === pr.base,
+      )
+    ) {
+      throw new StateError(
+        'UNPROCESSABLE',
+        `A pull request already exists for ${repo.meta.owner}:${pr.head}.`,
+      );
+    }
+    pr.state = 'open';
+    pr.closedAt = null;
   }
 
   addComment(pr: PullState, body: string, login: string): CommentState {

@@ -243,6 +243,51 @@ describe('create-release-pr on GitHub', () => {
     );
   });
 
+  it('retries when the release branch moves under an open pull request, losing nothing', async () => {
+    const repo = await manifests();
+    const first = await cli(repo, [
+      ...kustomizationPath,
+      '--image',
+      'gcr.io/p/web:abc1234',
+      '--json',
+    ]);
+    expect(JSON.parse(first.stdout).result).toBe('created');
+    let moved = false;
+    const off = sim.onRequest(async (q) => {
+      if (!moved && q.fields.includes('createCommitOnBranch')) {
+        moved = true;
+        await sim.commit(
+          repo,
+          'release-abc1234',
+          { 'overlays/staging/note.yaml': 'kind: ConfigMap\n' },
+          'A reviewer pushes',
+        );
+      }
+    });
+    const second = await cli(repo, [
+      '--path',
+      'overlays/prod',
+      '--branch',
+      'release-abc1234',
+      '--image',
+      'gcr.io/p/svc3:abc1234',
+      '--json',
+    ]);
+    off();
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ result: 'updated', attempts: 2 });
+    expect(await sim.readFile(repo, 'release-abc1234', 'overlays/staging/note.yaml')).toBe(
+      'kind: ConfigMap\n',
+    );
+    expect(
+      await sim.readFile(repo, 'release-abc1234', 'overlays/staging/kustomization.yaml'),
+    ).toContain('newTag: abc1234');
+    expect(await sim.readFile(repo, 'release-abc1234', 'overlays/prod/deploy.yaml')).toContain(
+      'gcr.io/p/svc3:abc1234',
+    );
+    expect(sim.pullRequests(repo)).toHaveLength(1);
+  });
+
   it('lands all of 10 concurrent pushes of 10 different images into one file', async () => {
     const repo = await manifests();
     const runs = await Promise.all(

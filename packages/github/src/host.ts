@@ -278,8 +278,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         parents: (repo.branch.target.parents?.nodes ?? []).map((p) => p.oid),
       };
     }
-    const release =
-      repo.release?.nodes.find((pr) => pr.baseRefName === base.name) ?? repo.release?.nodes[0];
+    const release = repo.release?.nodes.find((pr) => pr.baseRefName === base.name);
     if (release) snapshot.pullRequest = toPr(release);
     if (repo.open)
       snapshot.openPullRequests = repo.open.nodes

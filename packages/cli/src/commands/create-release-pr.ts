@@ -39,6 +39,8 @@ Where:
   --image IMAGE[:TAG]         The image to release; repeatable. Without a tag, the tag is the short
                               (7) SHA of GITHUB_SHA, CIRCLE_SHA1 or CI_COMMIT_SHA.
   --base BRANCH               The branch to release into (default: the repository's default branch).
+  --key PATH                  Edit only this place (yq-style, as set-image --key; one image only).
+  --add-missing               In a kustomization, add an images: entry when there is none.
 
 How:
   --host github|git           Default: github for OWNER/NAME, git for URLs and paths.
@@ -140,10 +142,10 @@ function images(values: string[], sha: string | undefined): ImageReference[] {
   });
 }
 
-/** The JSON result: everything but the whole file texts. */
+/** The JSON result: everything but the whole file texts (and the body, except in a dry run). */
 function toJson(result: ReleaseResult): Record<string, unknown> {
-  const { edits: _edits, body: _body, ...rest } = result;
-  return rest;
+  const { edits: _edits, body, ...rest } = result;
+  return result.dryRun && body !== undefined ? { ...rest, body } : rest;
 }
 
 export const createReleasePrCommand: Command = {

@@ -1,4 +1,4 @@
-import { type FoundImage, findImages } from '@gitops-release/core';
+import { type FoundImage, findImages, ManifestParseError } from '@gitops-release/core';
 import { readManifestFiles } from '@gitops-release/fs';
 import { type Command, flag } from '../command.js';
 
@@ -28,11 +28,22 @@ export const findImagesCommand: Command = {
   options: { json: { type: 'boolean' } },
   async run(args, io) {
     const files = await readManifestFiles(args.positionals, io.cwd);
-    const images: FoundImage[] = files.flatMap((f) => findImages(f.text, { file: f.path }));
+    const images: FoundImage[] = [];
+    const skipped: { path: string; reason: string }[] = [];
+    for (const f of files) {
+      try {
+        images.push(...findImages(f.text, { file: f.path }));
+      } catch (err) {
+        // A Helm chart template is not YAML until rendered; set-image skips it the same way.
+        if (!(err instanceof ManifestParseError && f.text.includes('{{'))) throw err;
+        skipped.push({ path: f.path, reason: `a template, not YAML (${err.message})` });
+      }
+    }
     if (flag(args, 'json')) {
-      io.stdout(`${JSON.stringify({ images }, null, 2)}\n`);
+      io.stdout(`${JSON.stringify({ images, skipped }, null, 2)}\n`);
       return 0;
     }
+    for (const file of skipped) io.stderr(`note: skipped ${file.path}: ${file.reason}\n`);
     if (images.length === 0) {
       io.stdout(`No image references found in ${files.length} file(s).\n`);
       return 0;

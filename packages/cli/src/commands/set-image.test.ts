@@ -124,5 +124,9 @@ describe('set-image beside Helm chart templates', () => {
     expect(r.code).toBe(0);
     expect(await read('chart/values.yaml')).toContain('tag: new');
     expect(r.stderr).toContain('skipped chart/templates/deployment.yaml');
+    const found = await runCli(['find-images', 'chart'], { cwd: dir });
+    expect(found.code).toBe(0);
+    expect(found.stdout).toContain('chart/values.yaml:3:8');
+    expect(found.stderr).toContain('skipped chart/templates/deployment.yaml');
   });
 });

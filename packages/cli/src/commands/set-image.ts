@@ -26,7 +26,8 @@ Default: the current directory. Files are all edited or none is.
 Options:
   --key PATH        Edit only this place, yq-style: .spec.template.spec.containers[0].image,
                     '.spec.template.spec.containers[name=web].image', .api.image.tag
-  --add-missing     Add an images: entry to kustomizations that have none for IMAGE
+  --add-missing     Add an images: entry to each kustomization under PATH that has none for
+                    IMAGE (so point PATH at the overlay, not at the whole tree)
   --allow-no-match  Succeed with no change when no file deploys IMAGE (default: an error that
                     lists the images the files do contain)
   --dry-run         Print the diff; write nothing

@@ -72,6 +72,18 @@ describe('containers', () => {
     expect(result.text).toBe(text.replaceAll('acme/web:1.0', 'acme/web:1.1'));
   });
 
+  it('finds Tekton steps/sidecars and Argo Workflows container/script images', () => {
+    const text =
+      'apiVersion: tekton.dev/v1\nkind: Task\nspec:\n  steps:\n  - name: build\n    image: golang:1.23\n  sidecars:\n  - name: docker\n    image: docker:27-dind\n---\napiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec:\n  templates:\n  - name: main\n    container:\n      image: acme/tool:1\n  - name: py\n    script:\n      image: python:3.12\n      source: print(1)\n  - name: steps\n    steps:\n    - - name: hello\n        template: main\n';
+    expect(findImages(text).map((f) => [f.kind, f.path, f.value])).toEqual([
+      ['container', 'spec.steps[0].image', 'golang:1.23'],
+      ['container', 'spec.sidecars[0].image', 'docker:27-dind'],
+      ['container', 'spec.templates[0].container.image', 'acme/tool:1'],
+      ['container', 'spec.templates[1].script.image', 'python:3.12'],
+    ]);
+    expect(set(text, 'acme/tool:2').text).toBe(text.replace('acme/tool:1', 'acme/tool:2'));
+  });
+
   it('keeps CRLF line endings and a BOM', () => {
     const text =
       '\uFEFFapiVersion: v1\r\nkind: Pod\r\nspec:\r\n  containers:\r\n  - name: a\r\n    image: nginx:1.27 # web\r\n';
@@ -233,6 +245,29 @@ describe('kustomization images', () => {
     expect(set(flush, 'other:v2', { addMissing: true }).text).toBe(flush.replace('v1', 'v2'));
   });
 
+  it('adds several images to one kustomization as one images: list', () => {
+    const bare =
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- a.yaml\n';
+    const images = [parseImageReference('app:v1'), parseImageReference('worker:0123')];
+    const plan = planImageEdits([{ path: 'k.yaml', text: bare }], { images, addMissing: true });
+    expect(plan.edits[0]!.after).toBe(
+      `${bare}images:\n- name: app\n  newTag: v1\n- name: worker\n  newTag: "0123"\n`,
+    );
+    const flow = 'images: []\nresources: [a.yaml]\n';
+    const flowPlan = planImageEdits([{ path: 'k.yaml', text: flow }], { images, addMissing: true });
+    expect(flowPlan.edits[0]!.after).toBe(
+      'images: [{name: app, newTag: v1}, {name: worker, newTag: "0123"}]\nresources: [a.yaml]\n',
+    );
+    const noNewline = 'images:\n- name: other\n  newTag: v1';
+    const tail = planImageEdits([{ path: 'k.yaml', text: noNewline }], {
+      images,
+      addMissing: true,
+    });
+    expect(tail.edits[0]!.after).toBe(
+      `${noNewline}\n- name: app\n  newTag: v1\n- name: worker\n  newTag: "0123"`,
+    );
+  });
+
   it('edits Flux image entries but never adds to them: Kustomization spec.images, HelmRelease postRenderers', () => {
     const flux =
       'apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  images:\n  - name: app\n    newTag: v1\n';
@@ -286,6 +321,16 @@ describe('Helm values', () => {
         'repository: ghcr.io/acme/empty\n    tag:\n',
         'repository: ghcr.io/acme/empty\n    tag: 1.0.0\n',
       ]),
+    );
+  });
+
+  it('adds a digest line to a map that has none, at the map indentation (podinfo layout)', () => {
+    const text =
+      'image:\n  repository: ghcr.io/stefanprodan/podinfo\n  tag: 6.14.0\n  pullPolicy: IfNotPresent\n  pullSecrets: []\n\nprefix: /\n';
+    expect(set(text, `ghcr.io/stefanprodan/podinfo:6.14.1@${SHA}`).text).toBe(
+      text
+        .replace('6.14.0', '6.14.1')
+        .replace('pullSecrets: []\n', `pullSecrets: []\n  digest: ${SHA}\n`),
     );
   });
 
@@ -347,6 +392,34 @@ describe('Argo CD Applications', () => {
     expect(set(text, 'ghcr.io/acme/renamed:1.1.0').text).toBe(
       replaced(text, ['old/name=ghcr.io/acme/renamed:1.0.0', renamed]),
     );
+  });
+});
+
+describe('Argo CD .argocd-source.yaml overrides', () => {
+  it('edits kustomize.images and helm.parameters at the top of the file', () => {
+    const text =
+      'kustomize:\n  images:\n    - quay.io/argoprojlabs/argocd-e2e-container:0.2\nhelm:\n  parameters:\n    - name: image.repository\n      value: quay.io/acme/web\n    - name: image.tag\n      value: "0.1"\n';
+    expect(set(text, 'quay.io/argoprojlabs/argocd-e2e-container:0.3').text).toBe(
+      text.replace('container:0.2', 'container:0.3'),
+    );
+    expect(set(text, 'quay.io/acme/web:1234567').text).toBe(text.replace('"0.1"', '"1234567"'));
+  });
+});
+
+describe('Argo CD helm.values block', () => {
+  it('edits image maps and strings inside a literal values block in place', () => {
+    const text =
+      'apiVersion: argoproj.io/v1alpha1\nkind: Application\nspec:\n  source:\n    helm:\n      values: |\n        image:\n          repository: ghcr.io/acme/web # app\n          tag: "1.0"\n\n        worker:\n          image: ghcr.io/acme/worker:1.0\n';
+    const found = findImages(text);
+    expect(found.map((f) => [f.kind, f.path, f.value, f.line])).toEqual([
+      ['argocd', 'spec.source.helm.values|image', 'ghcr.io/acme/web:1.0', 9],
+      ['argocd', 'spec.source.helm.values|worker.image', 'ghcr.io/acme/worker:1.0', 12],
+    ]);
+    expect(set(text, 'ghcr.io/acme/web:1.1').text).toBe(text.replace('"1.0"', '"1.1"'));
+    expect(set(text, 'ghcr.io/acme/worker:2').text).toBe(text.replace('worker:1.0', 'worker:2'));
+    // A missing tag field is not added inside the block: reported instead.
+    const noTag = text.replace('          tag: "1.0"\n', '');
+    expect(() => set(noTag, 'ghcr.io/acme/web:1.1')).toThrow(/no "tag" to set/);
   });
 });
 

@@ -61,6 +61,8 @@ interface Pending {
   splices: Splice[];
   changes: ImageChange[];
   matched: number;
+  /** Entries added to a kustomization in this plan, so a second image joins the first. */
+  added: Map<object, Splice>;
 }
 
 function locate(an: Analysis, offset: number): { line: number; column: number } {
@@ -251,8 +253,13 @@ function applyImage(
   if (addMissing) {
     for (const k of an.kustomizations) {
       if (matchedDocs.has(k.document)) continue;
-      out.splices.push(addKustomizeEntry(an, k, image));
-      const { line, column } = locate(an, out.splices[out.splices.length - 1]!.start);
+      const prior = out.added.get(k);
+      const splice = addKustomizeEntry(an, k, image, prior);
+      if (splice) {
+        out.splices.push(splice);
+        out.added.set(k, splice);
+      }
+      const { line, column } = locate(an, (splice ?? prior!).start);
       const c: ImageChange = {
         line,
         column,
@@ -267,12 +274,16 @@ function applyImage(
   }
 }
 
-/** Adds an `images:` entry in the indentation style the file already uses. */
+/**
+ * Adds an `images:` entry in the indentation style the file already uses. A second image added to
+ * the same kustomization in one plan joins the first one's insertion (one `images:` key, one list).
+ */
 function addKustomizeEntry(
   an: Analysis,
   k: Analysis['kustomizations'][number],
   image: ImageReference,
-): Splice {
+  prior: Splice | undefined,
+): Splice | undefined {
   const fields: [string, string][] = [['name', imageName(image)]];
   if (image.tag !== undefined) fields.push(['newTag', image.tag]);
   if (image.digest !== undefined) fields.push(['digest', image.digest]);
@@ -280,6 +291,10 @@ function addKustomizeEntry(
   const seq = k.imagesPair?.value;
   if (isSeq(seq) && seq.flow) {
     const entry = `{${fields.map(([f, v]) => `${f}: ${render(v)}`).join(', ')}}`;
+    if (prior) {
+      prior.text += `, ${entry}`;
+      return undefined;
+    }
     const last = seq.items[seq.items.length - 1] as Node | undefined;
     if (last?.range) return { start: last.range[1], end: last.range[1], text: `, ${entry}` };
     const close = an.text.lastIndexOf(']', seq.range![1]);
@@ -291,12 +306,19 @@ function addKustomizeEntry(
         `${i === 0 ? `${' '.repeat(dash)}-${' '.repeat(key - dash - 1)}` : ' '.repeat(key)}${f}: ${render(v)}`,
     );
   const eol = eolOf(an.text);
+  const append = (entry: string[]): undefined => {
+    const text = entry.join(eol);
+    if (prior!.text.endsWith(eol)) prior!.text += text + eol;
+    else prior!.text += eol + text;
+    return undefined;
+  };
   if (isSeq(seq) && seq.items.length > 0) {
     const first = seq.items[0] as Node;
     const last = seq.items[seq.items.length - 1] as Node;
     const keyCol = locate(an, first.range![0]).column - 1;
     const dashAt = an.text.lastIndexOf('-', first.range![0]);
     const dashCol = locate(an, dashAt).column - 1;
+    if (prior) return append(lines(dashCol, keyCol));
     return lineAfter(an, last.range![1], lines(dashCol, keyCol).join(eol));
   }
   // No entries yet: follow how the file indents its other lists (`- ` under or beside the key).
@@ -312,6 +334,7 @@ function addKustomizeEntry(
     }
   }
   const entry = lines(keyCol + dashIndent, keyCol + dashIndent + 2);
+  if (prior) return append(entry);
   const pair = k.imagesPair;
   if (pair && isScalar(pair.value) && pair.value.value === null) {
     // `images:` with nothing under it: the entry goes on the following lines.
@@ -485,7 +508,7 @@ function run(
   key: string | undefined,
   addMissing: boolean,
 ): Pending {
-  const out: Pending = { splices: [], changes: [], matched: 0 };
+  const out: Pending = { splices: [], changes: [], matched: 0, added: new Map() };
   if (key !== undefined) {
     applyKey(an, key, images[0]!, out);
     return out;
@@ -573,7 +596,7 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
         throw err;
       }
     } else {
-      out = { splices: [], changes: [], matched: 0 };
+      out = { splices: [], changes: [], matched: 0, added: new Map() };
       const claimed = new Set<Node>();
       for (const image of images) {
         const before = out.matched;

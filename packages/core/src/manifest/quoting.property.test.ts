@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { isValidTag } from '../image/reference.js';
+import { parse, parseAllDocuments } from 'yaml';
+import { isValidTag, parseImageReference } from '../image/reference.js';
 import { setImage } from './editor.js';
 import { plainNeedsQuotes, renderScalar } from './scalar-style.js';
 
@@ -125,4 +125,65 @@ describe('quoting (property tests)', () => {
       expect(plainNeedsQuotes(tag), tag).toBe(false);
     }
   });
+});
+
+describe('layout (property tests)', () => {
+  // Random but valid layouts of one Deployment: the edit must equal replacing the one image value.
+  const layout = fc.record({
+    indent: fc.constantFrom(2, 4),
+    indentedSeq: fc.boolean(),
+    flow: fc.boolean(),
+    style: styles,
+    comment: fc.boolean(),
+    crlf: fc.boolean(),
+    bom: fc.boolean(),
+    before: fc.integer({ min: 0, max: 2 }),
+    docs: fc.integer({ min: 0, max: 2 }),
+    name: fc.constantFrom(
+      'nginx',
+      'docker.io/library/nginx',
+      'ghcr.io/acme/app',
+      'localhost:5000/app',
+    ),
+  });
+
+  it('changes only the image value whatever the layout', () => {
+    fc.assert(
+      fc.property(layout, tags, (l, tag) => {
+        const sp = (n: number) => ' '.repeat(n);
+        const q = STYLES[l.style];
+        const old = `${l.name}:1.0`;
+        const containers: string[] = [];
+        for (let i = 0; i < l.before; i++) containers.push(`other-${i}:${i}`);
+        containers.push(old);
+        const i3 = l.indent * 3;
+        let body: string;
+        if (l.flow) {
+          body = `${sp(i3)}containers: [${containers.map((c, i) => `{name: c${i}, image: ${q(c)}}`).join(', ')}]`;
+        } else {
+          const dash = l.indentedSeq ? i3 + l.indent : i3;
+          body = `${sp(i3)}containers:\n${containers
+            .map(
+              (c, i) =>
+                `${sp(dash)}- name: c${i}\n${sp(dash + 2)}image: ${q(c)}${c === old && l.comment ? '  # the app' : ''}`,
+            )
+            .join('\n')}`;
+        }
+        const doc = `apiVersion: apps/v1\nkind: Deployment\nspec:\n${sp(l.indent)}template:\n${sp(l.indent * 2)}spec:\n${sp(i3)}# pod\n${body}\n`;
+        let text = `${'kind: ConfigMap\napiVersion: v1\ndata: {a: "1"}\n---\n'.repeat(l.docs)}${doc}`;
+        // The image really is where a Deployment keeps it.
+        const docs = parseAllDocuments(text);
+        const pod = docs[docs.length - 1]!.toJS().spec.template.spec;
+        expect(pod.containers[l.before].image).toBe(old);
+        if (l.crlf) text = text.replace(/\n/g, '\r\n');
+        if (l.bom) text = `\uFEFF${text}`;
+        const result = setImage(text, { image: { ...parseImageReference(l.name), tag } });
+        const newValue = `${l.name}:${tag}`;
+        const expected = text.replace(q(old), l.style === 'plain' ? newValue : q(newValue));
+        expect(result.text).toBe(expected);
+        expect(result.changes).toHaveLength(1);
+      }),
+      { numRuns: 300 },
+    );
+  }, 60_000);
 });

@@ -84,6 +84,10 @@ export interface Analysis {
 }
 
 const CONTAINER_LISTS = new Set(['containers', 'initContainers', 'ephemeralContainers']);
+// Custom resources that run containers without a pod template: Tekton `steps`/`sidecars` lists,
+// Argo Workflows' single `container`/`script` (and `sidecars`). Only inside Kubernetes objects.
+const CR_CONTAINER_LISTS = new Set(['steps', 'sidecars']);
+const CR_CONTAINER_MAPS = new Set(['container', 'script']);
 const TEMPLATE = /\{\{|\$\(|\$\{/;
 
 export function keyOf(pair: Pair): string | undefined {
@@ -406,6 +410,19 @@ function walk(
         w.path.pop();
         continue;
       }
+      if (!values && CR_CONTAINER_LISTS.has(key) && isSeq(v) && v.items.some(hasImage)) {
+        w.path.push(key);
+        visitContainers(w, v, values, kind);
+        w.path.pop();
+        continue;
+      }
+      if (!values && CR_CONTAINER_MAPS.has(key) && isMap(v) && hasImage(v)) {
+        w.path.push(key);
+        addRefPlace(w, 'container', getPair(v, 'image')!.value, ['image']);
+        walk(w, v, values, key, kind);
+        w.path.pop();
+        continue;
+      }
       if (values && key === 'image' && (isScalar(v) || isAlias(v))) {
         addRefPlace(w, kind, v, [key]);
         continue;
@@ -427,6 +444,12 @@ function walk(
       }
     }
   }
+}
+
+function hasImage(item: unknown): boolean {
+  if (!isMap(item)) return false;
+  const v = getPair(item, 'image')?.value;
+  return isScalar(v) || isAlias(v);
 }
 
 function visitContainers(w: Walker, seq: YAMLSeq, values: boolean, kind: ImageKind): void {
@@ -545,6 +568,12 @@ function visitArgoSource(w: Walker, source: unknown): void {
       visitHelmParameters(w, params);
       w.path.pop();
     }
+    const embedded = getNode(helm, 'values');
+    if (isScalar(embedded) && embedded.type === 'BLOCK_LITERAL') {
+      w.path.push('values');
+      visitEmbeddedValues(w, embedded);
+      w.path.pop();
+    }
     const valuesObject = getNode(helm, 'valuesObject');
     if (isMap(valuesObject)) {
       w.path.push('valuesObject');
@@ -564,6 +593,72 @@ function visitArgoSource(w: Walker, source: unknown): void {
       w.path.pop();
       w.path.pop();
     }
+  }
+}
+
+/**
+ * Argo CD's `helm.values: |` holds a values file as a literal block. Its content is analysed as
+ * YAML on its own, and each one-line scalar found there is mapped back to its place in the file
+ * (content line + the block's indentation), so the edit stays a splice of the original text.
+ */
+function visitEmbeddedValues(w: Walker, block: Scalar): void {
+  const text = w.an.text;
+  const [start, end] = block.range!;
+  const src = text.slice(start, end);
+  const headerEnd = src.indexOf('\n');
+  // Explicit indentation indicators and CRLF are rare enough here to leave to --key.
+  if (headerEnd === -1 || /^\|[0-9]|^\|[-+]?[0-9]/.test(src) || src.includes('\r')) return;
+  const lines = src.slice(headerEnd + 1).split('\n');
+  let indent = Number.POSITIVE_INFINITY;
+  for (const line of lines) {
+    if (line.trim() !== '') indent = Math.min(indent, line.length - line.trimStart().length);
+  }
+  if (!Number.isFinite(indent)) return;
+  const contentStarts: number[] = [];
+  const sourceStarts: number[] = [];
+  let content = '';
+  let at = start + headerEnd + 1;
+  for (const line of lines) {
+    contentStarts.push(content.length);
+    sourceStarts.push(at + Math.min(indent, line.length));
+    content += `${line.slice(indent)}\n`;
+    at += line.length + 1;
+  }
+  let inner: Analysis;
+  try {
+    inner = analyze(content);
+  } catch {
+    return; // not YAML: Argo CD will say so; nothing of ours to edit
+  }
+  const toSource = (offset: number): number | undefined => {
+    let lo = 0;
+    let hi = contentStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (contentStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return sourceStarts[lo]! + (offset - contentStarts[lo]!);
+  };
+  const prefix = formatPath(w.path);
+  for (const place of inner.places) {
+    let ok = true;
+    const slots = place.shape === 'ref' ? [place.slot] : [place.tag, place.digest];
+    for (const slot of slots) {
+      const r = slot?.node.range;
+      if (!slot || !r) continue;
+      const s0 = toSource(r[0]);
+      const s1 = toSource(r[1]);
+      if (s0 === undefined || s1 === undefined || s1 - s0 !== r[1] - r[0]) ok = false;
+      else slot.node.range = [s0, s1, s1];
+    }
+    place.kind = 'argocd';
+    place.path = `${prefix}|${place.path}`;
+    place.offset = toSource(place.offset) ?? start;
+    place.document = w.document;
+    if (place.shape === 'fields') delete place.map; // no new lines inside someone else's block
+    if (!ok) place.uneditable = 'it spans lines inside helm.values; edit it by hand';
+    w.an.places.push(place);
   }
 }
 
@@ -615,6 +710,18 @@ function visitHelmParameters(w: Walker, params: YAMLSeq): void {
     addFieldsPlace(w, 'argocd', init);
     w.path.pop();
   }
+}
+
+const KUSTOMIZATION_FILE = /(?:^|[/\\])(?:kustomization\.ya?ml|Kustomization)$/;
+
+/** Old kustomizations have no apiVersion/kind: known by their file name or by their keys. */
+function looksLikeKustomization(root: YAMLMap, file: string | undefined): boolean {
+  if (file !== undefined && KUSTOMIZATION_FILE.test(file)) return true;
+  if (isKustomizeImages(root)) return true;
+  return (
+    isSeq(getNode(root, 'images')) &&
+    (isSeq(getNode(root, 'resources')) || isSeq(getNode(root, 'bases')))
+  );
 }
 
 function isKustomizeImages(root: YAMLMap): boolean {
@@ -674,7 +781,7 @@ export function analyze(text: string, file?: string): Analysis {
     if (
       ((kind === 'Kustomization' || kind === 'Component') &&
         (!apiVersion || apiVersion.startsWith('kustomize.config.k8s.io'))) ||
-      (kind === undefined && isKustomizeImages(root))
+      (kind === undefined && apiVersion === undefined && looksLikeKustomization(root, file))
     ) {
       visitKustomization(w, root);
       continue;

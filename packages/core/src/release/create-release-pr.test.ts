@@ -251,6 +251,26 @@ describe('createReleasePr', () => {
     expect(host.prs[0]?.body).toContain('`gcr.io/p/api:abc1234`');
   });
 
+  it('rebuilds a leftover release branch (no open pull request, not on the base) from the base', async () => {
+    const host = new MemoryHost({ 'a.yaml': deployment('gcr.io/p/web:1111111') });
+    const main = host.branches.get('main')!;
+    const stale = { ...main.files, 'a.yaml': deployment('gcr.io/p/web:0000000') };
+    host.branches.set('release-abc1234', {
+      sha: host.sha(),
+      parents: ['f'.repeat(40)],
+      files: stale,
+    });
+    const r = await createReleasePr(
+      { images: [parseImageReference('gcr.io/p/web:abc1234')], paths: ['a.yaml'] },
+      host,
+      noWait,
+    );
+    expect(r.result).toBe('created');
+    const branch = host.branches.get('release-abc1234')!;
+    expect(branch.parents).toEqual([main.sha]);
+    expect(host.prs[0]?.body).toContain('`gcr.io/p/web:1111111` | `gcr.io/p/web:abc1234`');
+  });
+
   it('plans without writing in a dry run', async () => {
     const host = new MemoryHost({ 'a.yaml': deployment('gcr.io/p/web:1111111') });
     const r = await createReleasePr(
