@@ -10,7 +10,10 @@ const check = process.argv.includes('--check');
 const version = JSON.parse(readFileSync(join(root, 'packages/cli/package.json'), 'utf8')).version;
 
 /** Entry points: source → committed bundle. Later features add theirs here. */
-export const entries = [{ in: 'packages/cli/src/index.ts', out: 'dist/cli.cjs' }];
+export const entries = [
+  { in: 'packages/cli/src/index.ts', out: 'dist/cli.cjs' },
+  { in: 'packages/action/src/index.ts', out: 'dist/action.cjs' },
+];
 
 const outputs = new Map();
 for (const entry of entries) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The README's first command: sets up a manifest repository laid out like the seed articles'
 // (a Deployment, a kustomization with staging and production overlays, a Helm values file),
-// then runs the release job on it with the committed bundle, and shows what changed.
+// and an application repository, then runs the release job on them with the committed bundle:
+// a release branch, a re-run, a push to main, and an older pipeline that must not win.
 // Needs only Node and git; renders with `kubectl kustomize` when kubectl is installed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -88,58 +89,109 @@ image:
 `,
 };
 
-const git = (...args) =>
-  execFileSync('git', args, {
-    cwd: manifests,
+const ident = ['-c', 'user.name=demo', '-c', 'user.email=demo@example.com'];
+const gitIn = (cwd, ...args) =>
+  execFileSync('git', [...ident, ...args], {
+    cwd,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 const say = (text) => process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
-function run(args) {
+function run(args, cwd = work) {
   process.stdout.write(`$ gitops-release ${args.join(' ')}\n`);
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: manifests, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8' });
   process.stdout.write(r.stdout + r.stderr);
   if (r.status !== 0) process.exit(r.status ?? 1);
+  return r.stdout;
 }
 
+// The manifest repository, as a remote: a bare repository that CI pushes to.
 for (const [path, text] of Object.entries(files)) {
   mkdirSync(join(manifests, dirname(path)), { recursive: true });
   writeFileSync(join(manifests, path), text);
 }
-git('init', '-q', '-b', 'main');
-git('-c', 'user.name=demo', '-c', 'user.email=demo@example.com', 'add', '.');
-git(
-  '-c',
-  'user.name=demo',
-  '-c',
-  'user.email=demo@example.com',
-  'commit',
-  '-qm',
-  'Initial manifests',
-);
+gitIn(manifests, 'init', '-q', '-b', 'main');
+gitIn(manifests, 'add', '.');
+gitIn(manifests, 'commit', '-qm', 'Initial manifests');
+const remote = join(work, 'manifests.git');
+gitIn(work, 'clone', '-q', '--bare', manifests, remote);
 
-// The new build: in CI this is the application commit's short SHA.
-const tag = 'e5f6a7b';
-const image = `gcr.io/demo-project/hello-app:${tag}`;
+// The application repository: two commits, each built into an image tagged with its short SHA.
+const app = join(work, 'hello-app');
+mkdirSync(app);
+gitIn(app, 'init', '-q', '-b', 'main');
+writeFileSync(join(app, 'main.go'), 'package main\n');
+gitIn(app, 'add', '.');
+gitIn(app, 'commit', '-qm', 'First version');
+const older = gitIn(app, 'rev-parse', '--short=7', 'HEAD').trim();
+writeFileSync(join(app, 'main.go'), 'package main\n\nfunc main() {}\n');
+gitIn(app, 'commit', '-qam', 'Add main');
+const newer = gitIn(app, 'rev-parse', '--short=7', 'HEAD').trim();
+const image = (tag) => `gcr.io/demo-project/hello-app:${tag}`;
 
-say(`A manifest repository like the seed articles' at ${manifests}`);
-run(['find-images', '.']);
+say(`A manifest repository like the seed articles' (${remote})`);
+run(['find-images', '.'], manifests);
 
-say('Release to staging: what would change (dry run)');
-run(['set-image', image, 'overlays/staging', '--dry-run']);
+say(`Edit a checkout in place: set-image, as a dry run (what yq + sed did in the seeds)`);
+run(['set-image', image(newer), 'overlays/staging', '--dry-run'], manifests);
 
-say('Release to staging and the Helm chart');
-run(['set-image', image, 'overlays/staging', 'charts/hello-app/values.yaml']);
-process.stdout.write(`$ git diff\n${git('diff')}`);
+say(`Release ${newer} to staging: one commit on a release branch, only the target files fetched`);
+run([
+  'create-release-pr',
+  '--repo',
+  remote,
+  '--path',
+  'overlays/staging',
+  '--path',
+  'charts/hello-app/values.yaml',
+  '--image',
+  image(newer),
+  '--app-repo',
+  app,
+]);
+process.stdout.write(`$ git show --stat release-${newer}\n`);
+process.stdout.write(gitIn(remote, 'show', '--format=%s%n', `release-${newer}`));
 
-say('Run again: nothing to do');
-run(['set-image', image, 'overlays/staging', 'charts/hello-app/values.yaml']);
+say('Run it again (a re-run of the same pipeline): the same branch and commit, no duplicate');
+run(['create-release-pr', '--repo', remote, '--path', 'overlays/staging', '--image', image(newer)]);
 
+say(`Continuous deployment: push ${newer} straight onto main for staging`);
+run([
+  'create-release-pr',
+  '--repo',
+  remote,
+  '--mode',
+  'push',
+  '--path',
+  'overlays/staging',
+  '--image',
+  image(newer),
+  '--app-repo',
+  app,
+]);
+
+say(`A slower, older pipeline (${older}) finishes last: it must not overwrite ${newer}`);
+run([
+  'create-release-pr',
+  '--repo',
+  remote,
+  '--mode',
+  'push',
+  '--path',
+  'overlays/staging',
+  '--image',
+  image(older),
+  '--app-repo',
+  app,
+]);
+
+const deployed = join(work, 'deployed');
+gitIn(work, 'clone', '-q', remote, deployed);
 const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
 if (kubectl.status === 0) {
-  say('What Argo CD would deploy to staging (kubectl kustomize overlays/staging)');
+  say('What Argo CD would now deploy to staging: kubectl kustomize overlays/staging on main');
   const out = execFileSync('kubectl', ['kustomize', 'overlays/staging'], {
-    cwd: manifests,
+    cwd: deployed,
     encoding: 'utf8',
   });
   process.stdout.write(
@@ -152,4 +204,5 @@ if (kubectl.status === 0) {
 } else {
   say('kubectl is not installed; skipping the render (apt-get install kubectl to see it)');
 }
-say(`Done. The demo repository stays at ${manifests}`);
+process.stdout.write(`$ git log --oneline main\n${gitIn(deployed, 'log', '--oneline', 'main')}`);
+say(`Done. The demo repositories stay in ${work}`);

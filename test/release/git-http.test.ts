@@ -1,5 +1,7 @@
 // create-release-pr against plain git: real bare repositories served by `git http-backend` over
 // smart HTTP on 127.0.0.1, with a token checked as basic auth.
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GitHttpServer, startGitHttpServer } from '../support/git-http-server.js';
 import {
@@ -170,6 +172,31 @@ describe('create-release-pr on a local path', () => {
     expect(repo.show('main', 'app/deploy.yaml')).toContain(
       'image: 127.0.0.1:5000/web:2222222 # keep this comment',
     );
+  });
+
+  it('stops at once, clearly, when a server hook refuses the push to a protected base', async () => {
+    const repo = createManifestRepo({
+      'app/deploy.yaml': deployment('web', ['127.0.0.1:5000/web:1111111']),
+    });
+    const hook = join(repo.bare, 'hooks', 'pre-receive');
+    writeFileSync(hook, '#!/bin/sh\necho "main is protected: open a pull request" >&2\nexit 1\n');
+    chmodSync(hook, 0o755);
+    const r = await runCli([
+      'create-release-pr',
+      '--repo',
+      repo.bare,
+      '--mode',
+      'push',
+      '--path',
+      'app',
+      '--image',
+      '127.0.0.1:5000/web:2222222',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('refused the push to main');
+    expect(r.stderr).toContain('--mode pull-request');
+    expect(r.stderr).not.toContain('retrying');
+    expect(repo.show('main', 'app/deploy.yaml')).toContain('web:1111111');
   });
 
   it('takes the tag from the CI commit when --image has none, and names the branch after it', async () => {

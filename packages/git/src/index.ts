@@ -380,12 +380,20 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
           );
         } catch (err) {
           const text = err instanceof Error ? err.message : String(err);
+          // The branch moved (the lease or a concurrent push): re-read and retry.
           if (
-            /stale info|rejected|non-fast-forward|fetch first|failed to update ref|cannot lock ref/i.test(
+            /stale info|non-fast-forward|fetch first|failed to update ref|cannot lock ref/i.test(
               text,
             )
           ) {
             throw new ReleaseConflictError(request.branch, 'the push was rejected', err);
+          }
+          // Refused for good (a protected branch, a hook): retrying cannot help.
+          if (/remote rejected|hook declined|protected/i.test(text)) {
+            throw new HostPermissionError(
+              `${shown} refused the push to ${request.branch}: ${redact(text).trim()}\nThe branch is protected or a server hook refused it: allow this token or key to push there, or use --mode pull-request.`,
+              { input: 'mode' },
+            );
           }
           throw err;
         }

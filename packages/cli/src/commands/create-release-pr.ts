@@ -39,6 +39,8 @@ Where:
   --image IMAGE[:TAG]         The image to release; repeatable. Without a tag, the tag is the short
                               (7) SHA of GITHUB_SHA, CIRCLE_SHA1 or CI_COMMIT_SHA.
   --base BRANCH               The branch to release into (default: the repository's default branch).
+  --key PATH                  Edit only this place (yq-style, as set-image --key; one image only).
+  --add-missing               In a kustomization, add an images: entry when there is none.
 
 How:
   --host github|git           Default: github for OWNER/NAME, git for URLs and paths.

@@ -1,0 +1,168 @@
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  type BuildAndPushResult,
+  buildAndPushImage,
+  parseImageName,
+  registryKind,
+  UsageError,
+} from '@gitops-release/core';
+import {
+  type BuilderName,
+  defaultUsername,
+  ecrLogin,
+  gcpKeyLogin,
+  RegistryClient,
+  type RegistryCredentials,
+  readDockerLogins,
+  selectBuilder,
+  writeAuthFile,
+} from '@gitops-release/image';
+import type { BuildInputs, Env } from '../inputs.js';
+import type { CommandRunner } from '../main.js';
+import { code, table } from '../markdown.js';
+
+// build_and_push_image: the same core call and Node ports as the CLI's build-and-push-image; only
+// where the inputs come from differs (action inputs, the runner's GITHUB_* variables).
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
+/** The login the inputs give: a GCP key, a user and password, or the workflow token for GHCR. */
+function loginFor(
+  inputs: BuildInputs,
+  env: Env,
+  registry: string,
+): RegistryCredentials | undefined {
+  if (inputs.gcpKey !== undefined) return gcpKeyLogin(inputs.gcpKey, 'gcp-key');
+  const kind = registryKind(registry);
+  let password = inputs.password;
+  // GHCR takes the workflow's own token (with `packages: write`) for the actor of the run.
+  if (password === undefined && kind === 'ghcr' && inputs.username === undefined)
+    password = inputs.githubToken;
+  if (password === undefined) return undefined;
+  if (kind === 'ecr' && inputs.username === undefined) return ecrLogin(password);
+  const username = inputs.username ?? defaultUsername(kind, env);
+  if (!username)
+    throw new UsageError(`input "username" is required to log in to ${registry} with "password"`, {
+      input: 'username',
+    });
+  return { username, password };
+}
+
+function sourceUrl(env: Env): string | undefined {
+  const { GITHUB_SERVER_URL, GITHUB_REPOSITORY } = env;
+  return GITHUB_REPOSITORY
+    ? `${GITHUB_SERVER_URL || 'https://github.com'}/${GITHUB_REPOSITORY}`
+    : undefined;
+}
+
+const HEADLINE: Record<BuildAndPushResult['result'], string> = {
+  built: 'Image built and pushed',
+  'skipped-exists': 'Image already in the registry: nothing built',
+  'would-build': 'Dry run: the image would be built and pushed',
+};
+
+function summary(r: BuildAndPushResult): string {
+  return [
+    `### ${HEADLINE[r.result]}`,
+    '',
+    table(
+      ['', ''],
+      [
+        ['Image', code(r.image)],
+        ['Digest', r.digest && code(r.digest)],
+        ['Pinned', r.imageRef && code(r.imageRef)],
+        ['Tags', r.tags.map(code).join(', ')],
+        ['Builder', r.builder && code(r.builder)],
+      ],
+    ),
+  ].join('\n');
+}
+
+export const buildCommand: CommandRunner<BuildInputs> = async (inputs, rt) => {
+  const ref = parseImageName(inputs.image, 'image');
+  const registry = ref.registry ?? 'docker.io';
+  const context = resolve(rt.cwd, inputs.context);
+  if (!(await isDirectory(context)))
+    throw new UsageError(`input "context": ${context} is not a directory`, { input: 'context' });
+  const dockerfile = inputs.file ? resolve(rt.cwd, inputs.file) : join(context, 'Dockerfile');
+  if (!(await isFile(dockerfile)))
+    throw new UsageError(`input "file": there is no Dockerfile at ${dockerfile}`, {
+      input: 'file',
+    });
+
+  const login = loginFor(inputs, rt.env, registry);
+  const userConfigDir =
+    rt.env.DOCKER_CONFIG || (rt.env.HOME ? join(rt.env.HOME, '.docker') : undefined);
+  // Without a login of our own, the existence check may use the one docker/login-action left.
+  const logins = login
+    ? new Map([[registry, login]])
+    : userConfigDir
+      ? await readDockerLogins(userConfigDir)
+      : new Map<string, RegistryCredentials>();
+  const client = new RegistryClient({
+    fetch: globalThis.fetch,
+    credentials: (host) => logins.get(host),
+  });
+  const authFile = login ? await writeAuthFile(logins, { userConfigDir }) : undefined;
+  try {
+    const result = await rt.group(`Build and push ${inputs.image}`, () =>
+      buildAndPushImage(
+        {
+          image: inputs.image,
+          tag: inputs.tag,
+          commitSha: inputs.sha,
+          shaLength: inputs.shaLength,
+          extraTags: inputs.tags,
+          context,
+          dockerfile,
+          target: inputs.target,
+          buildArgs: inputs.buildArgs,
+          labels: inputs.labels,
+          platforms: inputs.platforms,
+          cacheFrom: inputs.cacheFrom,
+          cacheTo: inputs.cacheTo,
+          source: sourceUrl(rt.env),
+          skipExisting: inputs.skipExisting,
+          dryRun: inputs.dryRun,
+          now: new Date(),
+        },
+        {
+          registry: client,
+          builder: () =>
+            selectBuilder(inputs.builder as BuilderName | 'auto', {
+              env: rt.env,
+              authDir: authFile?.dir,
+              onLine: (line) => rt.info(`  ${line}`),
+            }),
+          log: (line) => rt.info(line),
+        },
+      ),
+    );
+    return {
+      outputs: {
+        result: result.result,
+        image: result.image,
+        digest: result.digest ?? '',
+        'image-ref': result.imageRef ?? '',
+        tags: result.tags.join(','),
+      },
+      summary: summary(result),
+      message: `${HEADLINE[result.result]}: ${result.imageRef ?? result.image}`,
+    };
+  } finally {
+    await authFile?.dispose();
+  }
+};
