@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, open, readdir, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { type ManifestFile, PathError } from '@gitops-release/core';
 
@@ -25,23 +26,29 @@ export async function readManifestFiles(paths: string[], cwd: string): Promise<M
   const seen = new Set<string>();
   for (const given of paths.length ? paths : ['.']) {
     const absolute = resolve(cwd, given);
-    const info = await stat(absolute).catch(() => undefined);
+    const info = statOrUndefined(absolute);
     if (!info) throw new PathError(`${given}: no such file or directory`, { input: 'PATH' });
     if (info.isFile()) {
-      const real = await realpath(absolute);
+      const real = realpathSync(absolute);
       if (seen.has(real)) continue;
       seen.add(real);
       files.push({ path: given, absolute });
       continue;
     }
-    const root = await realpath(absolute);
-    await walk(root, absolute, given, root, files, seen);
+    const root = realpathSync(absolute);
+    walk(root, absolute, given, root, files, seen);
   }
-  // Concurrent reads: sequential awaits leave the process idle on I/O for most of a big tree.
-  return mapConcurrently(files, IO_CONCURRENCY, async (f) => ({
-    path: f.path,
-    text: await readFile(f.absolute, 'utf8'),
-  }));
+  // Synchronous on purpose: for thousands of small files, fs/promises' open/fstat/read/close
+  // hops through the thread pool cost more than the reads themselves.
+  return files.map((f) => ({ path: f.path, text: readFileSync(f.absolute, 'utf8') }));
+}
+
+function statOrUndefined(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 interface FoundFile {
@@ -49,48 +56,15 @@ interface FoundFile {
   absolute: string;
 }
 
-const IO_CONCURRENCY = 32;
-
-/**
- * Maps with at most `limit` calls in flight. On a failure it starts nothing new and waits for the
- * calls in flight before rejecting, so a caller's cleanup sees everything that was done.
- */
-async function mapConcurrently<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i] as T);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  const settled = await Promise.allSettled(
-    Array.from({ length: Math.min(limit, items.length) }, worker),
-  );
-  const failure = settled.find((r) => r.status === 'rejected');
-  if (failure) throw failure.reason;
-  return results;
-}
-
-async function walk(
+function walk(
   treeRoot: string,
   absolute: string,
   shown: string,
   realDir: string,
   files: FoundFile[],
   seen: Set<string>,
-): Promise<void> {
-  const entries = await readdir(absolute, { withFileTypes: true });
+): void {
+  const entries = readdirSync(absolute, { withFileTypes: true });
   // By name, symlinks last: a file reached both directly and through a link keeps its own name.
   entries.sort(
     (a, b) =>
@@ -102,11 +76,11 @@ async function walk(
     const childShown = shown === '.' ? entry.name : join(shown, entry.name);
     if (entry.isDirectory()) {
       if (SKIPPED_DIRECTORIES.has(entry.name)) continue;
-      await walk(treeRoot, childAbsolute, childShown, join(realDir, entry.name), files, seen);
+      walk(treeRoot, childAbsolute, childShown, join(realDir, entry.name), files, seen);
     } else if (entry.isSymbolicLink()) {
-      const target = await realpath(childAbsolute).catch(() => undefined);
+      const target = realpathOrUndefined(childAbsolute);
       if (!target) continue; // a dangling link holds nothing to edit
-      const targetInfo = await stat(target);
+      const targetInfo = statSync(target);
       if (!targetInfo.isFile() && !targetInfo.isDirectory()) continue;
       if (targetInfo.isFile() && !isManifestName(entry.name)) continue;
       if (!isInside(treeRoot, target)) {
@@ -118,7 +92,7 @@ async function walk(
       if (seen.has(target)) continue;
       if (targetInfo.isDirectory()) {
         seen.add(target);
-        await walk(treeRoot, childAbsolute, childShown, target, files, seen);
+        walk(treeRoot, childAbsolute, childShown, target, files, seen);
       } else {
         seen.add(target);
         files.push({ path: childShown, absolute: target });
@@ -129,6 +103,14 @@ async function walk(
       seen.add(real);
       files.push({ path: childShown, absolute: childAbsolute });
     }
+  }
+}
+
+function realpathOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
   }
 }
 
@@ -148,24 +130,23 @@ export interface FileWrite {
 export async function writeFilesAtomically(writes: FileWrite[], cwd: string): Promise<void> {
   const staged: { temp: string; target: string }[] = [];
   try {
-    await mapConcurrently(writes, IO_CONCURRENCY, async (write) => {
-      const target = await realpath(resolve(cwd, write.path));
-      const current = await readFile(target, 'utf8');
-      if (current !== write.before) {
+    await inParallel(writes, async (write) => {
+      const target = realpathSync(resolve(cwd, write.path));
+      if (readFileSync(target, 'utf8') !== write.before) {
         throw new PathError(`${write.path} changed while it was being edited; run again`, {
           input: 'PATH',
         });
       }
-      const { mode } = await lstat(target);
+      const mode = lstatSync(target).mode & 0o7777;
       const temp = join(
         dirname(target),
         `.${basename(target)}.gitops-release-${randomBytes(4).toString('hex')}.tmp`,
       );
-      const handle = await open(temp, 'wx', mode & 0o7777);
+      const handle = await open(temp, 'wx', mode);
       staged.push({ temp, target });
       try {
         await handle.writeFile(write.after, 'utf8');
-        await handle.chmod(mode & 0o7777); // open()'s mode is filtered by the umask
+        await handle.chmod(mode); // open()'s mode is filtered by the umask
       } finally {
         await handle.close();
       }
@@ -175,5 +156,29 @@ export async function writeFilesAtomically(writes: FileWrite[], cwd: string): Pr
     throw err;
   }
   // The renames come only after every file is staged; no fsync, as git itself does not by default.
-  for (const { temp, target } of staged) await rename(temp, target);
+  await inParallel(staged, ({ temp, target }) => rename(temp, target));
+}
+
+/**
+ * Runs fn over items with a few calls in flight: creating and renaming files is kernel time that
+ * the thread pool overlaps. On a failure it starts nothing new and waits for the calls in flight
+ * before rejecting, so the caller's cleanup sees every file that was staged.
+ */
+async function inParallel<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const settled = await Promise.allSettled(Array.from({ length: 8 }, worker));
+  const failure = settled.find((r) => r.status === 'rejected');
+  if (failure) throw failure.reason;
 }
