@@ -138,14 +138,26 @@ const runOurs = () => {
   return r.stdout;
 };
 
+// The same run planned but not written: parse + edit, without the atomic writes.
+const runDry = () => {
+  const r = spawnSync(
+    process.execPath,
+    [cli, 'set-image', `${IMAGE}:dry`, tree, '--dry-run', '--json'],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+  );
+  if (r.status !== 0) throw new Error(`set-image --dry-run failed:\n${r.stderr}`);
+};
+
 const first = runOurs();
 const changed = Number(first.match(/Updated (\d+) image/)?.[1] ?? 0);
 const ours = [];
 const floor = [];
+const dry = [];
 for (let i = 0; i < ROUNDS; i++) {
   // Interleaved so that machine noise hits both alike.
   floor.push(time(runFloor));
   ours.push(time(runOurs));
+  dry.push(time(runDry));
 }
 
 // (a) Python yq, as the seed pipeline runs it: one process per file.
@@ -168,6 +180,10 @@ console.log(
   `set-image, whole tree, one process: median ${oursMs.toFixed(0)} ms (${oursPerFile.toFixed(3)} ms/file) over ${ROUNDS} runs`,
 );
 console.log(`parse floor, same files, same library: median ${floorMs.toFixed(0)} ms`);
+const dryMs = median(dry);
+console.log(
+  `set-image --dry-run (parse and edit, no writes): median ${dryMs.toFixed(0)} ms = ${(dryMs / floorMs).toFixed(2)}x the floor`,
+);
 if (hasYq)
   console.log(`yq -y once per file (${sample.length} files): ${yqPerFile.toFixed(1)} ms/file`);
 else console.log('yq not installed (apt-get install yq): vs_yq_per_file not measured');
