@@ -1,4 +1,4 @@
-// Writes the inputs and outputs tables of docs/github-action.md from action.yml, so the two cannot
+// Writes the inputs and outputs tables of the README's GitHub Actions section from action.yml, so the two cannot
 // drift. `--check` fails instead of writing when the document is stale (test/action runs it).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const docPath = join(root, 'docs/github-action.md');
+const docPath = join(root, 'README.md');
 const action = parse(readFileSync(join(root, 'action.yml'), 'utf8'));
 
 /** Text for one table cell: one line, pipes escaped. */
@@ -68,11 +68,11 @@ const next = execFileSync(
 if (process.argv.includes('--check')) {
   if (next !== current) {
     console.error(
-      'docs/github-action.md is stale: run `node scripts/action-docs.mjs` and commit it.',
+      'README.md (GitHub Actions tables) is stale: run `node scripts/action-docs.mjs` and commit it.',
     );
     process.exit(1);
   }
-  console.log('docs/github-action.md matches action.yml.');
+  console.log('README.md matches action.yml.');
 } else {
   writeFileSync(docPath, next);
 }

@@ -96,14 +96,14 @@ describe('examples/github/manifest-repo', () => {
   });
 });
 
-describe('docs/github-action.md', () => {
+describe('README.md, GitHub Actions section', () => {
   it('has the inputs and outputs tables action.yml gives (scripts/action-docs.mjs --check)', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [
       join(root, 'scripts/action-docs.mjs'),
       '--check',
     ]);
     expect(stdout).toContain('matches action.yml');
-    const doc = readFileSync(join(root, 'docs/github-action.md'), 'utf8');
+    const doc = readFileSync(join(root, 'README.md'), 'utf8');
     for (const name of ['github-token', 'skip-existing', 'close-superseded', 'pull-request-url'])
       expect(doc).toContain(`| \`${name}\``);
   });

@@ -37,7 +37,7 @@ export interface Runtime {
 // @actions/core writes it: `::command key=value,…::message` lines on stdout, and the GITHUB_OUTPUT
 // and GITHUB_STEP_SUMMARY files. Written here rather than imported from @actions/core because
 // that package loads undici, tunnel and the TLS stack at start-up for OIDC tokens this action
-// never requests: measured, that tripled the action's start-up (see docs/github-action.md).
+// never requests: measured, that tripled the action's start-up (see the README's GitHub Actions section).
 // runtime.test.ts holds this encoding byte-equal to @actions/core's.
 
 /** A command's message: %, CR and LF escaped. */

@@ -54,7 +54,7 @@ async function openHost(inputs: ReleaseInputs, rt: Runtime): Promise<OpenHost> {
         { input: 'github-token' },
       );
     // Each host's code is loaded only when chosen: loading the GitHub client's modules alone took
-    // 17 to 55 ms of a run (docs/github-action.md).
+    // 17 to 55 ms of a run (README, GitHub Actions: Size and start-up).
     const { createGitHubHost } = await import('@gitops-release/github');
     const host = createGitHubHost({
       token: inputs.githubToken,
