@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RegistryKind, registryKind, UsageError } from '@gitops-release/core';
+import { RegistryClient } from './registry-client.js';
 
 /** A user name and a secret for one registry. The secret must never be printed. */
 export interface RegistryCredentials {
@@ -147,4 +148,35 @@ export async function readDockerLogins(
     out.set(host, { username: text.slice(0, colon), password: text.slice(colon + 1) });
   }
   return out;
+}
+
+export interface RegistryAccess {
+  /** Checks tags and digests with our login, else with the user's own `docker login`. */
+  client: RegistryClient;
+  /** The auth file the builders read, when we logged in; dispose of it when the run ends. */
+  authFile: AuthFile | undefined;
+}
+
+/**
+ * What one build-and-push run needs to reach its registry. Without a login of our own, the
+ * existence check uses the one `docker login` (or docker/login-action) left in the user's config.
+ */
+export async function openRegistryAccess(options: {
+  registry: string;
+  login: RegistryCredentials | undefined;
+  env: Readonly<Record<string, string | undefined>>;
+}): Promise<RegistryAccess> {
+  const { registry, login, env } = options;
+  const userConfigDir = env.DOCKER_CONFIG || (env.HOME ? join(env.HOME, '.docker') : undefined);
+  const logins = login
+    ? new Map([[registry, login]])
+    : userConfigDir
+      ? await readDockerLogins(userConfigDir)
+      : new Map<string, RegistryCredentials>();
+  const client = new RegistryClient({
+    fetch: globalThis.fetch,
+    credentials: (host) => logins.get(host),
+  });
+  const authFile = login ? await writeAuthFile(logins, { userConfigDir }) : undefined;
+  return { client, authFile };
 }

@@ -12,11 +12,9 @@ import {
   defaultUsername,
   ecrLogin,
   gcpKeyLogin,
-  RegistryClient,
+  openRegistryAccess,
   type RegistryCredentials,
-  readDockerLogins,
   selectBuilder,
-  writeAuthFile,
 } from '@gitops-release/image';
 import type { BuildInputs, Env } from '../inputs.js';
 import type { CommandRunner } from '../main.js';
@@ -104,19 +102,7 @@ export const buildCommand: CommandRunner<BuildInputs> = async (inputs, rt) => {
     });
 
   const login = loginFor(inputs, rt.env, registry);
-  const userConfigDir =
-    rt.env.DOCKER_CONFIG || (rt.env.HOME ? join(rt.env.HOME, '.docker') : undefined);
-  // Without a login of our own, the existence check may use the one docker/login-action left.
-  const logins = login
-    ? new Map([[registry, login]])
-    : userConfigDir
-      ? await readDockerLogins(userConfigDir)
-      : new Map<string, RegistryCredentials>();
-  const client = new RegistryClient({
-    fetch: globalThis.fetch,
-    credentials: (host) => logins.get(host),
-  });
-  const authFile = login ? await writeAuthFile(logins, { userConfigDir }) : undefined;
+  const { client, authFile } = await openRegistryAccess({ registry, login, env: rt.env });
   try {
     const result = await rt.group(`Build and push ${inputs.image}`, () =>
       buildAndPushImage(

@@ -18,11 +18,9 @@ import {
   defaultUsername,
   ecrLogin,
   gcpKeyLogin,
-  RegistryClient,
+  openRegistryAccess,
   type RegistryCredentials,
-  readDockerLogins,
   selectBuilder,
-  writeAuthFile,
 } from '@gitops-release/image';
 import {
   type Command,
@@ -293,19 +291,7 @@ export const buildAndPushImageCommand: Command = {
 
     const login = await readLogin(args, io, registry);
     const log = (line: string) => io.stderr(`${line}\n`);
-    const userConfigDir =
-      io.env.DOCKER_CONFIG ?? (io.env.HOME ? join(io.env.HOME, '.docker') : undefined);
-    // Without a login of our own, the existence check may use the one `docker login` left behind.
-    const logins = login
-      ? new Map([[registry, login]])
-      : userConfigDir
-        ? await readDockerLogins(userConfigDir)
-        : new Map<string, RegistryCredentials>();
-    const client = new RegistryClient({
-      fetch: globalThis.fetch,
-      credentials: (host) => logins.get(host),
-    });
-    const authFile = login ? await writeAuthFile(logins, { userConfigDir }) : undefined;
+    const { client, authFile } = await openRegistryAccess({ registry, login, env: io.env });
     try {
       const skipExisting = flag(args, 'no-skip-existing')
         ? false
