@@ -114,10 +114,9 @@ describe('build-and-push-image with buildah', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ result: 'skipped-exists', digest });
     expect(
-      registry
-        .requests()
-        .slice(requestsBefore)
-        .map((q) => `${q.method} ${q.uri} ${q.status}`),
+      (await registry.requestsSince(requestsBefore, 2)).map(
+        (q) => `${q.method} ${q.uri} ${q.status}`,
+      ),
     ).toEqual([
       'HEAD /v2/team/api/manifests/9a8b7c6d5e 401',
       'HEAD /v2/team/api/manifests/9a8b7c6d5e 200',

@@ -108,10 +108,9 @@ describe('build-and-push-image with docker', () => {
     });
     // The registry saw only the existence check (401 challenge, then the authorized HEAD)...
     expect(
-      registry
-        .requests()
-        .slice(requestsBefore)
-        .map((q) => `${q.method} ${q.uri} ${q.status}`),
+      (await registry.requestsSince(requestsBefore, 2)).map(
+        (q) => `${q.method} ${q.uri} ${q.status}`,
+      ),
     ).toEqual([
       'HEAD /v2/team/web/manifests/1f2e3d4 401',
       'HEAD /v2/team/web/manifests/1f2e3d4 200',

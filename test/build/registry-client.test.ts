@@ -106,7 +106,7 @@ describe('RegistryClient', () => {
       const before = registry.requests().length;
       const client = new RegistryClient({ fetch, credentials: () => good });
       await client.tagDigest({ registry: registry.host, repository: 'team/app', tag: 'one' });
-      const seen = registry.requests().slice(before);
+      const seen = await registry.requestsSince(before, expected);
       expect(seen.map((r) => `${r.method} ${r.uri}`)).toEqual(
         Array(expected).fill('HEAD /v2/team/app/manifests/one'),
       );

@@ -26,6 +26,11 @@ export interface TestRegistry {
   auth: RegistryAuth;
   /** Requests the registry itself answered, from its access log, oldest first. */
   requests(): LoggedRequest[];
+  /**
+   * The requests logged after the first `since`, once the access log holds at least `atLeast` of
+   * them and has been quiet for a moment: the registry writes its log after it has answered.
+   */
+  requestsSince(since: number, atLeast?: number): Promise<LoggedRequest[]>;
   /** Requests the token service answered (token auth only). */
   tokenRequests(): { account?: string; scope: string[]; status: number }[];
   /** Pulls a manifest back over the distribution API, with the test user's login. */
@@ -191,6 +196,7 @@ export async function startRegistry(auth: RegistryAuth = 'open'): Promise<TestRe
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const requests: LoggedRequest[] = [];
+  let lastLogged = Date.now();
   let output = '';
   const feed = (chunk: Buffer) => {
     output += chunk.toString('utf8');
@@ -198,7 +204,10 @@ export async function startRegistry(auth: RegistryAuth = 'open'): Promise<TestRe
     output = lines.pop() ?? '';
     for (const line of lines) {
       const m = line.match(ACCESS_LINE);
-      if (m) requests.push({ method: m[1]!, uri: m[2]!, status: Number(m[3]) });
+      if (m) {
+        requests.push({ method: m[1]!, uri: m[2]!, status: Number(m[3]) });
+        lastLogged = Date.now();
+      }
     }
   };
   child.stdout?.on('data', feed);
@@ -244,6 +253,17 @@ export async function startRegistry(auth: RegistryAuth = 'open'): Promise<TestRe
     url: `http://${host}`,
     auth,
     requests: () => [...requests],
+    async requestsSince(since, atLeast = 0) {
+      const QUIET_MS = 250;
+      const deadline = Date.now() + 10_000;
+      while (
+        (requests.length - since < atLeast || Date.now() - lastLogged < QUIET_MS) &&
+        Date.now() < deadline
+      ) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      return requests.slice(since);
+    },
     tokenRequests: () => [...tokenLog],
     async manifest(repository, reference) {
       const res = await get(`/v2/${repository}/manifests/${reference}`, accept);
