@@ -5,7 +5,6 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../packages/cli/src/main.js';
 import {
   GCP_TEST_KEY,
   READER_PASSWORD,
@@ -15,6 +14,7 @@ import {
   TEST_USER,
   type TestRegistry,
 } from '../support/registry.js';
+import { runCli } from '../support/run-cli.js';
 import { BUSYBOX_DOCKERFILE, makeContext } from './context.js';
 import { type DaemonlessStorage, daemonlessStorage } from './daemonless.js';
 
@@ -26,16 +26,13 @@ let context: string;
 const printed: string[] = [];
 
 async function cli(args: string[], env: Record<string, string> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await run(['build-and-push-image', ...args], {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    env: { ...storage.env, REGISTRY_PASSWORD: TEST_PASSWORD, CIRCLE_SHA1: SHA, ...env },
-    cwd: context,
-  });
-  printed.push(...out, ...err);
-  return { code, stdout: out.join(''), stderr: err.join('') };
+  const r = await runCli(
+    ['build-and-push-image', ...args],
+    { ...storage.env, REGISTRY_PASSWORD: TEST_PASSWORD, CIRCLE_SHA1: SHA, ...env },
+    context,
+  );
+  printed.push(r.stdout, r.stderr);
+  return r;
 }
 
 /** Image IDs in the private storage of buildah (podman shares it). */

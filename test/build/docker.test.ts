@@ -3,7 +3,6 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../packages/cli/src/main.js';
 import { type DockerEngine, startDockerEngine } from '../support/docker-engine.js';
 import {
   freePort,
@@ -12,6 +11,7 @@ import {
   TEST_USER,
   type TestRegistry,
 } from '../support/registry.js';
+import { runCli } from '../support/run-cli.js';
 import { BUSYBOX_DOCKERFILE, makeContext } from './context.js';
 
 const SHA = '1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c';
@@ -23,12 +23,9 @@ let context: string;
 const printed: string[] = [];
 
 async function cli(args: string[], env: Record<string, string> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await run(['build-and-push-image', ...args], {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    env: {
+  const r = await runCli(
+    ['build-and-push-image', ...args],
+    {
       ...engine.env,
       REGISTRY_PASSWORD: TEST_PASSWORD,
       GITHUB_SHA: SHA,
@@ -36,10 +33,10 @@ async function cli(args: string[], env: Record<string, string> = {}) {
       SOURCE_DATE_EPOCH: EPOCH,
       ...env,
     },
-    cwd: context,
-  });
-  printed.push(...out, ...err);
-  return { code, stdout: out.join(''), stderr: err.join('') };
+    context,
+  );
+  printed.push(r.stdout, r.stderr);
+  return r;
 }
 
 const login = ['--username', TEST_USER, '--password-env', 'REGISTRY_PASSWORD'];
