@@ -4,10 +4,12 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createSign, randomUUID, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { TestNetns } from './netns.js';
 
 const exec = promisify(execFile);
 
@@ -19,8 +21,38 @@ export interface LoggedRequest {
   status: number;
 }
 
+export interface RegistryOptions {
+  /** Listen inside this network namespace, on its non-loopback address. */
+  netns?: TestNetns;
+  /** Serve HTTPS with this certificate; `caPem` is what the test's own requests trust. */
+  tls?: { cert: string; key: string; caPem: string };
+  /** The user of htpasswd and token auth (default TEST_USER / TEST_PASSWORD). */
+  user?: { name: string; password: string };
+}
+
+/** fetch for the test's own requests, over HTTPS with the test CA when there is one. */
+function testFetch(caPem: string | undefined) {
+  if (!caPem)
+    return (url: string, init: { headers?: Record<string, string> } = {}) => fetch(url, init);
+  return (url: string, init: { headers?: Record<string, string> } = {}) =>
+    new Promise<Response>((resolve, reject) => {
+      const req = httpsRequest(url, { headers: init.headers ?? {}, ca: caPem }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(res.headers))
+            if (typeof v === 'string') headers.set(k, v);
+          resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers }));
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+}
+
 export interface TestRegistry {
-  /** `127.0.0.1:PORT`, as written in image names. */
+  /** `127.0.0.1:PORT` (or the namespace's address), as written in image names. */
   host: string;
   url: string;
   auth: RegistryAuth;
@@ -81,7 +113,11 @@ function b64url(data: Buffer | string): string {
 }
 
 /** The token service: checks basic auth, answers a JWT signed with the test's own certificate. */
-async function startTokenService(dir: string, log: ReturnType<TestRegistry['tokenRequests']>) {
+async function startTokenService(
+  dir: string,
+  log: ReturnType<TestRegistry['tokenRequests']>,
+  login: { name: string; password: string },
+) {
   const key = join(dir, 'token.key');
   const cert = join(dir, 'token.crt');
   await exec('openssl', [
@@ -110,7 +146,7 @@ async function startTokenService(dir: string, log: ReturnType<TestRegistry['toke
       const [user, ...rest] = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':');
       const password = rest.join(':');
       const known =
-        (user === TEST_USER && password === TEST_PASSWORD) ||
+        (user === login.name && password === login.password) ||
         (user === READER_USER && password === READER_PASSWORD) ||
         (user === '_json_key' && password === GCP_TEST_KEY);
       if (!known) {
@@ -158,26 +194,32 @@ async function startTokenService(dir: string, log: ReturnType<TestRegistry['toke
 
 const ACCESS_LINE = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3}) /;
 
-export async function startRegistry(auth: RegistryAuth = 'open'): Promise<TestRegistry> {
+export async function startRegistry(
+  auth: RegistryAuth = 'open',
+  options: RegistryOptions = {},
+): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'gr-registry-'));
   const port = await freePort();
-  const host = `127.0.0.1:${port}`;
+  const host = `${options.netns?.address ?? '127.0.0.1'}:${port}`;
+  const scheme = options.tls ? 'https' : 'http';
+  const user = options.user ?? { name: TEST_USER, password: TEST_PASSWORD };
+  const testGet = testFetch(options.tls?.caPem);
   const tokenLog: ReturnType<TestRegistry['tokenRequests']> = [];
   let token: Awaited<ReturnType<typeof startTokenService>> | undefined;
   let authBlock = '';
   if (auth === 'htpasswd') {
     // The password goes through stdin, as it should everywhere.
-    const child = execFile('htpasswd', ['-iBn', TEST_USER]);
+    const child = execFile('htpasswd', ['-iBn', user.name]);
     let out = '';
     child.stdout?.on('data', (c: string | Buffer) => {
       out += c.toString();
     });
-    child.stdin?.end(TEST_PASSWORD);
+    child.stdin?.end(user.password);
     await new Promise((resolve) => child.on('close', resolve));
     await writeFile(join(dir, 'htpasswd'), out);
     authBlock = `auth: { htpasswd: { realm: test, path: ${join(dir, 'htpasswd')} } }`;
   } else if (auth === 'token') {
-    token = await startTokenService(dir, tokenLog);
+    token = await startTokenService(dir, tokenLog, user);
     authBlock = `auth: { token: { realm: "${token.realm}", service: ${SERVICE}, issuer: ${ISSUER}, rootcertbundle: ${token.cert} } }`;
   }
   const config = join(dir, 'config.yml');
@@ -187,14 +229,20 @@ export async function startRegistry(auth: RegistryAuth = 'open'): Promise<TestRe
       'version: 0.1',
       'log: { level: info }',
       `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} } }`,
-      `http: { addr: "${host}" }`,
+      options.tls
+        ? `http: { addr: "${host}", tls: { certificate: ${options.tls.cert}, key: ${options.tls.key} } }`
+        : `http: { addr: "${host}" }`,
       authBlock,
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn('docker-registry', ['serve', config], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = (options.netns?.spawn ?? spawn)(
+    'docker-registry',
+    ['serve', config],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const requests: LoggedRequest[] = [];
   let lastLogged = Date.now();
   let output = '';
@@ -214,7 +262,7 @@ export async function startRegistry(auth: RegistryAuth = 'open'): Promise<TestRe
   child.stderr?.on('data', feed);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
-  const credentials = `Basic ${Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64')}`;
+  const credentials = `Basic ${Buffer.from(`${user.name}:${user.password}`).toString('base64')}`;
   /** A fetch of the test's own that logs in the way the auth mode wants. */
   async function get(path: string, accept?: string): Promise<Response> {
     const headers: Record<string, string> = accept ? { accept } : {};
@@ -227,12 +275,12 @@ export async function startRegistry(auth: RegistryAuth = 'open'): Promise<TestRe
       const res = await fetch(url, { headers: { authorization: credentials } });
       headers.authorization = `Bearer ${((await res.json()) as { token: string }).token}`;
     }
-    return fetch(`http://${host}${path}`, { headers });
+    return testGet(`${scheme}://${host}${path}`, { headers });
   }
 
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const ok = await fetch(`http://${host}/v2/`).then(
+    const ok = await testGet(`${scheme}://${host}/v2/`).then(
       () => true,
       () => false,
     );
@@ -250,7 +298,7 @@ export async function startRegistry(auth: RegistryAuth = 'open'): Promise<TestRe
   ].join(', ');
   const registry: TestRegistry = {
     host,
-    url: `http://${host}`,
+    url: `${scheme}://${host}`,
     auth,
     requests: () => [...requests],
     async requestsSince(since, atLeast = 0) {

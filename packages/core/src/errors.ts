@@ -144,6 +144,21 @@ export class RegistryUnreachableError extends GitopsReleaseError {
   }
 }
 
+/** The registry's TLS certificate is not trusted here (a private CA, a self-signed certificate). */
+export class RegistryCertificateError extends GitopsReleaseError {
+  readonly code = 'registry-certificate';
+  constructor(
+    readonly registry: string,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(
+      `registry ${registry} sent a TLS certificate this runner does not trust (${detail}): give the CA that signed it with --registry-ca FILE (a PEM bundle), or, for a registry without a proper certificate, --insecure-registry ${registry}`,
+      { input: '--registry-ca', cause },
+    );
+  }
+}
+
 /** The registry answered in a way the distribution API does not allow for (5xx, garbage). */
 export class RegistryResponseError extends GitopsReleaseError {
   readonly code = 'registry-response';

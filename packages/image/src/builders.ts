@@ -11,8 +11,10 @@ import {
   parseImageReference,
   UsageError,
 } from '@gitops-release/core';
+import { type DockerTrust, dockerTrustProblem } from './docker-trust.js';
 import { findOnPath, type ProcessResult, runProcess } from './process.js';
 import { isLoopbackHost } from './registry-client.js';
+import { isInsecureRegistry, type RegistryTls } from './registry-tls.js';
 
 export type BuilderName = 'docker' | 'buildah' | 'podman';
 export const BUILDER_NAMES: readonly BuilderName[] = ['docker', 'buildah', 'podman'];
@@ -23,6 +25,8 @@ export interface BuilderOptions {
   authDir?: string;
   /** Each line the builder prints. */
   onLine?: (line: string) => void;
+  /** The private CA and insecure registries, and the `--cert-dir` holding the CA as `ca.crt`. */
+  tls?: RegistryTls & { certDir?: string; dockerCertsDir?: string };
 }
 
 const DENIED =
@@ -63,9 +67,12 @@ export function daemonlessBuildArgs(
   name: 'buildah' | 'podman',
   spec: BuildSpec,
   authFile: string | undefined,
+  certDir?: string,
 ): string[] {
   const args = [name === 'buildah' ? 'bud' : 'build'];
   if (authFile) args.push('--authfile', authFile);
+  // Base images may come from the same private registry.
+  if (certDir) args.push('--cert-dir', certDir);
   args.push(...commonArgs(spec));
   if (spec.platforms.length) args.push('--platform', spec.platforms.join(','));
   if (spec.cacheFrom.length || spec.cacheTo.length) args.push('--layers');
@@ -103,7 +110,26 @@ export class DockerBuilder implements Builder {
   }
 
   async buildAndPush(spec: BuildSpec): Promise<BuildOutcome> {
+    if (this.options.tls?.ca || this.options.tls?.insecure?.length) await this.checkTrust(spec);
     return this.buildx ? this.withBuildx(spec) : this.classic(spec);
+  }
+
+  /** The daemon, not the CLI, talks to the registry: its settings must trust it already. */
+  private async checkTrust(spec: BuildSpec): Promise<void> {
+    const info = await this.run(['info', '--format', '{{json .RegistryConfig}}']);
+    const trust: DockerTrust = info.code === 0 ? JSON.parse(info.stdout || '{}') : {};
+    for (const ref of spec.references) {
+      const host = parseImageReference(ref).registry;
+      if (!host) continue;
+      const problem = await dockerTrustProblem(
+        host,
+        this.options.tls ?? {},
+        trust,
+        this.options.env,
+        this.options.onLine,
+      );
+      if (problem) throw new UsageError(problem.message, { input: problem.input });
+    }
   }
 
   private async withBuildx(spec: BuildSpec): Promise<BuildOutcome> {
@@ -161,10 +187,11 @@ export class DaemonlessBuilder implements Builder {
 
   async buildAndPush(spec: BuildSpec): Promise<BuildOutcome> {
     const authFile = this.options.authDir ? join(this.options.authDir, 'config.json') : undefined;
+    const certDir = this.options.tls?.certDir;
     failIfNotZero(
       this.name,
       'build',
-      await this.run(daemonlessBuildArgs(this.name, spec, authFile)),
+      await this.run(daemonlessBuildArgs(this.name, spec, authFile, certDir)),
     );
 
     const dir = await mkdtemp(join(tmpdir(), `gitops-release-${this.name}-`));
@@ -173,8 +200,11 @@ export class DaemonlessBuilder implements Builder {
       for (const [i, ref] of spec.references.entries()) {
         const file = join(dir, `digest-${i}`);
         const push = ['push', ...this.auth(), '--digestfile', file];
-        // Docker trusts loopback registries over plain HTTP by default; do the same here.
-        if (isLoopbackHost(parseImageReference(ref).registry ?? ''))
+        if (certDir) push.push('--cert-dir', certDir);
+        const host = parseImageReference(ref).registry ?? '';
+        // Docker trusts loopback registries over plain HTTP by default; do the same here, and for
+        // the registries named insecure.
+        if (isLoopbackHost(host) || isInsecureRegistry(this.options.tls, host))
           push.push('--tls-verify=false');
         push.push(ref);
         failIfNotZero(this.name, 'push', await this.run(push), ref);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RegistryKind, registryKind, UsageError } from '@gitops-release/core';
 import { RegistryClient } from './registry-client.js';
+import { type RegistryTls, registryFetch } from './registry-tls.js';
 
 /** A user name and a secret for one registry. The secret must never be printed. */
 export interface RegistryCredentials {
@@ -155,6 +156,10 @@ export interface RegistryAccess {
   client: RegistryClient;
   /** The auth file the builders read, when we logged in; dispose of it when the run ends. */
   authFile: AuthFile | undefined;
+  /** A directory with `ca.crt` for buildah's and podman's `--cert-dir`, when a CA was given. */
+  certDir: string | undefined;
+  /** Removes the auth file and the certificate directory. */
+  dispose(): Promise<void>;
 }
 
 /**
@@ -165,18 +170,32 @@ export async function openRegistryAccess(options: {
   registry: string;
   login: RegistryCredentials | undefined;
   env: Readonly<Record<string, string | undefined>>;
+  /** A private CA and insecure registries (--registry-ca, --insecure-registry). */
+  tls?: RegistryTls;
 }): Promise<RegistryAccess> {
-  const { registry, login, env } = options;
+  const { registry, login, env, tls } = options;
   const userConfigDir = env.DOCKER_CONFIG || (env.HOME ? join(env.HOME, '.docker') : undefined);
   const logins = login
     ? new Map([[registry, login]])
     : userConfigDir
       ? await readDockerLogins(userConfigDir)
       : new Map<string, RegistryCredentials>();
+  const custom = tls && (tls.ca || tls.insecure?.length);
   const client = new RegistryClient({
-    fetch: globalThis.fetch,
+    fetch: custom ? registryFetch(tls) : globalThis.fetch,
     credentials: (host) => logins.get(host),
   });
   const authFile = login ? await writeAuthFile(logins, { userConfigDir }) : undefined;
-  return { client, authFile };
+  // containers/image reads every *.crt of --cert-dir as a CA for the registry it talks to.
+  const certDir = tls?.ca ? await mkdtemp(join(tmpdir(), 'gitops-release-certs-')) : undefined;
+  if (certDir && tls?.ca) await writeFile(join(certDir, 'ca.crt'), tls.ca, { mode: 0o644 });
+  return {
+    client,
+    authFile,
+    certDir,
+    async dispose() {
+      await authFile?.dispose();
+      if (certDir) await rm(certDir, { recursive: true, force: true });
+    },
+  };
 }

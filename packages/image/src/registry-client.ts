@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   type Registry,
+  RegistryCertificateError,
   RegistryLoginError,
   RegistryResponseError,
   RegistryUnreachableError,
@@ -15,6 +16,10 @@ export const MANIFEST_ACCEPT = [
   'application/vnd.docker.distribution.manifest.list.v2+json',
   'application/vnd.docker.distribution.manifest.v2+json',
 ].join(', ');
+
+/** Node's codes for a certificate chain it cannot verify (openssl's X509_V_ERR names, and the host check). */
+const CERTIFICATE_ERRORS =
+  /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|ERR_TLS_CERT_ALTNAME_INVALID)$/;
 
 export interface RegistryClientOptions {
   fetch: typeof fetch;
@@ -130,6 +135,8 @@ export class RegistryClient implements Registry {
       return await this.options.fetch(url, { ...init, redirect: 'follow' });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      if (cause?.code && CERTIFICATE_ERRORS.test(cause.code))
+        throw new RegistryCertificateError(shown, `${new URL(url).host}: ${cause.code}`, err);
       throw new RegistryUnreachableError(
         shown,
         `${new URL(url).host}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,

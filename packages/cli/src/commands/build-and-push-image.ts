@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type BuildAndPushResult,
@@ -15,11 +15,15 @@ import {
   apiLocation,
   BUILDER_NAMES,
   type BuilderName,
+  checkCaBundle,
   defaultUsername,
   ecrLogin,
   gcpKeyLogin,
+  insecureWarning,
   openRegistryAccess,
+  parseInsecureRegistry,
   type RegistryCredentials,
+  type RegistryTls,
   selectBuilder,
 } from '@gitops-release/image';
 import {
@@ -47,7 +51,8 @@ Image and tags:
                            ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME, ghcr.io/OWNER/NAME,
                            HARBOR_HOST/PROJECT/NAME, or a Docker Hub NAMESPACE/NAME. (required)
   --tag TAG                The tag. Default: the commit SHA shortened, from GITHUB_SHA,
-                           CIRCLE_SHA1 or CI_COMMIT_SHA, else 'git rev-parse HEAD' in --context.
+                           CIRCLE_SHA1, CI_COMMIT_SHA or GIT_COMMIT (Jenkins), else
+                           'git rev-parse HEAD' in --context.
   --commit SHA             The full commit SHA to tag and label, instead of the CI's (e.g. a pull
                            request's head SHA rather than GitHub's merge commit).
   --sha-length N           Length of the short SHA (default 7).
@@ -75,6 +80,15 @@ Login (the secret is read from the environment or stdin, never from the command 
   --password-stdin         Read the password or token from standard input.
   --gcp-key-env VAR        Read a Google service-account JSON key from VAR (user _json_key).
   Without a login, the builder's own (docker login, credential helpers) is used.
+
+Registries on premises:
+  --registry-ca FILE       PEM bundle of the CA that signed the registry's certificate, trusted on
+                           top of the system's (buildah/podman: --cert-dir; docker: the daemon's
+                           /etc/docker/certs.d/HOST/ca.crt, written when this user may).
+  --insecure-registry HOST[:PORT]
+                           Do not verify this registry's TLS certificate and allow plain HTTP
+                           (repeatable; buildah/podman: --tls-verify=false; docker: the daemon's
+                           insecure-registries must list it). Warned about loudly in the output.
 
 Behaviour and output:
   --no-skip-existing       Build and push even when the tag already exists.
@@ -125,6 +139,8 @@ const OPTIONS: Command['options'] = {
   'password-env': { type: 'string' },
   'password-stdin': { type: 'boolean' },
   'gcp-key-env': { type: 'string' },
+  'registry-ca': { type: 'string' },
+  'insecure-registry': { type: 'string', multiple: true },
   'skip-existing': { type: 'boolean' },
   'no-skip-existing': { type: 'boolean' },
   'dry-run': { type: 'boolean' },
@@ -155,7 +171,7 @@ async function commitSha(
   given: string | undefined,
 ): Promise<string | undefined> {
   if (given) return given;
-  for (const name of ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA']) {
+  for (const name of ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA', 'GIT_COMMIT']) {
     const v = io.env[name]?.trim();
     if (v) return v;
   }
@@ -233,6 +249,27 @@ async function readLogin(
   return { username, password };
 }
 
+/** --registry-ca and --insecure-registry, read and checked before anything is sent. */
+async function readRegistryTls(args: ParsedArgs, io: Io): Promise<RegistryTls> {
+  const tls: RegistryTls = {
+    insecure: rawList(args, 'insecure-registry').map((v) =>
+      parseInsecureRegistry(v, '--insecure-registry'),
+    ),
+  };
+  const caOption = stringOption(args, 'registry-ca');
+  if (caOption !== undefined) {
+    const file = resolve(io.cwd, caOption);
+    const pem = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(`--registry-ca: cannot read ${file} (${err.code ?? err.message})`, {
+        input: '--registry-ca',
+      });
+    });
+    tls.ca = checkCaBundle(pem, file, '--registry-ca');
+    tls.caFile = file;
+  }
+  return tls;
+}
+
 function summary(r: BuildAndPushResult): string {
   const lines = [
     `${r.result === 'built' ? 'built and pushed' : r.result === 'skipped-exists' ? 'already in the registry, nothing built' : 'dry run: would build and push'} ${r.image}`,
@@ -291,7 +328,10 @@ export const buildAndPushImageCommand: Command = {
 
     const login = await readLogin(args, io, registry);
     const log = (line: string) => io.stderr(`${line}\n`);
-    const { client, authFile } = await openRegistryAccess({ registry, login, env: io.env });
+    const tls = await readRegistryTls(args, io);
+    for (const host of tls.insecure ?? []) log(insecureWarning(host));
+    const access = await openRegistryAccess({ registry, login, env: io.env, tls });
+    const { client, authFile } = access;
     try {
       const skipExisting = flag(args, 'no-skip-existing')
         ? false
@@ -326,6 +366,7 @@ export const buildAndPushImageCommand: Command = {
             selectBuilder(builderName as BuilderName | 'auto', {
               env: io.env,
               authDir: authFile?.dir,
+              tls: { ...tls, certDir: access.certDir },
               onLine: (line) => io.stderr(`  ${line}\n`),
             }),
           log,
@@ -334,7 +375,7 @@ export const buildAndPushImageCommand: Command = {
       io.stdout(flag(args, 'json') ? `${JSON.stringify(result)}\n` : summary(result));
       return 0;
     } finally {
-      await authFile?.dispose();
+      await access.dispose();
     }
   },
 };
