@@ -27,6 +27,11 @@ done < <(printf '%s\n' "${PARAM_BUILD_ARGS:-}")
 # Explicit both ways: the CLI skips by default only for commit tags, the orb whenever asked.
 if gr_is_true "${PARAM_SKIP_EXISTING:-1}"; then args+=(--skip-existing); else args+=(--no-skip-existing); fi
 ! gr_is_true "${PARAM_DRY_RUN:-0}" || args+=(--dry-run)
+[ -z "${PARAM_REGISTRY_CA:-}" ] || args+=(--registry-ca "$(gr_expand "$PARAM_REGISTRY_CA")")
+while IFS= read -r h; do
+  h=${h//[[:space:]]/}
+  [ -z "$h" ] || args+=(--insecure-registry "$h")
+done < <(printf '%s\n' "${PARAM_INSECURE_REGISTRY:-}" | tr ',' '\n')
 
 # Secrets go to the CLI by the variable's name only, never as an argument.
 login=${PARAM_REGISTRY_LOGIN:-auto}

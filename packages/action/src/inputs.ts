@@ -48,6 +48,8 @@ export const INPUTS = {
   password: { kind: 'string', for: 'build_and_push_image', secret: true },
   'gcp-key': { kind: 'string', for: 'build_and_push_image', secret: true },
   'skip-existing': { kind: 'boolean', for: 'build_and_push_image' },
+  'registry-ca': { kind: 'string', for: 'build_and_push_image' },
+  'insecure-registry': { kind: 'list', for: 'build_and_push_image' },
   // create_release_pr
   repo: { kind: 'string', for: 'create_release_pr' },
   base: { kind: 'string', for: 'create_release_pr' },
@@ -216,6 +218,10 @@ export interface BuildInputs extends CommonInputs {
   gcpKey: string | undefined;
   /** Undefined: core decides (on for commit-SHA tags). */
   skipExisting: boolean | undefined;
+  /** Path of a PEM bundle of the registry's CA. */
+  registryCa: string | undefined;
+  /** HOST[:PORT] of registries not verified, plain HTTP allowed. */
+  insecureRegistries: string[];
 }
 
 export interface ReleaseInputs extends CommonInputs {
@@ -310,6 +316,8 @@ function buildInputs(env: Env, common: CommonInputs): BuildInputs {
     skipExisting: rawInput(env, 'skip-existing')
       ? booleanInput(env, 'skip-existing', true)
       : undefined,
+    registryCa: rawInput(env, 'registry-ca'),
+    insecureRegistries: listInput(env, 'insecure-registry'),
   };
 }
 

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
+import { resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { UsageError } from '@gitops-release/core';
 
@@ -44,6 +46,33 @@ export function checkCaBundle(pem: string, file: string, input: string): string 
       { input },
     );
   return pem;
+}
+
+/**
+ * The TLS settings a user gave (the CLI's --registry-ca/--insecure-registry, the Action's and the
+ * orb's inputs), read and checked before anything is sent. `names` are the inputs' own names.
+ */
+export async function readRegistryTls(options: {
+  caFile: string | undefined;
+  insecure: readonly string[];
+  cwd: string;
+  names: { ca: string; insecure: string };
+}): Promise<RegistryTls> {
+  const { names } = options;
+  const tls: RegistryTls = {
+    insecure: options.insecure.map((v) => parseInsecureRegistry(v, names.insecure)),
+  };
+  if (options.caFile !== undefined) {
+    const file = resolve(options.cwd, options.caFile);
+    const pem = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(`${names.ca}: cannot read ${file} (${err.code ?? err.message})`, {
+        input: names.ca,
+      });
+    });
+    tls.ca = checkCaBundle(pem, file, names.ca);
+    tls.caFile = file;
+  }
+  return tls;
 }
 
 /** The warning printed once per insecure registry: it is a real weakening, so it is said plainly. */

@@ -12,8 +12,10 @@ import {
   defaultUsername,
   ecrLogin,
   gcpKeyLogin,
+  insecureWarning,
   openRegistryAccess,
   type RegistryCredentials,
+  readRegistryTls,
   selectBuilder,
 } from '@gitops-release/image';
 import type { BuildInputs, Env } from '../inputs.js';
@@ -102,7 +104,15 @@ export const buildCommand: CommandRunner<BuildInputs> = async (inputs, rt) => {
     });
 
   const login = loginFor(inputs, rt.env, registry);
-  const { client, authFile } = await openRegistryAccess({ registry, login, env: rt.env });
+  const tls = await readRegistryTls({
+    caFile: inputs.registryCa,
+    insecure: inputs.insecureRegistries,
+    cwd: rt.cwd,
+    names: { ca: 'registry-ca', insecure: 'insecure-registry' },
+  });
+  for (const host of tls.insecure ?? []) rt.warning(insecureWarning(host));
+  const access = await openRegistryAccess({ registry, login, env: rt.env, tls });
+  const { client, authFile } = access;
   try {
     const result = await rt.group(`Build and push ${inputs.image}`, () =>
       buildAndPushImage(
@@ -131,6 +141,7 @@ export const buildCommand: CommandRunner<BuildInputs> = async (inputs, rt) => {
             selectBuilder(inputs.builder as BuilderName | 'auto', {
               env: rt.env,
               authDir: authFile?.dir,
+              tls: { ...tls, certDir: access.certDir },
               onLine: (line) => rt.info(`  ${line}`),
             }),
           log: (line) => rt.info(line),
@@ -149,6 +160,6 @@ export const buildCommand: CommandRunner<BuildInputs> = async (inputs, rt) => {
       message: `${HEADLINE[result.result]}: ${result.imageRef ?? result.image}`,
     };
   } finally {
-    await authFile?.dispose();
+    await access.dispose();
   }
 };

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type BuildAndPushResult,
@@ -15,15 +15,13 @@ import {
   apiLocation,
   BUILDER_NAMES,
   type BuilderName,
-  checkCaBundle,
   defaultUsername,
   ecrLogin,
   gcpKeyLogin,
   insecureWarning,
   openRegistryAccess,
-  parseInsecureRegistry,
   type RegistryCredentials,
-  type RegistryTls,
+  readRegistryTls,
   selectBuilder,
 } from '@gitops-release/image';
 import {
@@ -249,27 +247,6 @@ async function readLogin(
   return { username, password };
 }
 
-/** --registry-ca and --insecure-registry, read and checked before anything is sent. */
-async function readRegistryTls(args: ParsedArgs, io: Io): Promise<RegistryTls> {
-  const tls: RegistryTls = {
-    insecure: rawList(args, 'insecure-registry').map((v) =>
-      parseInsecureRegistry(v, '--insecure-registry'),
-    ),
-  };
-  const caOption = stringOption(args, 'registry-ca');
-  if (caOption !== undefined) {
-    const file = resolve(io.cwd, caOption);
-    const pem = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(`--registry-ca: cannot read ${file} (${err.code ?? err.message})`, {
-        input: '--registry-ca',
-      });
-    });
-    tls.ca = checkCaBundle(pem, file, '--registry-ca');
-    tls.caFile = file;
-  }
-  return tls;
-}
-
 function summary(r: BuildAndPushResult): string {
   const lines = [
     `${r.result === 'built' ? 'built and pushed' : r.result === 'skipped-exists' ? 'already in the registry, nothing built' : 'dry run: would build and push'} ${r.image}`,
@@ -328,7 +305,12 @@ export const buildAndPushImageCommand: Command = {
 
     const login = await readLogin(args, io, registry);
     const log = (line: string) => io.stderr(`${line}\n`);
-    const tls = await readRegistryTls(args, io);
+    const tls = await readRegistryTls({
+      caFile: stringOption(args, 'registry-ca'),
+      insecure: rawList(args, 'insecure-registry'),
+      cwd: io.cwd,
+      names: { ca: '--registry-ca', insecure: '--insecure-registry' },
+    });
     for (const host of tls.insecure ?? []) log(insecureWarning(host));
     const access = await openRegistryAccess({ registry, login, env: io.env, tls });
     const { client, authFile } = access;
