@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -33,6 +32,7 @@ import {
   requiredOption,
   stringOption,
 } from '../command.js';
+import { findCommit } from '../commit.js';
 
 /** Io with a way to read standard input; the process adapter falls back to file descriptor 0. */
 type IoWithStdin = Io & { readStdin?: () => Promise<string> };
@@ -160,27 +160,6 @@ function usage<T>(parse: () => T): T {
 function rawList(args: ParsedArgs, name: string): string[] {
   const v = args.values[name];
   return v === undefined ? [] : Array.isArray(v) ? v : [String(v)];
-}
-
-/** The commit from the CI's environment, else from git in the build context. */
-async function commitSha(
-  io: Io,
-  context: string,
-  given: string | undefined,
-): Promise<string | undefined> {
-  if (given) return given;
-  for (const name of ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA', 'GIT_COMMIT']) {
-    const v = io.env[name]?.trim();
-    if (v) return v;
-  }
-  return new Promise((done) => {
-    execFile(
-      'git',
-      ['rev-parse', 'HEAD'],
-      { cwd: context, env: io.env as NodeJS.ProcessEnv },
-      (err, stdout) => done(err ? undefined : stdout.trim() || undefined),
-    );
-  });
 }
 
 function sourceUrl(io: Io): string | undefined {
@@ -325,7 +304,9 @@ export const buildAndPushImageCommand: Command = {
         {
           image: imageValue,
           tag: stringOption(args, 'tag'),
-          commitSha: await commitSha(io, context, stringOption(args, 'commit')),
+          commitSha: (
+            await findCommit({ given: stringOption(args, 'commit'), env: io.env, dir: context })
+          )?.sha,
           shaLength,
           extraTags: listOption(args, 'extra-tag'),
           context,

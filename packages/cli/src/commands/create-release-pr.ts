@@ -16,14 +16,8 @@ import {
 } from '@gitops-release/core';
 import { createGitHost } from '@gitops-release/git';
 import { createGitHubHost, redact } from '@gitops-release/github';
-import {
-  type Command,
-  flag,
-  type Io,
-  listOption,
-  requiredOption,
-  stringOption,
-} from '../command.js';
+import { type Command, flag, listOption, requiredOption, stringOption } from '../command.js';
+import { CI_SHA_VARIABLES, findCommit, shaLengthOption } from '../commit.js';
 
 const help = `Usage: gitops-release create-release-pr --repo REPO --path PATH --image IMAGE[:TAG] [options]
 
@@ -36,11 +30,18 @@ Where:
   --repo OWNER/NAME|URL|PATH  The manifest repository: OWNER/NAME on GitHub, or a git URL
                               (https://, ssh://, git@host:path) or a local path for plain git.
   --path PATH                 A file or directory (searched for *.yaml, *.yml) to edit; repeatable.
-  --image IMAGE[:TAG]         The image to release; repeatable. Without a tag, the tag is the short
-                              (7) SHA of GITHUB_SHA, CIRCLE_SHA1 or CI_COMMIT_SHA.
+  --image IMAGE[:TAG]         The image to release; repeatable. Without a tag, the tag is the
+                              commit's short SHA (see --commit).
   --base BRANCH               The branch to release into (default: the repository's default branch).
   --key PATH                  Edit only this place (yq-style, as set-image --key; one image only).
   --add-missing               In a kustomization, add an images: entry when there is none.
+
+Commit (the tag of images given without one, and {sha} in templates):
+  --commit SHA                The application commit, e.g. Tekton git-clone's result "commit".
+                              Default: GITHUB_SHA, CIRCLE_SHA1, CI_COMMIT_SHA or GIT_COMMIT
+                              (Jenkins), else 'git rev-parse HEAD' in --app-dir.
+  --sha-length N              Length of the short SHA (default 7, as build-and-push-image).
+  --app-dir DIR               The application's checkout for the git fallback (default .).
 
 How:
   --host github|git           Default: github for OWNER/NAME, git for URLs and paths.
@@ -101,8 +102,6 @@ function looksLikeGitHubRepo(repo: string, cwd: string): boolean {
   );
 }
 
-const CI_SHA_VARIABLES = ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA'];
-
 function oneOf<T extends string>(
   value: string | undefined,
   allowed: readonly T[],
@@ -117,14 +116,6 @@ function oneOf<T extends string>(
   return value as T;
 }
 
-function ciSha(env: Io['env']): string | undefined {
-  for (const name of CI_SHA_VARIABLES) {
-    const value = env[name]?.trim();
-    if (value && /^[0-9a-f]{7,64}$/i.test(value)) return value.slice(0, 7).toLowerCase();
-  }
-  return undefined;
-}
-
 function images(values: string[], sha: string | undefined): ImageReference[] {
   if (values.length === 0) throw new UsageError('--image is required', { input: '--image' });
   return values.map((value) => {
@@ -132,7 +123,7 @@ function images(values: string[], sha: string | undefined): ImageReference[] {
     if (ref.tag === undefined && ref.digest === undefined) {
       if (!sha) {
         throw new UsageError(
-          `--image ${value} has no tag, and none of ${CI_SHA_VARIABLES.join(', ')} is set to take the commit's short SHA from; give the tag (${value}:TAG)`,
+          `--image ${value} has no tag, and the commit to take it from is unknown: no --commit, none of ${CI_SHA_VARIABLES.join(', ')} set, and no git checkout in --app-dir; give the tag (${value}:TAG) or --commit SHA`,
           { input: '--image' },
         );
       }
@@ -179,6 +170,9 @@ export const createReleasePrCommand: Command = {
     'app-repo': { type: 'string' },
     key: { type: 'string' },
     'add-missing': { type: 'boolean' },
+    commit: { type: 'string' },
+    'sha-length': { type: 'string' },
+    'app-dir': { type: 'string' },
     'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
   },
@@ -187,7 +181,13 @@ export const createReleasePrCommand: Command = {
     const repo = requiredOption(args, 'repo');
     const paths = listOption(args, 'path');
     if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
-    const sha = ciSha(io.env);
+    const shaLength = shaLengthOption(stringOption(args, 'sha-length')) ?? 7;
+    const commit = await findCommit({
+      given: stringOption(args, 'commit'),
+      env: io.env,
+      dir: resolve(io.cwd, stringOption(args, 'app-dir') ?? '.'),
+    });
+    const sha = commit?.sha.slice(0, shaLength);
     const imageRefs = images(listOption(args, 'image'), sha);
     const hostKind =
       oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
@@ -208,6 +208,7 @@ export const createReleasePrCommand: Command = {
     const token = io.env[tokenEnv]?.trim() || undefined;
     const json = flag(args, 'json');
     const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
+    if (commit && commit.from !== '--commit') log(`commit ${sha} (from ${commit.from})`);
 
     let host: GitHost;
     let dispose: () => Promise<void> = async () => {};
