@@ -90,6 +90,8 @@ if (!(await import('./pack-orb.mjs')).packAfterBuild({ check, cli: outputs.get('
   process.exit(1);
 }
 // The Tekton Tasks pin the CLI bundle by its SHA-256: write it (or check it).
-if (!(await import('./pin-tekton-cli.mjs')).pinAfterBuild({ check, cli: outputs.get('dist/cli.cjs') })) {
+if (
+  !(await import('./pin-tekton-cli.mjs')).pinAfterBuild({ check, cli: outputs.get('dist/cli.cjs') })
+) {
   process.exit(1);
 }

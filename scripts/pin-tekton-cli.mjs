@@ -29,7 +29,9 @@ export function pinAfterBuild({ check, cli }) {
     const pinned = pinTask(text, version, sha256);
     if (pinned === text) continue;
     if (check) {
-      console.error(`tekton/${name}: CLI_SHA256 is not dist/cli.cjs's: run 'pnpm build' and commit it.`);
+      console.error(
+        `tekton/${name}: CLI_SHA256 is not dist/cli.cjs's: run 'pnpm build' and commit it.`,
+      );
       ok = false;
     } else writeFileSync(path, pinned);
   }
