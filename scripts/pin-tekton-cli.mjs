@@ -23,7 +23,7 @@ export function pinAfterBuild({ check, cli }) {
   const version = JSON.parse(readFileSync(join(root, 'packages/cli/package.json'), 'utf8')).version;
   const sha256 = createHash('sha256').update(cli).digest('hex');
   let ok = true;
-  for (const name of readdirSync(TEKTON).filter((f) => f.endsWith('.yaml'))) {
+  for (const name of readdirSync(TEKTON).filter((f) => f.endsWith('.yaml') && !f.startsWith('.'))) {
     const path = join(TEKTON, name);
     const text = readFileSync(path, 'utf8');
     const pinned = pinTask(text, version, sha256);

@@ -21,7 +21,9 @@ const SCHEMAS = join(ROOT, '..', 'shared', 'schemas');
 const LINTER = join(ROOT, 'node_modules/@ibm/tekton-lint/dist/lint.js');
 
 async function yamlFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f));
+  return (await readdir(dir))
+    .filter((f) => f.endsWith('.yaml') && !f.startsWith('.'))
+    .map((f) => join(dir, f));
 }
 
 const published = () => yamlFiles(join(ROOT, 'tekton'));
