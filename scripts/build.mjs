@@ -95,3 +95,4 @@ if (
 ) {
   process.exit(1);
 }
+if (!(await import('./tekton-docs.mjs')).writeTektonDocs({ check })) process.exit(1);

@@ -3,6 +3,7 @@
 // account), buildah, git http-backend for the application and manifest repositories, and the
 // GitHub simulator for the release pull request variant.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -73,19 +74,67 @@ function dockerConfigSecret(host: string, user: string, password: string) {
   };
 }
 
+/** The README's Tekton section, and the commands of its shell blocks (continuation lines joined). */
+async function readmeTekton() {
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Tekton\n'), readme.indexOf('## Jenkins\n'));
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  return blocks.flatMap((b) =>
+    b
+      .replace(/\\\n\s*/g, ' ')
+      .split('\n')
+      .filter(Boolean),
+  );
+}
+
+/**
+ * The Secrets and the ConfigMap made by pasting the README's commands (as kubectl's client-side
+ * dry run prints them), with the test's Harbor, CA and tokens: the robot's `$` goes through the
+ * shell, kubectl and the Secret exactly as a user's would.
+ */
+async function readmeObjects() {
+  const dir = await mkdtemp(join(tmpdir(), 'gr-readme-'));
+  await writeFile(join(dir, 'harbor-ca.pem'), ca.caPem);
+  const secrets: Record<string, Record<string, string>> = {};
+  const configMaps: Record<string, Record<string, string>> = {};
+  for (const line of (await readmeTekton()).filter(
+    (l) => l.startsWith('kubectl create secret') || l.startsWith('kubectl create configmap'),
+  )) {
+    const command = `${line.replaceAll('harbor.example.com', registry.host)} --dry-run=client -o json`;
+    const made = JSON.parse(
+      execFileSync('bash', ['-c', command], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          HOME: home,
+          HARBOR_ROBOT_SECRET: ROBOT_SECRET,
+          MANIFEST_TOKEN: GIT_TOKEN,
+        },
+      }),
+    ) as { kind: string; metadata: { name: string }; data: Record<string, string> };
+    if (made.kind === 'Secret')
+      secrets[made.metadata.name] = Object.fromEntries(
+        Object.entries(made.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+      );
+    else configMaps[made.metadata.name] = made.data;
+  }
+  await rm(dir, { recursive: true, force: true });
+  return { secrets, configMaps };
+}
+
+let pasted: Awaited<ReturnType<typeof readmeObjects>>;
+
 /** The Tasks and Pipelines as a cluster holds them, with the Secrets the README has you create. */
 function cluster(secrets: Record<string, Record<string, string>> = defaultSecrets()): Cluster {
   const c = clusterOf(resources.map(pointCliAtTestServer));
   for (const [name, data] of Object.entries(secrets)) c.secrets.set(name, data);
-  c.configMaps.set('harbor-ca', { 'ca.crt': ca.caPem });
+  for (const [name, data] of Object.entries(pasted.configMaps)) c.configMaps.set(name, data);
   return c;
 }
 
-function defaultSecrets() {
-  return {
-    'harbor-robot': dockerConfigSecret(registry.host, ROBOT, ROBOT_SECRET),
-    'manifest-repo-token': { token: GIT_TOKEN },
-  };
+function defaultSecrets(): Record<string, Record<string, string>> {
+  return { ...pasted.secrets };
 }
 
 /**
@@ -184,6 +233,7 @@ beforeAll(async () => {
   const address = cliServer.address();
   cliUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/cli.cjs`;
 
+  pasted = await readmeObjects();
   resources = await loadResources([
     ...[
       'gitops-release-build-and-push',
@@ -230,6 +280,16 @@ function manifestAtMain(path: string): string {
 
 describe('seed 003 on Tekton: test, build and push to Harbor over TLS, push the tag to the manifests', () => {
   const tag = () => appHead.slice(0, 7);
+
+  it('the README’s commands make the objects the Pipeline binds, and name files that exist', async () => {
+    expect(Object.keys(pasted.secrets).sort()).toEqual(['harbor-robot', 'manifest-repo-token']);
+    expect(pasted.configMaps['harbor-ca']).toEqual({ 'ca.crt': ca.caPem });
+    const auths = JSON.parse(pasted.secrets['harbor-robot']!['.dockerconfigjson']!).auths;
+    expect(auths[registry.host].username).toBe(ROBOT);
+    for (const line of await readmeTekton())
+      for (const m of line.matchAll(/-f (\S+)/g))
+        if (!m[1]!.startsWith('https://')) expect(existsSync(join(ROOT, m[1]!)), m[1]).toBe(true);
+  });
 
   it('runs end to end: the image is in the registry and main deploys it, the rest of the file as it was', async () => {
     const r = await run(await seedRun());

@@ -140,6 +140,14 @@ describe('what the Tasks promise', () => {
     expect(installs.size).toBe(1);
   });
 
+  it('are described in docs/tekton.md as they are (generated tables, checked for drift)', async () => {
+    const { stdout } = await exec(process.execPath, [
+      join(ROOT, 'scripts/tekton-docs.mjs'),
+      '--check',
+    ]);
+    expect(stdout).toContain('docs/tekton.md matches tekton/*.yaml.');
+  });
+
   it('paste no param, workspace or result into a script: all arrive as environment variables', async () => {
     for (const task of await loadResources(await published()))
       for (const step of task.spec.steps)
