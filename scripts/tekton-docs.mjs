@@ -1,5 +1,6 @@
 // Writes the params, workspaces and results tables of docs/tekton.md from the Tasks in tekton/, so
 // the two cannot drift. `--check` fails instead of writing when the document is stale.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,7 +69,15 @@ export function writeTektonDocs({ check }) {
   const start = doc.indexOf(BEGIN);
   const end = doc.indexOf(END);
   if (start < 0 || end < 0) throw new Error(`docs/tekton.md lacks the ${BEGIN} … ${END} markers`);
-  const next = `${doc.slice(0, start + BEGIN.length)}\n\n${tasksSection()}\n${doc.slice(end)}`;
+  // Formatted as `pnpm lint` wants it (biome pads the tables).
+  const next = execFileSync(
+    join(root, 'node_modules/.bin/biome'),
+    ['format', `--stdin-file-path=${docPath}`],
+    {
+      input: `${doc.slice(0, start + BEGIN.length)}\n\n${tasksSection()}\n${doc.slice(end)}`,
+      encoding: 'utf8',
+    },
+  );
   if (!check) {
     writeFileSync(docPath, next);
     return true;
