@@ -1,6 +1,6 @@
 // The Tekton Tasks fetch the CLI bundle of CLI_VERSION and refuse it unless its SHA-256 is the
 // CLI_SHA256 default: after each build, write the bundle's hash and version into tekton/*.yaml
-// (or, with --check, fail when they are stale), as the orb's sha256.txt is written.
+// and the Jenkins example (or, with --check, fail when stale), as the orb's sha256.txt is written.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,6 +8,14 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TEKTON = join(root, 'tekton');
+const JENKINSFILE = join(root, 'examples/jenkins/Jenkinsfile');
+
+/** The Jenkinsfile with GITOPS_RELEASE_VERSION and GITOPS_RELEASE_SHA256 set. */
+export function pinJenkinsfile(text, version, sha256) {
+  return text
+    .replace(/(GITOPS_RELEASE_VERSION = ')[^']*'/, `$1${version}'`)
+    .replace(/(GITOPS_RELEASE_SHA256 = ')[^']*'/, `$1${sha256}'`);
+}
 
 /** The Task text with the CLI_VERSION and CLI_SHA256 defaults set; only those two lines change. */
 export function pinTask(text, version, sha256) {
@@ -35,6 +43,16 @@ export function pinAfterBuild({ check, cli }) {
       ok = false;
     } else writeFileSync(path, pinned);
   }
-  if (check && ok) console.log('tekton/*.yaml pin the CLI just built.');
+  const jenkins = readFileSync(JENKINSFILE, 'utf8');
+  const pinnedJenkins = pinJenkinsfile(jenkins, version, sha256);
+  if (pinnedJenkins !== jenkins) {
+    if (check) {
+      console.error(
+        "examples/jenkins/Jenkinsfile: GITOPS_RELEASE_SHA256 is not dist/cli.cjs's: run 'pnpm build'.",
+      );
+      ok = false;
+    } else writeFileSync(JENKINSFILE, pinnedJenkins);
+  }
+  if (check && ok) console.log('tekton/*.yaml and the Jenkinsfile pin the CLI just built.');
   return ok;
 }

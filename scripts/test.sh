@@ -16,6 +16,10 @@ command -v docker-registry >/dev/null || needed+=(docker-registry)
 command -v htpasswd >/dev/null || needed+=(apache2-utils)
 [ -x /bin/busybox ] || needed+=(busybox-static)
 command -v openssl >/dev/null || needed+=(openssl)
+# npm-groovy-lint (the Jenkinsfile's linter) runs CodeNarc on Java 17 or later.
+command -v java >/dev/null || needed+=(default-jre-headless)
+# The TLS tests put the registry in a network namespace of their own.
+command -v ip >/dev/null || needed+=(iproute2)
 if [ ${#needed[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "Installing ${needed[*]} ..."
