@@ -27,7 +27,9 @@ Options:
   --key PATH        Edit only this place, yq-style: .spec.template.spec.containers[0].image,
                     '.spec.template.spec.containers[name=web].image', .api.image.tag
   --add-missing     Add an images: entry to each kustomization under PATH that has none for
-                    IMAGE (so point PATH at the overlay, not at the whole tree)
+                    IMAGE (so point PATH at the overlay, not at the whole tree), and a digest:
+                    key to Helm image maps that have none (by default only the tag is written
+                    there, with a note: a key the chart does not read would lose the pin)
   --allow-no-match  Succeed with no change when no file deploys IMAGE (default: an error that
                     lists the images the files do contain)
   --dry-run         Print the diff; write nothing
@@ -81,15 +83,17 @@ export const setImageCommand: Command = {
     }
     const changes = plan.edits.flatMap((e) => e.changes);
     const skipped = plan.skipped ?? [];
+    const notes = plan.notes ?? [];
     if (flag(args, 'json')) {
       const result = changes.length ? 'changed' : 'unchanged';
       io.stdout(
-        `${JSON.stringify({ result, dryRun, changes: changes.map(jsonChange), skipped }, null, 2)}\n`,
+        `${JSON.stringify({ result, dryRun, changes: changes.map(jsonChange), skipped, notes }, null, 2)}\n`,
       );
       return 0;
     }
     // Helm chart templates sit beside values files but are not YAML until rendered.
     for (const file of skipped) io.stderr(`note: skipped ${file.path}: ${file.reason}\n`);
+    for (const note of notes) io.stderr(`note: ${note}\n`);
     if (dryRun) for (const edit of plan.edits) io.stdout(unifiedDiff(edit));
     io.stdout(summary(imageArg, changes, plan.matched, files.length, dryRun));
     return 0;

@@ -324,14 +324,20 @@ describe('Helm values', () => {
     );
   });
 
-  it('adds a digest line to a map that has none, at the map indentation (podinfo layout)', () => {
+  it('adds a digest line to a map that has none only when asked, at the map indentation (podinfo layout)', () => {
     const text =
       'image:\n  repository: ghcr.io/stefanprodan/podinfo\n  tag: 6.14.0\n  pullPolicy: IfNotPresent\n  pullSecrets: []\n\nprefix: /\n';
-    expect(set(text, `ghcr.io/stefanprodan/podinfo:6.14.1@${SHA}`).text).toBe(
+    const release = `ghcr.io/stefanprodan/podinfo:6.14.1@${SHA}`;
+    // The chart reads only the keys its templates name: a new digest key would be ignored.
+    const tagOnly = set(text, release);
+    expect(tagOnly.text).toBe(text.replace('6.14.0', '6.14.1'));
+    expect(tagOnly.notes?.[0]).toMatch(/wrote the tag only/);
+    expect(set(text, release, { addMissing: true }).text).toBe(
       text
         .replace('6.14.0', '6.14.1')
         .replace('pullSecrets: []\n', `pullSecrets: []\n  digest: ${SHA}\n`),
     );
+    expect(() => set(text, `ghcr.io/stefanprodan/podinfo@${SHA}`)).toThrow(/keeps no "digest"/);
   });
 
   it('reports templates and aliases, and refuses to edit them when they match', () => {

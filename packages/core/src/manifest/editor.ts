@@ -1,5 +1,15 @@
-import { isAlias, isMap, isScalar, isSeq, type Node, type Scalar, type YAMLMap } from 'yaml';
 import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type Node,
+  parseAllDocuments,
+  type Scalar,
+  type YAMLMap,
+} from 'yaml';
+import {
+  EditVerificationError,
   ImageNotFoundError,
   InvalidImageReferenceError,
   KeyPathError,
@@ -23,6 +33,7 @@ import {
   analyze,
   composeFields,
   type FieldsPlace,
+  firstLine,
   keyOf,
   lineColumn,
   type Place,
@@ -63,6 +74,8 @@ interface Pending {
   matched: number;
   /** Entries added to a kustomization in this plan, so a second image joins the first. */
   added: Map<object, Splice>;
+  /** What the user should know about an edit that was made differently than asked. */
+  notes: string[];
 }
 
 function locate(an: Analysis, offset: number): { line: number; column: number } {
@@ -145,7 +158,9 @@ function change(
 function editRefPlace(an: Analysis, place: RefPlace, image: ImageReference, out: Pending): void {
   const body = place.body!;
   const next: ImageReference = { ...body };
-  if (image.tag !== undefined) {
+  // `repo@sha256:…` names no tag: a release with a digest keeps that form.
+  const digestOnly = body.tag === undefined && body.digest !== undefined;
+  if (image.tag !== undefined && !(digestOnly && image.digest !== undefined)) {
     next.tag = image.tag;
     if (image.digest === undefined) delete next.digest;
   }
@@ -181,7 +196,29 @@ function lineAfter(an: Analysis, offset: number, line: string): Splice {
   return { start: nl + 1, end: nl + 1, text: line + eol };
 }
 
-function editFieldsPlace(an: Analysis, place: FieldsPlace, image: ImageReference, out: Pending) {
+/** `1.2@sha256:…` in a tag field: the combined pin Renovate writes into Helm values. */
+function splitCombinedTag(value: string | undefined): { tag: string; digest: string } | undefined {
+  if (value === undefined) return undefined;
+  const at = value.indexOf('@');
+  if (at === -1) return undefined;
+  return { tag: value.slice(0, at), digest: value.slice(at + 1) };
+}
+
+/**
+ * Kustomize reads a `digest` in every images: entry, so one may be added there; a Helm chart or an
+ * Argo CD parameter list reads only the keys its templates name, so a new one is added on request.
+ */
+function mayAddField(place: FieldsPlace, addMissing: boolean): boolean {
+  return place.kind === 'kustomize' || addMissing;
+}
+
+function editFieldsPlace(
+  an: Analysis,
+  place: FieldsPlace,
+  image: ImageReference,
+  out: Pending,
+  addMissing = false,
+) {
   const splices: Splice[] = [];
   let tag = place.tag?.value;
   let digest = place.digest?.value;
@@ -194,17 +231,43 @@ function editFieldsPlace(an: Analysis, place: FieldsPlace, image: ImageReference
       uneditable(an, place, `it has no "${key}" to set; add it, then retry`);
     }
   };
-  if (image.tag !== undefined) {
-    setField(place.tag, place.tagKey, image.tag);
-    tag = image.tag;
+  const combined = splitCombinedTag(tag);
+  if (combined) {
+    // Keep the file's form: the pin stays inside the tag field, no digest key is added.
+    const nextTag = image.tag ?? combined.tag;
+    const nextDigest = image.digest ?? (image.tag === undefined ? combined.digest : undefined);
+    const value = nextDigest === undefined ? nextTag : `${nextTag}@${nextDigest}`;
+    setField(place.tag, place.tagKey, value);
+    tag = value;
     if (image.digest === undefined && digest) {
       setField(place.digest, place.digestKey, '');
       digest = '';
     }
-  }
-  if (image.digest !== undefined) {
-    setField(place.digest, place.digestKey, image.digest);
-    digest = image.digest;
+  } else {
+    if (image.tag !== undefined) {
+      setField(place.tag, place.tagKey, image.tag);
+      tag = image.tag;
+      if (image.digest === undefined && digest) {
+        setField(place.digest, place.digestKey, '');
+        digest = '';
+      }
+    }
+    if (image.digest !== undefined) {
+      if (place.digest || (place.map && mayAddField(place, addMissing))) {
+        setField(place.digest, place.digestKey, image.digest);
+        digest = image.digest;
+      } else if (image.tag === undefined) {
+        uneditable(
+          an,
+          place,
+          `it keeps no "${place.digestKey}" for this image, and a new key would be one the chart may not read; add "${place.digestKey}:" where the chart reads it, or pass --add-missing`,
+        );
+      } else {
+        out.notes.push(
+          `${where(an, place)}: wrote the tag only: ${place.name} has no "${place.digestKey}" here, and a new key would be one the chart may not read (pass --add-missing to add it)`,
+        );
+      }
+    }
   }
   if (splices.length === 0) return;
   const from = place.value;
@@ -212,6 +275,11 @@ function editFieldsPlace(an: Analysis, place: FieldsPlace, image: ImageReference
   out.splices.push(...splices);
   const first = Math.min(...splices.map((s) => s.start));
   out.changes.push(change(an, place.kind, first, from, to));
+}
+
+function where(an: Analysis, place: { offset: number }): string {
+  const { line } = locate(an, place.offset);
+  return `${an.file ?? '(input)'}:${line}`;
 }
 
 function matches(place: Place, canonical: string): boolean {
@@ -243,7 +311,7 @@ function applyImage(
       claimed.add(place.slot!.node);
       editRefPlace(an, place, image, out);
     } else {
-      editFieldsPlace(an, place, image, out);
+      editFieldsPlace(an, place, image, out, addMissing);
     }
   }
   // An alias is fine when its anchor is itself a matching place we edited (or found up to date).
@@ -508,7 +576,7 @@ function run(
   key: string | undefined,
   addMissing: boolean,
 ): Pending {
-  const out: Pending = { splices: [], changes: [], matched: 0, added: new Map() };
+  const out: Pending = { splices: [], changes: [], matched: 0, added: new Map(), notes: [] };
   if (key !== undefined) {
     applyKey(an, key, images[0]!, out);
     return out;
@@ -527,7 +595,13 @@ export function setImage(text: string, request: SetImageRequest): SetImageResult
   const an = analyze(text, request.file);
   const out = run(an, [request.image], request.key, request.addMissing ?? false);
   out.changes.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { text: applySplices(text, out.splices), changes: out.changes, matched: out.matched };
+  const result: SetImageResult = {
+    text: applySplices(text, out.splices),
+    changes: out.changes,
+    matched: out.matched,
+  };
+  if (out.notes.length > 0) result.notes = out.notes;
+  return result;
 }
 
 /**
@@ -566,6 +640,7 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
   let matched = 0;
   let keyMisses: KeyPathError | undefined;
   const skipped: SkippedFile[] = [];
+  const notes: string[] = [];
   for (const file of files) {
     let an: Analysis;
     try {
@@ -596,7 +671,7 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
         throw err;
       }
     } else {
-      out = { splices: [], changes: [], matched: 0, added: new Map() };
+      out = { splices: [], changes: [], matched: 0, added: new Map(), notes: [] };
       const claimed = new Set<Node>();
       for (const image of images) {
         const before = out.matched;
@@ -606,8 +681,10 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
       }
     }
     matched += out.matched;
+    notes.push(...out.notes);
     const after = applySplices(file.text, out.splices);
     if (after !== file.text) {
+      assertStillYaml(after, file.path);
       out.changes.sort((a, b) => a.line - b.line || a.column - b.column);
       edits.push({ path: file.path, before: file.text, after, changes: out.changes });
     }
@@ -617,7 +694,7 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
       if (files.length === 1) throw keyMisses;
       throw keyError(key, undefined, `it leads to a value in none of the ${files.length} files`);
     }
-    return withSkipped({ edits, matched }, skipped);
+    return withSkipped({ edits, matched }, skipped, notes);
   }
   if (!request.allowNoMatch) {
     for (const image of images) {
@@ -633,10 +710,22 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
       throw new ImageNotFoundError(formatImageReference(image), [...found].slice(0, 50), where);
     }
   }
-  return withSkipped({ edits, matched }, skipped);
+  return withSkipped({ edits, matched }, skipped, notes);
 }
 
-function withSkipped(plan: ImageEditPlan, skipped: SkippedFile[]): ImageEditPlan {
+function withSkipped(plan: ImageEditPlan, skipped: SkippedFile[], notes: string[]): ImageEditPlan {
   if (skipped.length > 0) plan.skipped = skipped;
+  if (notes.length > 0) plan.notes = notes;
   return plan;
+}
+
+/**
+ * Every edited text must parse again before anything is written: a splice that breaks the YAML is
+ * a bug of ours, and it fails the whole plan instead of leaving a file kubectl cannot read.
+ */
+function assertStillYaml(after: string, file: string): void {
+  for (const doc of parseAllDocuments(after)) {
+    const err = doc.errors[0];
+    if (err) throw new EditVerificationError(file, firstLine(err.message));
+  }
 }

@@ -737,7 +737,7 @@ function isKustomizeImages(root: YAMLMap): boolean {
   );
 }
 
-function firstLine(message: string): string {
+export function firstLine(message: string): string {
   return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
 }
 

@@ -65,6 +65,8 @@ export interface SetImageResult {
   changes: ImageChange[];
   /** How many places matched the image, including those already at the requested tag/digest. */
   matched: number;
+  /** Edits made differently than asked, to keep the file's form (a digest with nowhere to go). */
+  notes?: string[];
 }
 
 /** A file to plan edits for: its path as the user gave it, and its text. */
@@ -97,6 +99,8 @@ export interface ImageEditPlan {
    * fails the plan with ManifestParseError.
    */
   skipped?: SkippedFile[];
+  /** As SetImageResult.notes, for every file. */
+  notes?: string[];
 }
 
 /** Edits over many files, planned all at once: every file is parsed and edited before any is written. */
