@@ -215,6 +215,19 @@ describe('kustomization images', () => {
     );
   });
 
+  it('refuses addMissing when images: is not a list, instead of adding a second images: key', () => {
+    for (const images of ['images: {name: app}', 'images: app', 'images: ~']) {
+      const text = `resources:\n  - a.yaml\n${images}\n`;
+      expect(() =>
+        set(text, 'ghcr.io/acme/web:1', { addMissing: true, file: 'kustomization.yaml' }),
+      ).toThrow(/^kustomization\.yaml:3:1: .*images: is .*, not a list of entries/);
+    }
+    const bare = 'resources:\n  - a.yaml\nimages:\n';
+    expect(
+      set(bare, 'ghcr.io/acme/web:1', { addMissing: true, file: 'kustomization.yaml' }).text,
+    ).toBe(`${bare}  - name: ghcr.io/acme/web\n    newTag: "1"\n`);
+  });
+
   it('empties a pinned digest field when only a tag is requested', () => {
     const text = fixture('kustomization.yaml');
     const result = set(text, 'ghcr.io/acme/worker:5');

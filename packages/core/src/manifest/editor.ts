@@ -357,6 +357,19 @@ function addKustomizeEntry(
   if (image.digest !== undefined) fields.push(['digest', image.digest]);
   const render = (v: string) => renderScalar(v, 'PLAIN');
   const seq = k.imagesPair?.value;
+  if (k.imagesPair && !isSeq(seq) && !isBareNull(seq)) {
+    // Appending a second images: key would leave a file no YAML reader accepts.
+    const what = isMap(seq)
+      ? 'a mapping'
+      : isAlias(seq)
+        ? 'an alias'
+        : `"${String((seq as Scalar).value)}"`;
+    uneditable(
+      an,
+      { offset: (k.imagesPair.key as Node).range![0], path: 'images' },
+      `images: is ${what}, not a list of entries; make it a list (images: [] or "- name: …" items), then retry`,
+    );
+  }
   if (isSeq(seq) && seq.flow) {
     const entry = `{${fields.map(([f, v]) => `${f}: ${render(v)}`).join(', ')}}`;
     if (prior) {
@@ -404,7 +417,7 @@ function addKustomizeEntry(
   const entry = lines(keyCol + dashIndent, keyCol + dashIndent + 2);
   if (prior) return append(entry);
   const pair = k.imagesPair;
-  if (pair && isScalar(pair.value) && pair.value.value === null) {
+  if (pair && isBareNull(pair.value)) {
     // `images:` with nothing under it: the entry goes on the following lines.
     const keyEnd = (pair.key as Node).range![1];
     const colon = an.text.indexOf(':', keyEnd);
@@ -413,6 +426,11 @@ function addKustomizeEntry(
   const lastPair = root.items[root.items.length - 1]!;
   const end = ((lastPair.value ?? lastPair.key) as Node).range![1];
   return lineAfter(an, end, [`${' '.repeat(keyCol)}images:`, ...entry].join(eol));
+}
+
+/** `images:` with nothing after it (not `~` or `null` written out, which a splice cannot extend). */
+function isBareNull(node: unknown): boolean {
+  return isScalar(node) && node.value === null && node.range![0] === node.range![1];
 }
 
 function applySplices(text: string, splices: Splice[]): string {
