@@ -26,6 +26,8 @@ Default: the current directory. Files are all edited or none is.
 Options:
   --key PATH        Edit only this place, yq-style: .spec.template.spec.containers[0].image,
                     '.spec.template.spec.containers[name=web].image', .api.image.tag
+  --rename          With --key: the value there may name another image; IMAGE replaces it,
+                    name included (without it, --key edits only a reference to IMAGE's image)
   --add-missing     Add an images: entry to each kustomization under PATH that has none for
                     IMAGE (so point PATH at the overlay, not at the whole tree), and a digest:
                     key to Helm image maps that have none (by default only the tag is written
@@ -51,6 +53,7 @@ export const setImageCommand: Command = {
   allowPositionals: true,
   options: {
     key: { type: 'string' },
+    rename: { type: 'boolean' },
     'add-missing': { type: 'boolean' },
     'allow-no-match': { type: 'boolean' },
     'dry-run': { type: 'boolean' },
@@ -69,9 +72,13 @@ export const setImageCommand: Command = {
     const dryRun = flag(args, 'dry-run');
     const files = await readManifestFiles(paths, io.cwd);
     const key = stringOption(args, 'key');
+    if (flag(args, 'rename') && key === undefined) {
+      throw new UsageError('--rename applies only with --key', { input: '--rename' });
+    }
     const plan = planImageEdits(files, {
       images: [image],
       ...(key === undefined ? {} : { key }),
+      rename: flag(args, 'rename'),
       addMissing: flag(args, 'add-missing'),
       allowNoMatch: flag(args, 'allow-no-match'),
     });

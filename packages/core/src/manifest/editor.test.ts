@@ -447,8 +447,12 @@ describe('explicit key', () => {
     'apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - name: sidecar\n        image: envoy:1\n      - name: web\n        image: app:1 # app\n';
 
   it('edits only the place the key names, by index or by name selector', () => {
-    expect(set(deploy, 'other:2', { key: '.spec.template.spec.containers[1].image' }).text).toBe(
+    const index = '.spec.template.spec.containers[1].image';
+    expect(set(deploy, 'other:2', { key: index, rename: true }).text).toBe(
       deploy.replace('app:1 #', 'other:2 #'),
+    );
+    expect(() => set(deploy, 'other:2', { key: index })).toThrow(
+      /"app:1", is another image than other; pass --rename/,
     );
     const byName = set(deploy, 'app:2', { key: '.spec.template.spec.containers[name=web].image' });
     expect(byName.text).toBe(deploy.replace('app:1 #', 'app:2 #'));
@@ -470,8 +474,8 @@ describe('explicit key', () => {
     const key = '.spec.containers[name=web].image';
     expect(set(pod, 'nginx:2', { key }).text).toBe(pod.replace(':1 #', ':2 #'));
     expect(set(pod, `nginx@${SHA}`, { key }).text).toBe(pod.replace(':1 #', `:1@${SHA} #`));
-    // Another image at that place: the key says where, the request says what.
-    expect(set(pod, 'ghcr.io/acme/web:3', { key }).text).toBe(
+    // Another image at that place: the key says where, the request says what, when asked to.
+    expect(set(pod, 'ghcr.io/acme/web:3', { key, rename: true }).text).toBe(
       pod.replace('docker.io/library/nginx:1', 'ghcr.io/acme/web:3'),
     );
   });
@@ -485,6 +489,30 @@ describe('explicit key', () => {
       from: 'acme/api:v1',
       to: 'acme/api:v2',
     });
+  });
+
+  it('replaces only what the key claims: an image reference, a tag, a digest', () => {
+    const text =
+      'replicas: 3\nname: My Web\napi:\n  image:\n    tag: 1.4@sha256:' +
+      'a'.repeat(64) +
+      '\n    digest: latest\n';
+    expect(() => set(text, 'app:2', { key: '.name', rename: true, file: 'v.yaml' })).toThrow(
+      /^v\.yaml: key "\.name": the value there, "My Web", is not an image reference/,
+    );
+    // Without --rename the value must name the same image: a count is not one.
+    expect(() => set(text, 'app:2', { key: '.replicas' })).toThrow(
+      /"3", is another image than app/,
+    );
+    expect(() => set(text, `app@${SHA}`, { key: '.api.image.digest' })).toThrow(
+      /"latest", is not an image digest/,
+    );
+    // A combined pin at a tag key keeps its form.
+    expect(set(text, `app:1.5@${SHA}`, { key: '.api.image.tag' }).text).toBe(
+      text.replace(`1.4@sha256:${'a'.repeat(64)}`, `1.5@${SHA}`),
+    );
+    expect(set(text, 'app:1.5', { key: '.api.image.tag' }).text).toBe(
+      text.replace(`1.4@sha256:${'a'.repeat(64)}`, '"1.5"'),
+    );
   });
 
   it('throws KeyPathError naming the key and the file', () => {

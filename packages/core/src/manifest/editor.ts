@@ -495,7 +495,66 @@ function resolveKey(root: unknown, steps: readonly KeyStep[]): Node | string {
   return node as Node;
 }
 
-function applyKey(an: Analysis, key: string, image: ImageReference, out: Pending): void {
+/**
+ * The new value at a key, after checking that the value it replaces is what the key claims: an
+ * image reference (of the same image unless `rename`), a tag or a digest — never any scalar.
+ */
+function keyValue(
+  an: Analysis,
+  key: string,
+  mode: 'tag' | 'digest' | 'ref',
+  stated: string,
+  image: ImageReference,
+  fieldValue: string,
+  rename: boolean,
+): string {
+  const refuse = (what: string): never => {
+    throw keyError(
+      key,
+      an.file,
+      `the value there, "${stated}", is not ${what}; --key replaces only that`,
+    );
+  };
+  if (mode === 'tag') {
+    const combined = splitCombinedTag(stated);
+    if (combined) {
+      if (!isValidTag(combined.tag) || !isValidDigest(combined.digest)) refuse('a tag@digest pin');
+      return image.digest === undefined ? fieldValue : `${fieldValue}@${image.digest}`;
+    }
+    if (stated !== '' && !isValidTag(stated)) refuse('an image tag');
+    return fieldValue;
+  }
+  if (mode === 'digest') {
+    if (stated !== '' && !isValidDigest(stated)) refuse('an image digest');
+    return fieldValue;
+  }
+  // The same image keeps its name as the file spells it; another one only when asked to rename.
+  const current = stated === '' ? undefined : tryParseImageReference(stated);
+  if (stated !== '' && !current) refuse('an image reference');
+  let ref: ImageReference;
+  if (current && canonicalImageName(current) === canonicalImageName(image)) ref = { ...current };
+  else if (current && !rename) {
+    throw keyError(
+      key,
+      an.file,
+      `the value there, "${stated}", is another image than ${imageName(image)}; pass --rename to replace it`,
+    );
+  } else ref = { ...image };
+  if (image.tag !== undefined) {
+    ref.tag = image.tag;
+    if (image.digest === undefined) delete ref.digest;
+  }
+  if (image.digest !== undefined) ref.digest = image.digest;
+  return formatImageReference(ref);
+}
+
+function applyKey(
+  an: Analysis,
+  key: string,
+  image: ImageReference,
+  out: Pending,
+  rename = false,
+): void {
   const steps = parseKeyPath(key, an.file);
   const last = steps[steps.length - 1];
   const lastKey = last?.type === 'key' ? last.key : '';
@@ -537,21 +596,7 @@ function applyKey(an: Analysis, key: string, image: ImageReference, out: Pending
     }
     const scalar = target as Scalar;
     const stated = scalar.value === null ? '' : (statedValue(an.text, scalar) ?? '');
-    let value = fieldValue;
-    if (mode === 'ref') {
-      // The same image keeps its name as the file spells it; anything else becomes the request.
-      const current = tryParseImageReference(stated);
-      const ref: ImageReference =
-        current && canonicalImageName(current) === canonicalImageName(image)
-          ? { ...current }
-          : { ...image };
-      if (image.tag !== undefined) {
-        ref.tag = image.tag;
-        if (image.digest === undefined) delete ref.digest;
-      }
-      if (image.digest !== undefined) ref.digest = image.digest;
-      value = formatImageReference(ref);
-    }
+    const value = keyValue(an, key, mode, stated, image, fieldValue, rename);
     out.matched++;
     const slot = { node: scalar, value: stated };
     if (!needsWrite(slot, value)) continue;
@@ -593,10 +638,11 @@ function run(
   images: readonly ImageReference[],
   key: string | undefined,
   addMissing: boolean,
+  rename = false,
 ): Pending {
   const out: Pending = { splices: [], changes: [], matched: 0, added: new Map(), notes: [] };
   if (key !== undefined) {
-    applyKey(an, key, images[0]!, out);
+    applyKey(an, key, images[0]!, out, rename);
     return out;
   }
   const claimed = new Set<Node>();
@@ -611,7 +657,13 @@ function run(
 export function setImage(text: string, request: SetImageRequest): SetImageResult {
   validateImage(request.image);
   const an = analyze(text, request.file);
-  const out = run(an, [request.image], request.key, request.addMissing ?? false);
+  const out = run(
+    an,
+    [request.image],
+    request.key,
+    request.addMissing ?? false,
+    request.rename ?? false,
+  );
   out.changes.sort((a, b) => a.line - b.line || a.column - b.column);
   const result: SetImageResult = {
     text: applySplices(text, out.splices),
@@ -647,7 +699,10 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
   }
   for (const image of images) validateImage(image);
   if (key !== undefined && images.length > 1) {
-    throw keyError(key, undefined, 'a key path edits one place, so give exactly one image');
+    throw new UsageError(
+      `key "${key}" edits one place, so give exactly one image (${images.length} were given)`,
+      { input: 'key' },
+    );
   }
   const addMissing = request.addMissing ?? false;
   const edits: PlannedEdit[] = [];
@@ -679,7 +734,7 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
     let out: Pending;
     if (key !== undefined) {
       try {
-        out = run(an, images, key, false);
+        out = run(an, images, key, false, request.rename ?? false);
       } catch (err) {
         // A key that leads nowhere in this file is fine while another file has it.
         if (err instanceof KeyPathError && (err as { notFound?: boolean }).notFound) {

@@ -43,6 +43,8 @@ export interface SetImageRequest {
   key?: string;
   /** In a kustomization, add an `images:` entry for the image when there is none. */
   addMissing?: boolean;
+  /** With `key`: the place may hold another image, which `image` replaces, name included. */
+  rename?: boolean;
   /** The file name used in error messages and in the changes. */
   file?: string;
 }
@@ -110,6 +112,8 @@ export interface PlanImagesRequest {
   /** As SetImageRequest.key; only with a single image. */
   key?: string;
   addMissing?: boolean;
+  /** As SetImageRequest.rename. */
+  rename?: boolean;
   /** Succeed with no edits when no file holds the image (otherwise ImageNotFoundError). */
   allowNoMatch?: boolean;
 }
