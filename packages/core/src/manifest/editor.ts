@@ -19,6 +19,7 @@ import {
 } from '../errors.js';
 import {
   canonicalImageName,
+  digestProblem,
   formatImageReference,
   type ImageReference,
   imageName,
@@ -137,8 +138,13 @@ function validateImage(image: ImageReference): void {
   if (image.tag !== undefined && !isValidTag(image.tag)) {
     throw new InvalidImageReferenceError(shown, `"${image.tag}" is not a valid tag`, 'image');
   }
-  if (image.digest !== undefined && !isValidDigest(image.digest)) {
-    throw new InvalidImageReferenceError(shown, `"${image.digest}" is not a valid digest`, 'image');
+  const problem = image.digest === undefined ? undefined : digestProblem(image.digest);
+  if (problem) {
+    throw new InvalidImageReferenceError(
+      shown,
+      `"${image.digest}" is not a digest: ${problem}`,
+      'image',
+    );
   }
 }
 
