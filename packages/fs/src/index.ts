@@ -11,9 +11,8 @@ import {
 } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { type ManifestFile, PathError } from '@gitops-release/core';
+import { decodeManifestText, type ManifestFile, PathError } from '@gitops-release/core';
 import { describeSpecial, pathError } from './errors.js';
-import { decodeUtf8, lineOfByte } from './utf8.js';
 
 const MANIFEST_EXTENSIONS = ['.yaml', '.yml'];
 const SKIPPED_DIRECTORIES = new Set(['.git']);
@@ -126,13 +125,7 @@ function readText(shown: string, absolute: string): string {
   } catch (err) {
     throw pathError(shown, err, 'read it');
   }
-  const decoded = decodeUtf8(bytes);
-  if ('text' in decoded) return decoded.text;
-  const at = decoded.badByte;
-  throw new PathError(
-    `${shown}:${lineOfByte(bytes, at)}: not UTF-8 text (byte 0x${bytes[at]!.toString(16).padStart(2, '0')} at offset ${at}); gitops-release edits UTF-8 files only, so that the bytes it does not edit stay as they are`,
-    { input: 'PATH', location: { file: shown, line: lineOfByte(bytes, at) } },
-  );
+  return decodeManifestText(bytes, shown);
 }
 
 interface FoundFile {

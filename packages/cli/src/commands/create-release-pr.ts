@@ -8,6 +8,7 @@ import {
   formatImageReference,
   type GitHost,
   type ImageReference,
+  InvalidImageReferenceError,
   type MergeMethod,
   parseImageReference,
   type ReleaseRequest,
@@ -182,7 +183,16 @@ function ciSha(env: Io['env']): string | undefined {
 function images(values: string[], sha: string | undefined): ImageReference[] {
   if (values.length === 0) throw new UsageError('--image is required', { input: '--image' });
   return values.map((value) => {
-    const ref = parseImageReference(value, '--image');
+    let ref: ImageReference;
+    try {
+      ref = parseImageReference(value, '--image');
+    } catch (err) {
+      // A malformed flag value is wrong usage (exit 2).
+      if (err instanceof InvalidImageReferenceError) {
+        throw new UsageError(err.message, { input: '--image', cause: err });
+      }
+      throw err;
+    }
     if (ref.tag === undefined && ref.digest === undefined) {
       if (!sha) {
         throw new UsageError(

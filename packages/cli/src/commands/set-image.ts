@@ -1,5 +1,6 @@
 import {
   type ImageChange,
+  InvalidImageReferenceError,
   type PlannedEdit,
   parseImageReference,
   planImageEdits,
@@ -62,7 +63,7 @@ export const setImageCommand: Command = {
   async run(args, io) {
     const [imageArg, ...paths] = args.positionals;
     if (imageArg === undefined) throw new UsageError('IMAGE is required', { input: 'IMAGE' });
-    const image = parseImageReference(imageArg, 'IMAGE');
+    const image = asUsage(() => parseImageReference(imageArg, 'IMAGE'));
     if (image.tag === undefined && image.digest === undefined) {
       throw new UsageError(
         `IMAGE "${imageArg}" has no tag or digest to set; give IMAGE:TAG or IMAGE@sha256:...`,
@@ -106,6 +107,18 @@ export const setImageCommand: Command = {
     return 0;
   },
 };
+
+/** A malformed IMAGE is wrong usage (exit 2), whatever the parser calls it. */
+function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof InvalidImageReferenceError) {
+      throw new UsageError(err.message, { input: 'IMAGE', cause: err });
+    }
+    throw err;
+  }
+}
 
 function jsonChange(c: ImageChange) {
   return { file: c.file, line: c.line, column: c.column, kind: c.kind, from: c.from, to: c.to };
