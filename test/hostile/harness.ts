@@ -90,8 +90,10 @@ export interface Refusal {
 
 const STACK_FRAME = /^\s+at .+(?::\d+:\d+\)?|\(native\)|\(<anonymous>\))$/m;
 // Raw control characters other than tab, newline and CRLF; bidi overrides.
-const RAW_CONTROL =
-  /\r(?!\n)|[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+// biome-ignore lint/complexity/useRegexLiterals: a literal would trip noControlCharactersInRegex
+const RAW_CONTROL = new RegExp(
+  '\\r(?!\\n)|[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]',
+);
 
 /** The checks every refusal must pass. */
 export function expectRefused(out: Outcome, refusal: Refusal): void {

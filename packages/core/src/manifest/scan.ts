@@ -9,9 +9,9 @@ import {
   type Pair,
   parseAllDocuments,
   type Scalar,
+  visit,
   type YAMLMap,
   type YAMLSeq,
-  visit,
 } from 'yaml';
 import { ManifestParseError } from '../errors.js';
 import { type ImageReference, tryParseImageReference } from '../image/reference.js';
