@@ -356,6 +356,19 @@ describe('seed 003 on Tekton: test, build and push to Harbor over TLS, push the 
     );
   });
 
+  it('INSECURE_REGISTRY without the CA: the registry is still reached, and the log says WARNING', async () => {
+    const pipelineRun = await seedRun();
+    pipelineRun.spec.params.push({ name: 'insecure-registry', value: registry.host });
+    pipelineRun.spec.workspaces = pipelineRun.spec.workspaces.filter(
+      (w: { name: string }) => w.name !== 'harbor-ca',
+    );
+    const r = await run(pipelineRun);
+    expect(r.status, r.message).toBe('Succeeded');
+    const built = task(r, 'build-and-push');
+    expect(built.log).toContain(`WARNING: --insecure-registry ${registry.host}`);
+    expect(built.results.SKIPPED).toBe('true');
+  });
+
   it('a missing Secret stops the run at the task that mounts it, naming the Secret', async () => {
     const { 'harbor-robot': _, ...rest } = defaultSecrets();
     const r = await run(await seedRun(), cluster(rest));

@@ -46,6 +46,28 @@ describe('getInputs: build_and_push_image', () => {
     });
   });
 
+  it('reads registry-ca and the insecure-registry list for a registry on premises', () => {
+    const inputs = getInputs(
+      env(
+        {
+          command: 'build_and_push_image',
+          image: 'harbor.lan/team/app',
+          'registry-ca': 'certs/harbor-ca.pem',
+          'insecure-registry': '10.0.0.5:5000\nharbor.lan',
+        },
+        { GITHUB_SHA: SHA },
+      ),
+    );
+    expect(inputs).toMatchObject({
+      registryCa: 'certs/harbor-ca.pem',
+      insecureRegistries: ['10.0.0.5:5000', 'harbor.lan'],
+    });
+    const plain = getInputs(
+      env({ command: 'build_and_push_image', image: 'ghcr.io/o/app' }, { GITHUB_SHA: SHA }),
+    );
+    expect(plain).toMatchObject({ registryCa: undefined, insecureRegistries: [] });
+  });
+
   it('reads sha-length and an explicit tag', () => {
     const e = { command: 'build_and_push_image', image: 'ghcr.io/o/app', 'sha-length': '10' };
     expect(getInputs(env(e, { GITHUB_SHA: SHA }))).toMatchObject({ shaLength: 10 });
