@@ -111,8 +111,15 @@ export interface ReleaseResult {
   edits: PlannedEdit[];
   /** What the release did without (a refused label, reviewer, auto-merge, draft…); never fatal. */
   warnings: ReleaseWarning[];
-  /** The release pull request that was merged or closed while this release was written. */
-  replacedPullRequest?: { number: number; url: string; state: 'merged' | 'closed' };
+  /**
+   * The release pull request that was merged or closed while this release was written
+   * (`closed-or-merged` when its branch vanished with it, so the host could not say which).
+   */
+  replacedPullRequest?: {
+    number: number;
+    url: string;
+    state: 'merged' | 'closed' | 'closed-or-merged';
+  };
   /** True when auto-merge was asked and the pull request was merged at once (nothing to wait for). */
   merged?: boolean;
 }
@@ -173,6 +180,8 @@ function validate(request: ReleaseRequest): void {
 interface RunState {
   comparisons: ComparisonCache;
   replaced?: NonNullable<ReleaseResult['replacedPullRequest']>;
+  /** The open release pull request an earlier attempt read. */
+  seen?: { number: number; url: string };
 }
 
 /** Step 1: one round trip for the branch heads, the target files and the release pull request. */
@@ -229,6 +238,12 @@ async function attemptRelease(
 ): Promise<ReleaseResult> {
   const branch = releaseBranch(request);
   const snapshot = await readRepository(request, host, branch);
+  // The pull request an earlier attempt added to is no longer open (merged with its branch
+  // deleted, say): this attempt opens a new one, and the result names the old one.
+  if (run.seen && snapshot.pullRequest?.number !== run.seen.number && !run.replaced)
+    run.replaced = { ...run.seen, state: 'closed-or-merged' };
+  if (snapshot.pullRequest)
+    run.seen = { number: snapshot.pullRequest.number, url: snapshot.pullRequest.url };
   const plan = await planRelease(request, host, snapshot, branch, options, run.comparisons);
   const result = newResult(request, host, plan, attempt, run);
   const imagesText = request.images.map(formatImageReference).join(', ');
@@ -308,8 +323,9 @@ async function pullRequestRelease(
   result.result = created ? 'created' : 'updated';
   result.pullRequest = { number: pr.number, url: pr.url };
   result.warnings.push(...(pr.warnings ?? []));
-  const replaced = result.replacedPullRequest
-    ? ` (#${result.replacedPullRequest.number} was ${result.replacedPullRequest.state} meanwhile)`
+  const gone = result.replacedPullRequest;
+  const replaced = gone
+    ? ` (#${gone.number} was ${gone.state === 'closed-or-merged' ? 'closed or merged' : gone.state} meanwhile)`
     : '';
   result.message = `${result.result} pull request #${pr.number} (${pr.url}) from ${branch} into ${base}${replaced}: ${title}`;
 
