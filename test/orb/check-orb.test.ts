@@ -1,10 +1,9 @@
 // The orb checker: the committed orb passes, and each rule fails on a small orb that breaks it.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import YAML from 'yaml';
 import { checkOrb, type OrbProblem, reviewOrb } from '../../scripts/check-orb.mjs';
 import {
   cliPieces,
@@ -213,7 +212,6 @@ describe('check-orb', () => {
       rules(broken(() => {}, new Map([['scripts/release.sh', 'read -r x <<<"$PARAM_IMAGE"\n']]))),
     ).toEqual(['GR006']);
   });
-
 });
 
 describe('pack-orb', () => {
