@@ -57,7 +57,7 @@ if [ -z "$message" ] && [ -n "${CIRCLE_BUILD_URL:-}" ]; then
   printf -v message '%s\n\nReleased by CircleCI%s: %s' "${title:-$default_title}" \
     "${CIRCLE_BRANCH:+ from branch $CIRCLE_BRANCH}" "$CIRCLE_BUILD_URL"
 fi
-add --message "$message"
+add --commit-message "$message"
 add --label "${PARAM_LABELS:-}"
 add --reviewer "${PARAM_REVIEWERS:-}"
 add --team-reviewer "${PARAM_TEAM_REVIEWERS:-}"

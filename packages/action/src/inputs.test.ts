@@ -61,7 +61,7 @@ describe('getInputs: build_and_push_image', () => {
           command: 'build_and_push_image',
           image: 'ghcr.io/o/app',
           tag: 't',
-          tags: 'latest\n  stable , edge\n',
+          'extra-tags': 'latest\n  stable , edge\n',
           'build-args': 'A=1\nB=x,y=z\n\n',
           platforms: 'linux/amd64,linux/arm64',
         },
@@ -69,7 +69,7 @@ describe('getInputs: build_and_push_image', () => {
       ),
     );
     expect(inputs).toMatchObject({
-      tags: ['latest', 'stable', 'edge'],
+      extraTags: ['latest', 'stable', 'edge'],
       buildArgs: { A: '1', B: 'x,y=z' },
       platforms: ['linux/amd64', 'linux/arm64'],
     });
@@ -129,7 +129,7 @@ describe('getInputs: build_and_push_image', () => {
 });
 
 describe('getInputs: create_release_pr', () => {
-  const base = { command: 'create_release_pr', repo: 'o/manifests', path: 'overlays/staging' };
+  const base = { command: 'create_release_pr', repo: 'o/manifests', paths: 'overlays/staging' };
 
   it('gives untagged images the short SHA and keeps tagged and digest ones', () => {
     const inputs = getInputs(
@@ -150,7 +150,7 @@ describe('getInputs: create_release_pr', () => {
       ],
       host: 'github',
       mode: 'pull-request',
-      appRepository: 'o/app',
+      appRepo: 'o/app',
       githubUrl: 'http://127.0.0.1:1',
     });
   });
@@ -167,7 +167,7 @@ describe('getInputs: create_release_pr', () => {
 
   it.each([
     [{ ...base, repo: '', image: 'a/b:c' }, 'repo'],
-    [{ ...base, path: ' ', image: 'a/b:c' }, 'path'],
+    [{ ...base, paths: ' ', image: 'a/b:c' }, 'paths'],
     [{ ...base }, 'image'],
     [{ ...base, image: 'a/b' }, 'image'],
     [{ ...base, image: 'a/b:c', mode: 'direct' }, 'mode'],
@@ -188,7 +188,7 @@ describe('getInputs: commit', () => {
     expect(getInputs(env({ ...build, commit: head }, { GITHUB_SHA: SHA }))).toMatchObject({
       sha: head,
     });
-    const release = { command: 'create_release_pr', repo: 'o/m', path: 'p', image: 'a/b' };
+    const release = { command: 'create_release_pr', repo: 'o/m', paths: 'p', image: 'a/b' };
     expect(getInputs(env({ ...release, commit: head }, { GITHUB_SHA: SHA }))).toMatchObject({
       images: ['a/b:fffffff'],
     });
@@ -211,6 +211,6 @@ describe('secretValues', () => {
 
 describe('listInput', () => {
   it('drops YAML bullets and blank lines', () => {
-    expect(listInput(env({ path: '- a\n- b\n\n' }), 'path')).toEqual(['a', 'b']);
+    expect(listInput(env({ paths: '- a\n- b\n\n' }), 'paths')).toEqual(['a', 'b']);
   });
 });

@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
+  type BuildAndPushRequest,
   type BuildAndPushResult,
   buildAndPushImage,
   InvalidImageReferenceError,
+  lowercaseImageName,
   parseImageName,
   parseKeyValues,
   registryKind,
@@ -242,6 +244,42 @@ function summary(r: BuildAndPushResult): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** What core's buildAndPushImage is asked: every flag the command reads, with its value. */
+export async function buildRequest(
+  args: ParsedArgs,
+  io: Io,
+  where: { image: string; context: string; dockerfile: string },
+): Promise<BuildAndPushRequest> {
+  const shaLengthText = stringOption(args, 'sha-length');
+  const shaLength = shaLengthText === undefined ? undefined : Number(shaLengthText);
+  const skipExisting = flag(args, 'no-skip-existing')
+    ? false
+    : flag(args, 'skip-existing')
+      ? true
+      : undefined;
+  const epoch = io.env.SOURCE_DATE_EPOCH;
+  return {
+    image: where.image,
+    tag: stringOption(args, 'tag'),
+    commitSha: await commitSha(io, where.context, stringOption(args, 'commit')),
+    shaLength,
+    extraTags: listOption(args, 'extra-tag'),
+    context: where.context,
+    dockerfile: where.dockerfile,
+    target: stringOption(args, 'target'),
+    buildArgs: parseKeyValues(rawList(args, 'build-arg'), 'build-arg'),
+    labels: parseKeyValues(rawList(args, 'label'), 'label'),
+    platforms: listOption(args, 'platform'),
+    cacheFrom: rawList(args, 'cache-from'),
+    cacheTo: rawList(args, 'cache-to'),
+    source: stringOption(args, 'source') ?? sourceUrl(io),
+    skipExisting,
+    dryRun: flag(args, 'dry-run'),
+    // SOURCE_DATE_EPOCH makes the created label reproducible, as in reproducible-builds.org.
+    now: epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : new Date(),
+  };
+}
+
 export const buildAndPushImageCommand: Command = {
   name: 'build-and-push-image',
   summary:
@@ -249,7 +287,12 @@ export const buildAndPushImageCommand: Command = {
   help: HELP,
   options: OPTIONS,
   async run(args, io: IoWithStdin) {
-    const imageValue = requiredOption(args, 'image');
+    const given = requiredOption(args, 'image');
+    const imageValue = lowercaseImageName(given);
+    if (imageValue !== given)
+      io.stderr(
+        `notice: --image "${given}" has upper-case letters, which registries refuse in an image name: using "${imageValue}"\n`,
+      );
     const ref = usage(() => parseImageName(imageValue, '--image'));
     // The key logins are kept under: Docker Hub has several spellings.
     const registry = apiLocation(ref.registry, ref.repository).shown;
@@ -293,33 +336,8 @@ export const buildAndPushImageCommand: Command = {
     const log = (line: string) => io.stderr(`${line}\n`);
     const { client, authFile } = await openRegistryAccess({ registry, login, env: io.env });
     try {
-      const skipExisting = flag(args, 'no-skip-existing')
-        ? false
-        : flag(args, 'skip-existing')
-          ? true
-          : undefined;
-      const epoch = io.env.SOURCE_DATE_EPOCH;
       const result = await buildAndPushImage(
-        {
-          image: imageValue,
-          tag: stringOption(args, 'tag'),
-          commitSha: await commitSha(io, context, stringOption(args, 'commit')),
-          shaLength,
-          extraTags: listOption(args, 'extra-tag'),
-          context,
-          dockerfile,
-          target: stringOption(args, 'target'),
-          buildArgs: parseKeyValues(rawList(args, 'build-arg'), 'build-arg'),
-          labels: parseKeyValues(rawList(args, 'label'), 'label'),
-          platforms: listOption(args, 'platform'),
-          cacheFrom: rawList(args, 'cache-from'),
-          cacheTo: rawList(args, 'cache-to'),
-          source: stringOption(args, 'source') ?? sourceUrl(io),
-          skipExisting,
-          dryRun: flag(args, 'dry-run'),
-          // SOURCE_DATE_EPOCH makes the created label reproducible, as in reproducible-builds.org.
-          now: epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : new Date(),
-        },
+        await buildRequest(args, io, { image: imageValue, context, dockerfile }),
         {
           registry: client,
           builder: () =>
