@@ -70,6 +70,8 @@ const PARAMETER_TYPES = [
 ];
 /** Names of parameters that carry a credential, which must be named, never given, in config. */
 const SECRET_NAME = /(token|password|passwd|secret|credential|private_key|api_key|(^|_)key(_|$))/;
+/** Names SECRET_NAME matches that are no credential: `key` is the path of the value to edit (--key). */
+const NOT_SECRET = new Set(['key']);
 /** Values that look like a credential itself. */
 const SECRET_VALUES = [
   ['a GitHub token', /\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})/],
@@ -156,7 +158,7 @@ export function reviewOrb(orb, includedFiles = new Map()) {
         if (p?.type === 'boolean' && 'default' in p && typeof p.default !== 'boolean') {
           fail('GR002', pwhere, 'a boolean default is true or false');
         }
-        if (SECRET_NAME.test(pname) && p?.type !== 'env_var_name') {
+        if (SECRET_NAME.test(pname) && !NOT_SECRET.has(pname) && p?.type !== 'env_var_name') {
           fail(
             'GR003',
             pwhere,
