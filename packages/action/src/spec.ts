@@ -55,10 +55,17 @@ export interface InputSpec {
   orb?: string | Absent;
   /** Why a name differs from the CLI's spelling (the parity test asks for it). */
   rename?: string;
-  /** The field of core's request it becomes (BuildAndPushRequest, ReleaseRequest). */
-  core: string | Absent;
+  /**
+   * The field of core's request it becomes (BuildAndPushRequest, ReleaseRequest; a dotted path),
+   * per command where the two differ.
+   */
+  core: string | Absent | Record<CommandName, string | Absent>;
+  /** A surface that has the option for one command but not the other, and why. */
+  notIn?: Partial<Record<CommandName, { cli?: string; orb?: string }>>;
 }
 
+const ISSUE_13 =
+  'create-release-pr takes the commit from GITHUB_SHA, CIRCLE_SHA1 or CI_COMMIT_SHA (7 characters) until --commit and --sha-length land there (issue 13)';
 const GITHUB = 'the Action takes the value itself, as Actions inputs do (`${{ secrets.X }}`)';
 const ORB_ENV =
   'the orb names the environment variable that holds it (an env_var_name parameter), so the value never appears in config';
@@ -100,6 +107,12 @@ export const INPUTS = {
     cli: ['token-env'],
     orb: 'token_env',
     rename: `${GITHUB}; the CLI and the orb name the environment variable that holds it (--token-env, token_env), so a token is never on a command line`,
+    notIn: {
+      build_and_push_image: {
+        cli: 'a ghcr.io login is --password-env GITHUB_TOKEN, as for any registry',
+        orb: 'a ghcr.io login is username and password_env, as for any registry',
+      },
+    },
     core: { absent: 'a credential of the host port, not a request field' },
   },
   image: {
@@ -115,7 +128,7 @@ export const INPUTS = {
     },
     required: true,
     cli: ['image'],
-    core: 'image',
+    core: { build_and_push_image: 'image', create_release_pr: 'images' },
   },
   tag: {
     kind: 'string',
@@ -123,7 +136,10 @@ export const INPUTS = {
     description:
       'The image tag. Defaults to the commit (`commit`, else `GITHUB_SHA`) shortened to `sha-length` characters.',
     cli: ['tag'],
-    core: 'tag',
+    notIn: {
+      create_release_pr: { cli: 'the CLI takes each image with its tag, --image IMAGE:TAG' },
+    },
+    core: { build_and_push_image: 'tag', create_release_pr: 'images.0.tag' },
   },
   commit: {
     kind: 'string',
@@ -135,7 +151,8 @@ export const INPUTS = {
       absent:
         "CircleCI's commit is the pipeline's (CIRCLE_SHA1): there is no merge commit to correct",
     },
-    core: 'commitSha',
+    notIn: { create_release_pr: { cli: ISSUE_13 } },
+    core: { build_and_push_image: 'commitSha', create_release_pr: 'sha' },
   },
   'sha-length': {
     kind: 'integer',
@@ -143,7 +160,8 @@ export const INPUTS = {
     default: '7',
     description: 'How many characters of the commit SHA make the default tag (4 to 40).',
     cli: ['sha-length'],
-    core: 'shaLength',
+    notIn: { create_release_pr: { cli: ISSUE_13, orb: ISSUE_13 } },
+    core: { build_and_push_image: 'shaLength', create_release_pr: 'sha' },
   },
   // build_and_push_image
   'extra-tags': {

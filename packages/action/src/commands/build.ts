@@ -104,17 +104,19 @@ function summary(r: BuildAndPushResult): string {
 export function buildRequest(
   inputs: BuildInputs,
   env: Env,
-  paths: { context: string; dockerfile: string },
+  cwd: string,
   now: Date,
 ): BuildAndPushRequest {
+  const context = resolve(cwd, inputs.context);
+  const dockerfile = inputs.file ? resolve(cwd, inputs.file) : join(context, 'Dockerfile');
   return {
     image: inputs.image,
     tag: inputs.tag,
     commitSha: inputs.sha,
     shaLength: inputs.shaLength,
     extraTags: inputs.extraTags,
-    context: paths.context,
-    dockerfile: paths.dockerfile,
+    context,
+    dockerfile,
     target: inputs.target,
     buildArgs: inputs.buildArgs,
     labels: inputs.labels,
@@ -131,10 +133,10 @@ export function buildRequest(
 export const buildCommand: CommandRunner<BuildInputs> = async (inputs, rt) => {
   const ref = parseImageName(inputs.image, 'image');
   const registry = ref.registry ?? 'docker.io';
-  const context = resolve(rt.cwd, inputs.context);
+  const request = buildRequest(inputs, rt.env, rt.cwd, new Date());
+  const { context, dockerfile = join(context, 'Dockerfile') } = request;
   if (!(await isDirectory(context)))
     throw new UsageError(`input "context": ${context} is not a directory`, { input: 'context' });
-  const dockerfile = inputs.file ? resolve(rt.cwd, inputs.file) : join(context, 'Dockerfile');
   if (!(await isFile(dockerfile)))
     throw new UsageError(`input "file": there is no Dockerfile at ${dockerfile}`, {
       input: 'file',
@@ -144,7 +146,7 @@ export const buildCommand: CommandRunner<BuildInputs> = async (inputs, rt) => {
   const { client, authFile } = await openRegistryAccess({ registry, login, env: rt.env });
   try {
     const result = await rt.group(`Build and push ${inputs.image}`, () =>
-      buildAndPushImage(buildRequest(inputs, rt.env, { context, dockerfile }, new Date()), {
+      buildAndPushImage(request, {
         registry: client,
         builder: () =>
           selectBuilder(inputs.builder as BuilderName | 'auto', {

@@ -244,6 +244,23 @@ function summary(r: BuildAndPushResult): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The image (lowercased, with a notice), the context and the Dockerfile the flags name. */
+export function buildPlaces(
+  args: ParsedArgs,
+  io: Io,
+): { image: string; context: string; dockerfile: string } {
+  const given = requiredOption(args, 'image');
+  const image = lowercaseImageName(given);
+  if (image !== given)
+    io.stderr(
+      `notice: --image "${given}" has upper-case letters, which registries refuse in an image name: using "${image}"\n`,
+    );
+  const context = resolve(io.cwd, stringOption(args, 'context') ?? '.');
+  const file = stringOption(args, 'file');
+  const dockerfile = file === undefined ? join(context, 'Dockerfile') : resolve(io.cwd, file);
+  return { image, context, dockerfile };
+}
+
 /** What core's buildAndPushImage is asked: every flag the command reads, with its value. */
 export async function buildRequest(
   args: ParsedArgs,
@@ -287,12 +304,8 @@ export const buildAndPushImageCommand: Command = {
   help: HELP,
   options: OPTIONS,
   async run(args, io: IoWithStdin) {
-    const given = requiredOption(args, 'image');
-    const imageValue = lowercaseImageName(given);
-    if (imageValue !== given)
-      io.stderr(
-        `notice: --image "${given}" has upper-case letters, which registries refuse in an image name: using "${imageValue}"\n`,
-      );
+    const where = buildPlaces(args, io);
+    const { image: imageValue, context, dockerfile } = where;
     const ref = usage(() => parseImageName(imageValue, '--image'));
     // The key logins are kept under: Docker Hub has several spellings.
     const registry = apiLocation(ref.registry, ref.repository).shown;
@@ -313,7 +326,6 @@ export const buildAndPushImageCommand: Command = {
         input: '--skip-existing',
       });
 
-    const context = resolve(io.cwd, stringOption(args, 'context') ?? '.');
     if (
       !(await stat(context).then(
         (s) => s.isDirectory(),
@@ -321,9 +333,6 @@ export const buildAndPushImageCommand: Command = {
       ))
     )
       throw new UsageError(`--context: ${context} is not a directory`, { input: '--context' });
-    const fileOption = stringOption(args, 'file');
-    const dockerfile =
-      fileOption === undefined ? join(context, 'Dockerfile') : resolve(io.cwd, fileOption);
     if (
       !(await stat(dockerfile).then(
         (s) => s.isFile(),
@@ -336,19 +345,16 @@ export const buildAndPushImageCommand: Command = {
     const log = (line: string) => io.stderr(`${line}\n`);
     const { client, authFile } = await openRegistryAccess({ registry, login, env: io.env });
     try {
-      const result = await buildAndPushImage(
-        await buildRequest(args, io, { image: imageValue, context, dockerfile }),
-        {
-          registry: client,
-          builder: () =>
-            selectBuilder(builderName as BuilderName | 'auto', {
-              env: io.env,
-              authDir: authFile?.dir,
-              onLine: (line) => io.stderr(`  ${line}\n`),
-            }),
-          log,
-        },
-      );
+      const result = await buildAndPushImage(await buildRequest(args, io, where), {
+        registry: client,
+        builder: () =>
+          selectBuilder(builderName as BuilderName | 'auto', {
+            env: io.env,
+            authDir: authFile?.dir,
+            onLine: (line) => io.stderr(`  ${line}\n`),
+          }),
+        log,
+      });
       io.stdout(flag(args, 'json') ? `${JSON.stringify(result)}\n` : summary(result));
       return 0;
     } finally {

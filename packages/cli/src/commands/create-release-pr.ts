@@ -156,15 +156,13 @@ function toJson(result: ReleaseResult): Record<string, unknown> {
 }
 
 /** What core's createReleasePr is asked: every flag the command reads, with its value. */
-export function releaseRequest(
-  args: ParsedArgs,
-  images: ImageReference[],
-  paths: string[],
-  sha: string | undefined,
-): ReleaseRequest {
+export function releaseRequest(args: ParsedArgs, io: Io): ReleaseRequest {
+  const paths = listOption(args, 'path');
+  if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
+  const sha = ciSha(io.env);
+  const request: ReleaseRequest = { images: images(listOption(args, 'image'), sha, io), paths };
   const mergeMethod = stringOption(args, 'merge-method');
   const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
-  const request: ReleaseRequest = { images, paths };
   const base = stringOption(args, 'base');
   if (base) request.base = base;
   if (mode) request.mode = mode;
@@ -229,10 +227,8 @@ export const createReleasePrCommand: Command = {
 
   async run(args, io) {
     const repo = requiredOption(args, 'repo');
-    const paths = listOption(args, 'path');
-    if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
-    const sha = ciSha(io.env);
-    const imageRefs = images(listOption(args, 'image'), sha, io);
+    const request = releaseRequest(args, io);
+    const imageRefs = request.images;
     const hostKind =
       oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
       (looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git');
@@ -283,8 +279,6 @@ export const createReleasePrCommand: Command = {
       host = git;
       dispose = () => git.dispose();
     }
-
-    const request = releaseRequest(args, imageRefs, paths, sha);
 
     let result: ReleaseResult;
     try {
