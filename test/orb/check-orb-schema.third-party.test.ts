@@ -50,4 +50,10 @@ describe('check-orb with the CircleCI schema', () => {
       problems.some((p) => p.rule === 'schema' && p.where.includes('jobs.create_release_pr')),
     ).toBe(true);
   });
+  it.each(['.circleci/config.yml', '.circleci/test-deploy.yml'])(
+    'the orb release pipeline %s is a valid CircleCI config',
+    (file) => {
+      expect(validateSchema(YAML.parse(readFileSync(join(root, file), 'utf8')), file)).toEqual([]);
+    },
+  );
 });
