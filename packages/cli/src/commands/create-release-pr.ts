@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  branchNameProblem,
   createReleasePr,
   DEFAULT_BRANCH_TEMPLATE,
   DEFAULT_TITLE_TEMPLATE,
   formatImageReference,
   type GitHost,
   type ImageReference,
+  InvalidImageReferenceError,
   lowercaseImageName,
   type MergeMethod,
   parseImageReference,
@@ -103,6 +105,59 @@ function looksLikeGitHubRepo(repo: string, cwd: string): boolean {
   );
 }
 
+/** --app-repo as the host will read it: OWNER/NAME on GitHub; a URL or an existing path for git. */
+function checkAppRepo(value: string, hostKind: 'github' | 'git', cwd: string): string {
+  if (hostKind === 'github' && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(value)) {
+    throw new UsageError(
+      `--app-repo "${value}" is not OWNER/NAME (the application repository on the same GitHub)`,
+      { input: '--app-repo' },
+    );
+  }
+  if (hostKind === 'git' && !/^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^:]+:/i.test(value)) {
+    if (!existsSync(resolve(cwd, value))) {
+      throw new UsageError(`--app-repo "${value}": no such directory, and not a git URL`, {
+        input: '--app-repo',
+      });
+    }
+  }
+  return value;
+}
+
+/** Flags that contradict each other are a usage error, not one of them silently ignored. */
+function checkCombinations(
+  args: Parameters<Command['run']>[0],
+  mode: string | undefined,
+  key: string | undefined,
+  imageCount: number,
+): void {
+  if (key !== undefined && imageCount > 1) {
+    throw new UsageError(
+      `--key edits one place, so give exactly one --image (${imageCount} were given)`,
+      {
+        input: '--key',
+      },
+    );
+  }
+  if (mode !== 'push') return;
+  const prOnly = [
+    'branch',
+    'draft',
+    'auto-merge',
+    'close-superseded',
+    'label',
+    'reviewer',
+    'team-reviewer',
+    'assignee',
+  ];
+  const given = prOnly.find((name) => args.values[name] !== undefined);
+  if (given) {
+    throw new UsageError(
+      `--${given} is for pull-request mode; --mode push commits straight onto the base and opens no pull request`,
+      { input: `--${given}` },
+    );
+  }
+}
+
 const CI_SHA_VARIABLES = ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA'];
 
 function oneOf<T extends string>(
@@ -135,7 +190,16 @@ function images(values: string[], sha: string | undefined, io: Io): ImageReferen
       io.stderr(
         `notice: --image "${given}" has upper-case letters, which registries refuse in an image name: using "${value}"\n`,
       );
-    const ref = parseImageReference(value, '--image');
+    let ref: ImageReference;
+    try {
+      ref = parseImageReference(value, '--image');
+    } catch (err) {
+      // A malformed flag value is wrong usage (exit 2).
+      if (err instanceof InvalidImageReferenceError) {
+        throw new UsageError(err.message, { input: '--image', cause: err });
+      }
+      throw err;
+    }
     if (ref.tag === undefined && ref.digest === undefined) {
       if (!sha) {
         throw new UsageError(
@@ -250,6 +314,40 @@ export const createReleasePrCommand: Command = {
     const json = flag(args, 'json');
     const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
 
+    const request: ReleaseRequest = { images: imageRefs, paths };
+    const base = stringOption(args, 'base');
+    const baseProblem = base === undefined ? undefined : branchNameProblem(base);
+    if (baseProblem) {
+      throw new UsageError(`--base "${base}" is not a branch name git accepts: ${baseProblem}`, {
+        input: '--base',
+      });
+    }
+    if (base) request.base = base;
+    if (mode) request.mode = mode;
+    if (sha) request.sha = sha;
+    const branch = stringOption(args, 'branch');
+    if (branch) request.branchTemplate = branch;
+    const title = stringOption(args, 'title');
+    if (title) request.titleTemplate = title;
+    const message = stringOption(args, 'message');
+    if (message) request.messageTemplate = message;
+    request.labels = listOption(args, 'label');
+    request.reviewers = listOption(args, 'reviewer');
+    request.teamReviewers = listOption(args, 'team-reviewer');
+    request.assignees = listOption(args, 'assignee');
+    if (flag(args, 'draft')) request.draft = true;
+    if (flag(args, 'auto-merge')) request.autoMerge = (mergeMethod ?? 'squash') as MergeMethod;
+    if (flag(args, 'close-superseded')) request.closeSuperseded = true;
+    if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
+    const appRepo = stringOption(args, 'app-repo');
+    if (appRepo) request.appRepository = checkAppRepo(appRepo, hostKind, io.cwd);
+    const key = stringOption(args, 'key');
+    if (key) request.key = key;
+    if (flag(args, 'add-missing')) request.addMissing = true;
+    if (flag(args, 'dry-run')) request.dryRun = true;
+    checkCombinations(args, mode, key, imageRefs.length);
+
+    // Every flag is checked before the host exists: a usage error leaves no temporary repository.
     let host: GitHost;
     let dispose: () => Promise<void> = async () => {};
     if (hostKind === 'github') {

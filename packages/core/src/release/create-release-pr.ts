@@ -22,12 +22,13 @@ import type {
   RepositorySnapshot,
 } from './host.js';
 import {
+  checkReleaseBranch,
   formatPullRequestBody,
   parseMarker,
   type ReleaseMarker,
+  releaseBranchName,
   renderTemplate,
   type TemplateValues,
-  toBranchName,
 } from './text.js';
 
 export type ReleaseMode = 'pull-request' | 'push';
@@ -231,8 +232,11 @@ async function attemptRelease(
   const prMode = mode === 'pull-request';
   const preValues = templateValues(request, request.base ?? '');
   const branchName = prMode
-    ? toBranchName(renderTemplate(request.branchTemplate ?? DEFAULT_BRANCH_TEMPLATE, preValues))
+    ? releaseBranchName(request.branchTemplate ?? DEFAULT_BRANCH_TEMPLATE, preValues)
     : undefined;
+  if (branchName !== undefined && request.base !== undefined) {
+    checkReleaseBranch(branchName, request.base);
+  }
 
   const snapshot = await host.read({
     ...(request.base === undefined ? {} : { base: request.base }),
@@ -241,6 +245,7 @@ async function attemptRelease(
     openPullRequests: prMode && request.closeSuperseded === true && !!host.closePullRequest,
   });
   const base = snapshot.base.name;
+  if (branchName !== undefined) checkReleaseBranch(branchName, base);
   const values = templateValues(request, base);
   const planRequest: PlanImagesRequest = {
     images: request.images,
