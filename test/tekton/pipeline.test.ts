@@ -356,9 +356,9 @@ describe('seed 003 on Tekton: test, build and push to Harbor over TLS, push the 
     );
   });
 
-  it('INSECURE_REGISTRY without the CA: the registry is still reached, and the log says WARNING', async () => {
+  it('INSECURE_REGISTRIES without the CA: the registry is still reached, and the log says WARNING', async () => {
     const pipelineRun = await seedRun();
-    pipelineRun.spec.params.push({ name: 'insecure-registry', value: registry.host });
+    pipelineRun.spec.params.push({ name: 'insecure-registries', value: registry.host });
     pipelineRun.spec.workspaces = pipelineRun.spec.workspaces.filter(
       (w: { name: string }) => w.name !== 'harbor-ca',
     );

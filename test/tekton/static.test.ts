@@ -209,6 +209,7 @@ describe('what the Tasks promise', () => {
       'extra-tag': 'EXTRA_TAGS',
       'build-arg': 'BUILD_ARGS',
       label: 'LABELS',
+      'insecure-registry': 'INSECURE_REGISTRIES',
     };
     for (const option of Object.keys(buildAndPushImageCommand.options)) {
       if (notParams.has(option)) continue;

@@ -25,6 +25,26 @@ function gitHead(dir: string, env: Io['env']): Promise<string | undefined> {
   });
 }
 
+/** `--commit`, else the CI's variable: what is known without asking git. */
+export function commitFromFlagOrEnv(
+  given: string | undefined,
+  env: Io['env'],
+): FoundCommit | undefined {
+  if (given !== undefined) {
+    const v = given.trim();
+    if (!SHA.test(v))
+      throw new UsageError(`--commit takes a commit SHA (7 to 64 hex digits), got "${v}"`, {
+        input: '--commit',
+      });
+    return { sha: v.toLowerCase(), from: '--commit' };
+  }
+  for (const name of CI_SHA_VARIABLES) {
+    const v = env[name]?.trim();
+    if (v && SHA.test(v)) return { sha: v.toLowerCase(), from: name };
+  }
+  return undefined;
+}
+
 /**
  * The application commit: `--commit`, else the CI's variable, else `git rev-parse HEAD` in `dir`
  * (a Tekton git-clone workspace, any checkout). Undefined when none of them knows.
@@ -34,18 +54,8 @@ export async function findCommit(options: {
   env: Io['env'];
   dir: string;
 }): Promise<FoundCommit | undefined> {
-  if (options.given !== undefined) {
-    const v = options.given.trim();
-    if (!SHA.test(v))
-      throw new UsageError(`--commit takes a commit SHA (7 to 64 hex digits), got "${v}"`, {
-        input: '--commit',
-      });
-    return { sha: v.toLowerCase(), from: '--commit' };
-  }
-  for (const name of CI_SHA_VARIABLES) {
-    const v = options.env[name]?.trim();
-    if (v && SHA.test(v)) return { sha: v.toLowerCase(), from: name };
-  }
+  const known = commitFromFlagOrEnv(options.given, options.env);
+  if (known) return known;
   const head = await gitHead(options.dir, options.env);
   return head && SHA.test(head)
     ? { sha: head.toLowerCase(), from: `git rev-parse HEAD in ${options.dir}` }
