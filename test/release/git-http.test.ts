@@ -1,6 +1,7 @@
 // create-release-pr against plain git: real bare repositories served by `git http-backend` over
 // smart HTTP on 127.0.0.1, with a token checked as basic auth.
 import { chmodSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GitHttpServer, startGitHttpServer } from '../support/git-http-server.js';
@@ -219,17 +220,14 @@ describe('create-release-pr on a local path', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ result: 'pushed', branch: 'release-9f8e7d6' });
     expect(repo.show('release-9f8e7d6', 'app/deploy.yaml')).toContain('127.0.0.1:5000/web:9f8e7d6');
-    const none = await runCli([
-      'create-release-pr',
-      '--repo',
-      repo.bare,
-      '--path',
-      'app',
-      '--image',
-      '127.0.0.1:5000/web',
-    ]);
+    // No CI variable and no git checkout where it runs (the last fallback): the tag is unknown.
+    const none = await runCli(
+      ['create-release-pr', '--repo', repo.bare, '--path', 'app', '--image', '127.0.0.1:5000/web'],
+      {},
+      tmpdir(),
+    );
     expect(none.code).toBe(2);
-    expect(none.stderr).toContain('GITHUB_SHA, CIRCLE_SHA1, CI_COMMIT_SHA');
+    expect(none.stderr).toContain('GITHUB_SHA, CIRCLE_SHA1, CI_COMMIT_SHA, GIT_COMMIT');
   });
 });
 

@@ -172,6 +172,16 @@ function checkCombinations(
   }
 }
 
+/** An --image value with neither tag nor digest (one that cannot be parsed is left to images()). */
+function lacksTag(value: string): boolean {
+  try {
+    const ref = parseImageReference(value.toLowerCase(), '--image');
+    return ref.tag === undefined && ref.digest === undefined;
+  } catch {
+    return false;
+  }
+}
+
 function oneOf<T extends string>(
   value: string | undefined,
   allowed: readonly T[],
@@ -307,11 +317,17 @@ export const createReleasePrCommand: Command = {
 
   async run(args, io) {
     const repo = requiredOption(args, 'repo');
-    const found = await findCommit({
-      given: stringOption(args, 'commit'),
-      env: io.env,
-      dir: resolve(io.cwd, stringOption(args, 'app-dir') ?? '.'),
-    });
+    // git is asked only when a tag depends on it or --app-dir names the checkout: a tagged release
+    // run in some other checkout (the manifests) must not take that checkout's HEAD as {sha}.
+    const appDir = stringOption(args, 'app-dir');
+    const found =
+      appDir !== undefined || listOption(args, 'image').some(lacksTag)
+        ? await findCommit({
+            given: stringOption(args, 'commit'),
+            env: io.env,
+            dir: resolve(io.cwd, appDir ?? '.'),
+          })
+        : commitFromFlagOrEnv(stringOption(args, 'commit'), io.env);
     const request = releaseRequest(args, io, found);
     const imageRefs = request.images;
     const hostKind =
@@ -335,7 +351,7 @@ export const createReleasePrCommand: Command = {
     const json = flag(args, 'json');
     const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
 
-    if (found && found.from !== '--commit') log(`commit ${request.sha} (from ${found.from})`);
+    if (found?.from.startsWith('git ')) log(`commit ${request.sha} (from ${found.from})`);
     const base = request.base;
     const baseProblem = base === undefined ? undefined : branchNameProblem(base);
     if (baseProblem) {
