@@ -64,6 +64,8 @@ async function openHost(inputs: ReleaseInputs, rt: Runtime): Promise<OpenHost> {
       repository: inputs.repo,
       fetch: httpFetch as typeof fetch,
       log,
+      // A refusal of the workflow's own token on another repository then says so.
+      ...(rt.env.GITHUB_REPOSITORY ? { workflowRepository: rt.env.GITHUB_REPOSITORY } : {}),
     });
     return { host, close: async () => {} };
   }
@@ -132,7 +134,15 @@ function summary(r: ReleaseResult): string {
   if (r.compareUrl) facts.push(`Open the pull request: ${r.compareUrl}`);
   if (r.closedPullRequests.length > 0)
     facts.push(`Closed as superseded: ${r.closedPullRequests.map((n) => `#${n}`).join(', ')}`);
+  if (r.replacedPullRequest)
+    facts.push(
+      `#${r.replacedPullRequest.number} was ${r.replacedPullRequest.state.replace('-or-', ' or ')} while this release was written; it went into a new pull request`,
+    );
+  if (r.merged) facts.push('Merged at once: auto-merge was asked and nothing was left to wait for');
   lines.push(...facts.map((f) => `- ${f}`), '');
+  if (r.warnings.length > 0) {
+    lines.push('#### Warnings', '', ...r.warnings.map((w) => `- ${text(w.message)}`), '');
+  }
   return lines.join('\n');
 }
 
@@ -175,6 +185,8 @@ export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) =
       `Release ${inputs.images.join(', ')} into ${host.repository}`,
       () => createReleasePr(request, host, { log: (line) => rt.info(line) }),
     );
+    // The release stands; what it did without is a warning annotation (and in the summary).
+    for (const warning of result.warnings) rt.warning(warning.message);
     return {
       outputs: {
         result: result.result,

@@ -342,6 +342,10 @@ export const createReleasePrCommand: Command = {
           stringOption(args, 'github-url') ?? io.env.GITHUB_API_URL ?? 'https://api.github.com',
         api: api ?? 'auto',
         log,
+        // In GitHub Actions a refusal of the workflow's own token on another repository says so.
+        ...(io.env.GITHUB_ACTIONS === 'true' && io.env.GITHUB_REPOSITORY
+          ? { workflowRepository: io.env.GITHUB_REPOSITORY }
+          : {}),
       });
     } else {
       const sshKey = stringOption(args, 'ssh-key');
