@@ -53,6 +53,8 @@ export interface InputSpec {
   cli: string[] | Absent;
   /** The orb parameter; default: the input's name in snake_case. */
   orb?: string | Absent;
+  /** The GitLab CI/CD component's input (templates/); default: the orb's name. */
+  gitlab?: string | Absent;
   /** Why a name differs from the CLI's spelling (the parity test asks for it). */
   rename?: string;
   /**
@@ -61,7 +63,7 @@ export interface InputSpec {
    */
   core: string | Absent | Record<CommandName, string | Absent>;
   /** A surface that has the option for one command but not the other, and why. */
-  notIn?: Partial<Record<CommandName, { cli?: string; orb?: string }>>;
+  notIn?: Partial<Record<CommandName, { cli?: string; orb?: string; gitlab?: string }>>;
 }
 
 const ISSUE_13 =
@@ -504,6 +506,19 @@ export const ORB_ONLY: Record<CommandName, Record<string, string>> = {
   },
   create_release_pr: {},
 };
+
+/** GitLab component inputs no Action input carries, and why: where and how the job runs. */
+export const GITLAB_ONLY: Record<string, string> = {
+  stage: 'the stage of the pipeline the job runs in, a GitLab notion',
+  job_image: 'the image the job runs in; a GitHub step and an orb executor choose theirs elsewhere',
+  cli: 'how the job runs the CLI (npx @gitops-release/cli@1, or node PATH); the Action and the orb carry it',
+};
+
+/** The GitLab component's input of an input, or why there is none. */
+export function gitlabName(name: InputName): string | Absent {
+  const spec: InputSpec = INPUTS[name];
+  return spec.gitlab ?? orbName(name);
+}
 
 export interface OutputSpec {
   for: CommandName | 'all';
