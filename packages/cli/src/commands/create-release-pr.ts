@@ -228,6 +228,12 @@ export function releaseRequest(args: ParsedArgs, io: Io): ReleaseRequest {
   const mergeMethod = stringOption(args, 'merge-method');
   const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
   const base = stringOption(args, 'base');
+  const baseProblem = base === undefined ? undefined : branchNameProblem(base);
+  if (baseProblem) {
+    throw new UsageError(`--base "${base}" is not a branch name git accepts: ${baseProblem}`, {
+      input: '--base',
+    });
+  }
   if (base) request.base = base;
   if (mode) request.mode = mode;
   if (sha) request.sha = sha;
@@ -314,38 +320,9 @@ export const createReleasePrCommand: Command = {
     const json = flag(args, 'json');
     const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
 
-    const request: ReleaseRequest = { images: imageRefs, paths };
-    const base = stringOption(args, 'base');
-    const baseProblem = base === undefined ? undefined : branchNameProblem(base);
-    if (baseProblem) {
-      throw new UsageError(`--base "${base}" is not a branch name git accepts: ${baseProblem}`, {
-        input: '--base',
-      });
-    }
-    if (base) request.base = base;
-    if (mode) request.mode = mode;
-    if (sha) request.sha = sha;
-    const branch = stringOption(args, 'branch');
-    if (branch) request.branchTemplate = branch;
-    const title = stringOption(args, 'title');
-    if (title) request.titleTemplate = title;
-    const message = stringOption(args, 'message');
-    if (message) request.messageTemplate = message;
-    request.labels = listOption(args, 'label');
-    request.reviewers = listOption(args, 'reviewer');
-    request.teamReviewers = listOption(args, 'team-reviewer');
-    request.assignees = listOption(args, 'assignee');
-    if (flag(args, 'draft')) request.draft = true;
-    if (flag(args, 'auto-merge')) request.autoMerge = (mergeMethod ?? 'squash') as MergeMethod;
-    if (flag(args, 'close-superseded')) request.closeSuperseded = true;
-    if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
-    const appRepo = stringOption(args, 'app-repo');
-    if (appRepo) request.appRepository = checkAppRepo(appRepo, hostKind, io.cwd);
-    const key = stringOption(args, 'key');
-    if (key) request.key = key;
-    if (flag(args, 'add-missing')) request.addMissing = true;
-    if (flag(args, 'dry-run')) request.dryRun = true;
-    checkCombinations(args, mode, key, imageRefs.length);
+    if (request.appRepository)
+      request.appRepository = checkAppRepo(request.appRepository, hostKind, io.cwd);
+    checkCombinations(args, request.mode, request.key, imageRefs.length);
 
     // Every flag is checked before the host exists: a usage error leaves no temporary repository.
     let host: GitHost;
