@@ -5,6 +5,11 @@
 // parity test (test/parity/) holds the CLI's options, the orb's parameters and core's request
 // fields to it. An option a surface lacks says why, next to it.
 //
+// To add an option: add it to INPUTS (or give a reason where a surface lacks it), read it in
+// inputs.ts and pass it in the command's request (commands/*.ts), add the CLI flag and the orb
+// parameter, run `pnpm build` (writes the action.yml files) and `node scripts/action-docs.mjs`,
+// and give it a sample in test/parity/reach-core.test.ts. A new command: COMMANDS, CLI_COMMAND.
+//
 // Names: one per idea, the CLI's spelling in each surface's case (`--app-repo`, `app-repo`,
 // `app_repo`); a repeatable flag is a list input and takes the plural (`--path` → `paths`). Any
 // other difference is written down as `rename` with its reason.
