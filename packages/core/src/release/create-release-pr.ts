@@ -71,6 +71,8 @@ export interface ReleaseRequest {
   addMissing?: boolean;
   /** Read and plan only: nothing is written. */
   dryRun?: boolean;
+  /** Markdown put at the top of the pull request body, before the table (promote's summary). */
+  description?: string;
 }
 
 export interface ReleaseOptions {
@@ -84,6 +86,12 @@ export interface ReleaseOptions {
   maxAttempts?: number;
   /** Progress lines for people (stderr in the CLI). */
   log?: (line: string) => void;
+  /**
+   * Runs on each read of the base, before planning: a caller that planned from an earlier read
+   * (promote) checks here that the files it relies on still hold what it planned from, and throws
+   * to stop. The error propagates unchanged.
+   */
+  onRead?: (snapshot: RepositorySnapshot) => void;
 }
 
 export interface ReleasedChange {
@@ -240,6 +248,7 @@ async function attemptRelease(
     paths: request.paths,
     openPullRequests: prMode && request.closeSuperseded === true && !!host.closePullRequest,
   });
+  options.onRead?.(snapshot);
   const base = snapshot.base.name;
   const values = templateValues(request, base);
   const planRequest: PlanImagesRequest = {
@@ -332,6 +341,7 @@ async function attemptRelease(
       marker,
       ...(comparison?.comparison ? { comparison: comparison.comparison } : {}),
       ...(request.appRepository ? { appRepository: request.appRepository } : {}),
+      ...(request.description ? { intro: request.description } : {}),
     });
   const body = bodyFor(rows);
   result.title = title;
