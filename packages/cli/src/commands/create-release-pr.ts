@@ -1,21 +1,15 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import {
   createReleasePr,
   DEFAULT_BRANCH_TEMPLATE,
   DEFAULT_TITLE_TEMPLATE,
   formatImageReference,
-  type GitHost,
   type ImageReference,
-  type MergeMethod,
   parseImageReference,
   type ReleaseRequest,
   type ReleaseResult,
   UsageError,
   unifiedDiff,
 } from '@gitops-release/core';
-import { createGitHost } from '@gitops-release/git';
-import { createGitHubHost, redact } from '@gitops-release/github';
 import {
   type Command,
   flag,
@@ -24,6 +18,12 @@ import {
   requiredOption,
   stringOption,
 } from '../command.js';
+import {
+  hostOptionSpec,
+  openHost,
+  pullRequestFields,
+  pullRequestOptionSpec,
+} from '../release-options.js';
 
 const help = `Usage: gitops-release create-release-pr --repo REPO --path PATH --image IMAGE[:TAG] [options]
 
@@ -94,28 +94,7 @@ Examples:
     --path overlays/prod/kustomization.yaml --image 127.0.0.1:5000/web:abc1234
 `;
 
-/** OWNER/NAME, and not a local directory of that name (`./m.git`, `repos/manifests`). */
-function looksLikeGitHubRepo(repo: string, cwd: string): boolean {
-  return (
-    /^[A-Za-z0-9_-][A-Za-z0-9_.-]*\/[A-Za-z0-9_.-]+$/.test(repo) && !existsSync(resolve(cwd, repo))
-  );
-}
-
 const CI_SHA_VARIABLES = ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA'];
-
-function oneOf<T extends string>(
-  value: string | undefined,
-  allowed: readonly T[],
-  flagName: string,
-): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`--${flagName} must be one of ${allowed.join(', ')} (got "${value}")`, {
-      input: `--${flagName}`,
-    });
-  }
-  return value as T;
-}
 
 function ciSha(env: Io['env']): string | undefined {
   for (const name of CI_SHA_VARIABLES) {
@@ -154,33 +133,12 @@ export const createReleasePrCommand: Command = {
     'Change image tags in a manifest repository with one commit and open the release pull request',
   help,
   options: {
-    repo: { type: 'string' },
+    ...hostOptionSpec,
+    ...pullRequestOptionSpec,
     path: { type: 'string', multiple: true },
     image: { type: 'string', multiple: true },
-    base: { type: 'string' },
-    host: { type: 'string' },
-    'token-env': { type: 'string' },
-    'github-url': { type: 'string' },
-    api: { type: 'string' },
-    'ssh-key': { type: 'string' },
-    mode: { type: 'string' },
-    branch: { type: 'string' },
-    title: { type: 'string' },
-    message: { type: 'string' },
-    label: { type: 'string', multiple: true },
-    reviewer: { type: 'string', multiple: true },
-    'team-reviewer': { type: 'string', multiple: true },
-    assignee: { type: 'string', multiple: true },
-    draft: { type: 'boolean' },
-    'auto-merge': { type: 'boolean' },
-    'merge-method': { type: 'string' },
-    'close-superseded': { type: 'boolean' },
-    'allow-downgrade': { type: 'boolean' },
-    'app-repo': { type: 'string' },
     key: { type: 'string' },
     'add-missing': { type: 'boolean' },
-    'dry-run': { type: 'boolean' },
-    json: { type: 'boolean' },
   },
 
   async run(args, io) {
@@ -189,81 +147,13 @@ export const createReleasePrCommand: Command = {
     if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
     const sha = ciSha(io.env);
     const imageRefs = images(listOption(args, 'image'), sha);
-    const hostKind =
-      oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
-      (looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git');
-    const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
-    const mergeMethod = oneOf(
-      stringOption(args, 'merge-method'),
-      ['squash', 'merge', 'rebase'] as const,
-      'merge-method',
-    );
-    if (mergeMethod && !flag(args, 'auto-merge')) {
-      throw new UsageError('--merge-method only goes with --auto-merge', {
-        input: '--merge-method',
-      });
-    }
-    const api = oneOf(stringOption(args, 'api'), ['graphql', 'rest', 'auto'] as const, 'api');
-    const tokenEnv = stringOption(args, 'token-env') ?? 'GITHUB_TOKEN';
-    const token = io.env[tokenEnv]?.trim() || undefined;
     const json = flag(args, 'json');
-    const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
-
-    let host: GitHost;
-    let dispose: () => Promise<void> = async () => {};
-    if (hostKind === 'github') {
-      if (!token) {
-        throw new UsageError(
-          `no GitHub token: set the environment variable ${tokenEnv} (or name another with --token-env)`,
-          { input: '--token-env' },
-        );
-      }
-      host = createGitHubHost({
-        repository: repo,
-        token,
-        baseUrl:
-          stringOption(args, 'github-url') ?? io.env.GITHUB_API_URL ?? 'https://api.github.com',
-        api: api ?? 'auto',
-        log,
-      });
-    } else {
-      const sshKey = stringOption(args, 'ssh-key');
-      const git = await createGitHost({
-        remote: repo,
-        cwd: io.cwd,
-        env: io.env,
-        ...(token ? { token } : {}),
-        ...(sshKey ? { sshKeyPath: sshKey } : {}),
-      });
-      host = git;
-      dispose = () => git.dispose();
-    }
-
-    const request: ReleaseRequest = { images: imageRefs, paths };
-    const base = stringOption(args, 'base');
-    if (base) request.base = base;
-    if (mode) request.mode = mode;
+    const request: ReleaseRequest = { ...pullRequestFields(args), images: imageRefs, paths };
     if (sha) request.sha = sha;
-    const branch = stringOption(args, 'branch');
-    if (branch) request.branchTemplate = branch;
-    const title = stringOption(args, 'title');
-    if (title) request.titleTemplate = title;
-    const message = stringOption(args, 'message');
-    if (message) request.messageTemplate = message;
-    request.labels = listOption(args, 'label');
-    request.reviewers = listOption(args, 'reviewer');
-    request.teamReviewers = listOption(args, 'team-reviewer');
-    request.assignees = listOption(args, 'assignee');
-    if (flag(args, 'draft')) request.draft = true;
-    if (flag(args, 'auto-merge')) request.autoMerge = (mergeMethod ?? 'squash') as MergeMethod;
-    if (flag(args, 'close-superseded')) request.closeSuperseded = true;
-    if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
-    const appRepo = stringOption(args, 'app-repo');
-    if (appRepo) request.appRepository = appRepo;
     const key = stringOption(args, 'key');
     if (key) request.key = key;
     if (flag(args, 'add-missing')) request.addMissing = true;
-    if (flag(args, 'dry-run')) request.dryRun = true;
+    const { host, dispose, log } = await openHost(args, io, repo);
 
     let result: ReleaseResult;
     try {
