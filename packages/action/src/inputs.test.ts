@@ -181,6 +181,51 @@ describe('getInputs: create_release_pr', () => {
   });
 });
 
+describe('getInputs: promote', () => {
+  const base = {
+    command: 'promote',
+    repo: 'o/m',
+    from: 'overlays/staging',
+    to: 'overlays/production',
+  };
+
+  it('reads both environments, image names, expected versions and the pin-digest login', () => {
+    const inputs = getInputs(
+      env({
+        ...base,
+        to: 'overlays/production\ncharts/web/values-production.yaml',
+        image: 'ghcr.io/o/web',
+        expect: 'ghcr.io/o/web:abc1234',
+        'pin-digest': 'true',
+        username: 'ci',
+        password: 'p4ss-w0rd',
+        'auto-merge': 'true',
+      }),
+    );
+    expect(inputs).toMatchObject({
+      command: 'promote',
+      from: ['overlays/staging'],
+      to: ['overlays/production', 'charts/web/values-production.yaml'],
+      images: ['ghcr.io/o/web'],
+      expect: ['ghcr.io/o/web:abc1234'],
+      pinDigest: true,
+      username: 'ci',
+      password: 'p4ss-w0rd',
+      autoMerge: true,
+      host: 'github',
+      mode: 'pull-request',
+    });
+  });
+
+  it('names the missing environment, and refuses an image given with a tag', () => {
+    expect(usageError(() => getInputs(env({ ...base, from: '' }))).input).toBe('from');
+    expect(usageError(() => getInputs(env({ ...base, to: '' }))).input).toBe('to');
+    const tagged = usageError(() => getInputs(env({ ...base, image: 'ghcr.io/o/web:abc1234' })));
+    expect(tagged.input).toBe('image');
+    expect(tagged.message).toContain('"expect"');
+  });
+});
+
 describe('getInputs: commit', () => {
   const build = { command: 'build_and_push_image', image: 'ghcr.io/o/app' };
   it('takes the commit input over GITHUB_SHA, for a pull request head', () => {

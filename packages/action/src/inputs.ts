@@ -4,7 +4,7 @@ import { UsageError } from '@gitops-release/core';
 // arrives as INPUT_FOO-BAR (uppercased, spaces → `_`, hyphens kept). Reading an injected env
 // instead of process.env keeps this testable without module mocks.
 
-export const COMMANDS = ['build_and_push_image', 'create_release_pr'] as const;
+export const COMMANDS = ['build_and_push_image', 'create_release_pr', 'promote'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export const BUILDERS = ['auto', 'docker', 'buildah', 'podman'] as const;
@@ -73,6 +73,11 @@ export const INPUTS = {
   'add-missing': { kind: 'boolean', for: 'create_release_pr' },
   'git-token': { kind: 'string', for: 'create_release_pr', secret: true },
   'ssh-key': { kind: 'string', for: 'create_release_pr', secret: true },
+  // promote (with the repository and pull request inputs above, and the registry login for pinning)
+  from: { kind: 'list', for: 'promote' },
+  to: { kind: 'list', for: 'promote' },
+  expect: { kind: 'list', for: 'promote' },
+  'pin-digest': { kind: 'boolean', for: 'promote' },
 } as const satisfies Record<string, InputSpec>;
 
 export type InputName = keyof typeof INPUTS;
@@ -218,12 +223,10 @@ export interface BuildInputs extends CommonInputs {
   skipExisting: boolean | undefined;
 }
 
-export interface ReleaseInputs extends CommonInputs {
-  command: 'create_release_pr';
+/** Where the manifest repository is and how the commit and pull request are written. */
+export interface RepositoryInputs extends CommonInputs {
+  command: 'create_release_pr' | 'promote';
   repo: string;
-  /** Images with their tag, `tag` (or the short SHA) filled in where one was given without. */
-  images: string[];
-  paths: string[];
   base: string | undefined;
   host: (typeof HOSTS)[number];
   githubUrl: string | undefined;
@@ -242,13 +245,34 @@ export interface ReleaseInputs extends CommonInputs {
   closeSuperseded: boolean;
   allowDowngrade: boolean;
   appRepository: string | undefined;
-  key: string | undefined;
-  addMissing: boolean;
   gitToken: string | undefined;
   sshKey: string | undefined;
 }
 
-export type Inputs = BuildInputs | ReleaseInputs;
+export interface ReleaseInputs extends RepositoryInputs {
+  command: 'create_release_pr';
+  /** Images with their tag, `tag` (or the short SHA) filled in where one was given without. */
+  images: string[];
+  paths: string[];
+  key: string | undefined;
+  addMissing: boolean;
+}
+
+export interface PromoteInputs extends RepositoryInputs {
+  command: 'promote';
+  from: string[];
+  to: string[];
+  /** Image names to promote; none: every image both environments deploy. */
+  images: string[];
+  expect: string[];
+  pinDigest: boolean;
+  /** The registry login for pin-digest, as build_and_push_image takes it. */
+  username: string | undefined;
+  password: string | undefined;
+  gcpKey: string | undefined;
+}
+
+export type Inputs = BuildInputs | ReleaseInputs | PromoteInputs;
 
 /** The values of every secret input that is set, for masking before anything else runs. */
 export function secretValues(env: Env): string[] {
@@ -269,9 +293,9 @@ export function getInputs(env: Env): Inputs {
     sha: commitInput(env),
     shaLength,
   };
-  return chosen === 'build_and_push_image'
-    ? buildInputs(env, common)
-    : releaseInputs(env, common, shaLength);
+  if (chosen === 'build_and_push_image') return buildInputs(env, common);
+  if (chosen === 'promote') return promoteInputs(env, common);
+  return releaseInputs(env, common, shaLength);
 }
 
 function buildInputs(env: Env, common: CommonInputs): BuildInputs {
@@ -313,25 +337,16 @@ function buildInputs(env: Env, common: CommonInputs): BuildInputs {
   };
 }
 
-function releaseInputs(env: Env, common: CommonInputs, shaLength: number): ReleaseInputs {
+function repositoryInputs(
+  env: Env,
+  common: CommonInputs,
+  command: 'create_release_pr' | 'promote',
+): RepositoryInputs {
   const repo = requiredInput(
     env,
     'repo',
-    'for create_release_pr: the manifest repository, OWNER/NAME or a git URL',
+    `for ${command}: the manifest repository, OWNER/NAME or a git URL`,
   );
-  const paths = listInput(env, 'path');
-  if (paths.length === 0)
-    fail('path', 'is required for create_release_pr: the files or directories to edit');
-  const given = listInput(env, 'image');
-  if (given.length === 0)
-    fail('image', 'is required for create_release_pr: the image(s) to release, e.g. ghcr.io/o/app');
-  const tag = resolveTag(env, shaLength);
-  const images = given.map((image) => {
-    if (hasTagOrDigest(image)) return image;
-    if (tag === undefined)
-      fail('image', `"${image}" has no tag, and neither "tag" nor GITHUB_SHA gives one`);
-    return `${image}:${tag}`;
-  });
   const autoMerge = booleanInput(env, 'auto-merge', false);
   const mergeMethod = rawInput(env, 'merge-method')
     ? enumInput(env, 'merge-method', MERGE_METHODS, 'squash')
@@ -340,10 +355,8 @@ function releaseInputs(env: Env, common: CommonInputs, shaLength: number): Relea
   const host = enumInput(env, 'host', HOSTS, looksLikeGitUrl(repo) ? 'git' : 'github');
   return {
     ...common,
-    command: 'create_release_pr',
+    command,
     repo,
-    images,
-    paths,
     base: rawInput(env, 'base'),
     host,
     githubUrl: rawInput(env, 'github-url') ?? (env.GITHUB_API_URL?.trim() || undefined),
@@ -362,10 +375,72 @@ function releaseInputs(env: Env, common: CommonInputs, shaLength: number): Relea
     closeSuperseded: booleanInput(env, 'close-superseded', false),
     allowDowngrade: booleanInput(env, 'allow-downgrade', false),
     appRepository: rawInput(env, 'app-repository') ?? (env.GITHUB_REPOSITORY?.trim() || undefined),
-    key: rawInput(env, 'key'),
-    addMissing: booleanInput(env, 'add-missing', false),
     gitToken: rawInput(env, 'git-token'),
     sshKey: rawInput(env, 'ssh-key'),
+  };
+}
+
+function releaseInputs(env: Env, common: CommonInputs, shaLength: number): ReleaseInputs {
+  const repository = repositoryInputs(env, common, 'create_release_pr');
+  const paths = listInput(env, 'path');
+  if (paths.length === 0)
+    fail('path', 'is required for create_release_pr: the files or directories to edit');
+  const given = listInput(env, 'image');
+  if (given.length === 0)
+    fail('image', 'is required for create_release_pr: the image(s) to release, e.g. ghcr.io/o/app');
+  const tag = resolveTag(env, shaLength);
+  const images = given.map((image) => {
+    if (hasTagOrDigest(image)) return image;
+    if (tag === undefined)
+      fail('image', `"${image}" has no tag, and neither "tag" nor GITHUB_SHA gives one`);
+    return `${image}:${tag}`;
+  });
+  return {
+    ...repository,
+    command: 'create_release_pr',
+    images,
+    paths,
+    key: rawInput(env, 'key'),
+    addMissing: booleanInput(env, 'add-missing', false),
+  };
+}
+
+function promoteInputs(env: Env, common: CommonInputs): PromoteInputs {
+  const repository = repositoryInputs(env, common, 'promote');
+  const from = listInput(env, 'from');
+  if (from.length === 0)
+    fail(
+      'from',
+      'is required for promote: the environment that ran the version, e.g. overlays/staging',
+    );
+  const to = listInput(env, 'to');
+  if (to.length === 0)
+    fail(
+      'to',
+      'is required for promote: the environment to promote into, e.g. overlays/production',
+    );
+  const images = listInput(env, 'image');
+  for (const image of images)
+    if (hasTagOrDigest(image))
+      fail(
+        'image',
+        `"${image}": for promote give image names only; the version is the one "from" deploys (check it with "expect")`,
+      );
+  const password = rawInput(env, 'password');
+  const gcpKey = rawInput(env, 'gcp-key');
+  if (gcpKey !== undefined && password !== undefined)
+    fail('gcp-key', 'and "password" are two ways to log in: set only one');
+  return {
+    ...repository,
+    command: 'promote',
+    from,
+    to,
+    images,
+    expect: listInput(env, 'expect'),
+    pinDigest: booleanInput(env, 'pin-digest', false),
+    username: rawInput(env, 'username'),
+    password,
+    gcpKey,
   };
 }
 

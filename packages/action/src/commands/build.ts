@@ -38,8 +38,8 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /** The login the inputs give: a GCP key, a user and password, or the workflow token for GHCR. */
-function loginFor(
-  inputs: BuildInputs,
+export function loginFor(
+  inputs: Pick<BuildInputs, 'gcpKey' | 'password' | 'username' | 'githubToken'>,
   env: Env,
   registry: string,
 ): RegistryCredentials | undefined {
