@@ -142,7 +142,7 @@ describe('promote in a local checkout', () => {
 
     const r = await runCli(['promote', '--from', STAGING, '--to', PRODUCTION, '--json'], {}, dir);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ result: 'changed' });
+    expect(JSON.parse(r.stdout)).toMatchObject({ result: 'promoted' });
     const render = (env: string) =>
       execFileSync('kubectl', ['kustomize', join(dir, env)], { encoding: 'utf8' }).match(
         /image: (\S+)/,
@@ -158,6 +158,9 @@ describe('promote in a local checkout', () => {
       dir,
     );
     expect(JSON.parse(again.stdout).result).toBe('unchanged');
+    const same = await runCli(['promote', '--from', STAGING, '--to', `${STAGING}/`], {}, dir);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toContain('--from and --to are the same path');
   });
 
   it('refuses an image staging deploys twice with different versions, writing nothing', async () => {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import {
+  checkEnvironmentPaths,
   DEFAULT_PROMOTE_BRANCH_TEMPLATE,
   DEFAULT_PROMOTE_TITLE_TEMPLATE,
   formatImageReference,
@@ -89,8 +90,9 @@ Repository and pull request (as create-release-pr):
   --dry-run                   Read and plan only: print the diff and the pull request.
   --json                      Print the result (or the refusal) as JSON on stdout.
 
-Results (exit 0): created, updated, pushed, unchanged (--to already deploys it). A refusal or an
-error exits 1; wrong usage exits 2.
+Results (exit 0): created, updated, pushed, unchanged (--to already deploys it); in a local
+checkout promoted, would-promote (--dry-run) or unchanged. A refusal or an error exits 1; wrong
+usage exits 2.
 
 Examples:
   # After the staging tests pass and a person approved: production gets what staging ran
@@ -188,10 +190,11 @@ async function promoteLocal(
     throw new UsageError('--app-repo needs --repo (the order of commits is read from the host)', {
       input: '--app-repo',
     });
-  const fromFiles = await readManifestFiles(request.from, io.cwd).catch((e) => {
+  const paths = checkEnvironmentPaths(request.from, request.to);
+  const fromFiles = await readManifestFiles(paths.from, io.cwd).catch((e) => {
     throw localPathError(e, '--from');
   });
-  const toFiles = await readManifestFiles(request.to, io.cwd).catch((e) => {
+  const toFiles = await readManifestFiles(paths.to, io.cwd).catch((e) => {
     throw localPathError(e, '--to');
   });
   const planned = await planPromotion(fromFiles, toFiles, request, registry);
@@ -207,7 +210,7 @@ async function promoteLocal(
     from: c.toValues,
     to: formatImageReference(c.image),
   }));
-  const result = promoted.length ? (dryRun ? 'would-change' : 'changed') : 'unchanged';
+  const result = promoted.length ? (dryRun ? 'would-promote' : 'promoted') : 'unchanged';
   if (flag(args, 'json')) {
     const changes = planned.edits.edits.flatMap((e) =>
       e.changes.map((c) => ({ file: e.path, line: c.line, from: c.from, to: c.to })),
@@ -218,7 +221,10 @@ async function promoteLocal(
   if (dryRun)
     for (const e of planned.edits.edits) io.stdout(unifiedDiff(e.path, e.before, e.after));
   if (!promoted.length) io.stdout('unchanged: --to already deploys what --from deploys\n');
-  for (const p of promoted) io.stdout(`${result}: ${p.name} ${p.from.join(', ')} -> ${p.to}\n`);
+  for (const p of promoted)
+    io.stdout(
+      `${result}: ${p.name}: ${p.from.join(', ')} -> ${p.to}${dryRun ? ' (dry run: nothing written)' : ''}\n`,
+    );
   return 0;
 }
 
