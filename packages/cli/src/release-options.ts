@@ -92,8 +92,11 @@ export async function openHost(
   const api = oneOf(stringOption(args, 'api'), ['graphql', 'rest', 'auto'] as const, 'api');
   const tokenEnv = stringOption(args, 'token-env') ?? 'GITHUB_TOKEN';
   const token = io.env[tokenEnv]?.trim() || undefined;
-  const hidden = [...(token ? [token] : []), ...secrets];
-  const log = (line: string) => io.stderr(`${hidden.length ? redact(line, hidden) : line}\n`);
+  // `secrets` may grow later (a registry password read when first needed): read it at each line.
+  const log = (line: string) => {
+    const hidden = [...(token ? [token] : []), ...secrets];
+    io.stderr(`${hidden.length ? redact(line, hidden) : line}\n`);
+  };
   if (hostKind === 'github') {
     if (!token) {
       throw new UsageError(
