@@ -74,5 +74,9 @@ describe('action: promote', () => {
     expect(run.everything).toContain('not the version the pipeline tested');
     expect(run.everything).not.toContain(sim.tokens.write);
     expect(sim.pullRequests('acme/manifests-b')).toEqual([]);
+
+    const missing = await promote('acme/manifests-b', { to: 'environments/prod' });
+    expect(missing.code).toBe(1);
+    expect(missing.everything).toContain('input "to": environments/prod: not found');
   });
 });

@@ -166,6 +166,24 @@ describe('promote on GitHub: the seed 001 flow', () => {
     expect(old?.comments[0]?.body).toContain(`Superseded by #${next.pullRequest.number}`);
   });
 
+  it('prints the diff and the pull request in a dry run, and writes the same through REST', async () => {
+    const repo = await manifests();
+    sim.clearRequests();
+    const dry = await cli('promote', repo, ['--from', STAGING, '--to', PRODUCTION, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('+    newTag: abc1234 # production');
+    expect(dry.stdout).toContain('Promotes **staging** → **production**');
+    expect(writes()).toEqual([]);
+
+    const rest = await promote(repo, ['--api', 'rest']);
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(JSON.parse(rest.stdout).result).toBe('created');
+    expect(sim.requests.some((q) => q.kind === 'graphql' && q.write)).toBe(false);
+    expect(renderedImages(sim.repoPath(repo), 'promote-production-abc1234', PRODUCTION)).toEqual([
+      'gcr.io/p/web:abc1234',
+    ]);
+  });
+
   it('commits straight onto main in push mode, with templates that know {from} and {to}', async () => {
     const repo = await manifests();
     const r = await promote(repo, ['--mode', 'push', '--message', 'Promote {sha}: {from} to {to}']);

@@ -81,11 +81,10 @@ function summary(r: PromotionResult): string {
 }
 
 export const promoteCommand: CommandRunner<PromoteInputs> = async (inputs, rt) => {
+  // Core's messages name --from, --to, --expect…; the adapter's edge turns them into inputs.
   const request: PromotionRequest = {
     from: inputs.from,
     to: inputs.to,
-    fromInput: 'from',
-    toInput: 'to',
     images: inputs.images.map((i) => parseImageReference(i, 'image')),
     expect: inputs.expect.map((i) => parseImageReference(i, 'expect')),
     pinDigest: inputs.pinDigest,
