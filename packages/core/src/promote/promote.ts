@@ -161,6 +161,82 @@ function fillEnvironments(template: string, names: { from: string; to: string })
   return template.replace(/\{(from|to)\}/g, (_, name: 'from' | 'to') => names[name]);
 }
 
+type Split = (files: ManifestFile[]) => { from: ManifestFile[]; to: ManifestFile[] };
+
+interface Round {
+  request: PromotionRequest;
+  names: { from: string; to: string };
+  paths: { from: string[]; to: string[] };
+  snapshot: RepositorySnapshot;
+  planned: PlannedPromotion;
+}
+
+/** The release flow's request for a planned promotion: its images, into `to`, with its texts. */
+function releaseRequestFor({ request, names, paths, snapshot, planned }: Round): ReleaseRequest {
+  const fill = (t: string) => fillEnvironments(t, names);
+  const {
+    from: _f,
+    to: _t,
+    fromName: _fn,
+    toName: _tn,
+    images: _i,
+    expect: _e,
+    pinDigest: _p,
+    pipelineUrl,
+    fromInput: _fi,
+    toInput: _ti,
+    ...rest
+  } = request;
+  return {
+    ...rest,
+    images: planned.promoted.map((c) => c.image),
+    // `from` is read again with `to` so the check below sees both at the commit written on.
+    paths: [...paths.from, ...paths.to],
+    base: snapshot.base.name,
+    sha: shortVersion(planned.promoted[0]!.image),
+    branchTemplate: fill(request.branchTemplate ?? DEFAULT_PROMOTE_BRANCH_TEMPLATE),
+    titleTemplate: fill(request.titleTemplate ?? DEFAULT_PROMOTE_TITLE_TEMPLATE),
+    ...(request.messageTemplate ? { messageTemplate: fill(request.messageTemplate) } : {}),
+    description: promotionDescription({
+      names,
+      paths,
+      promoted: planned.promoted,
+      base: snapshot.base.name,
+      readSha: snapshot.base.sha,
+      ...(pipelineUrl ? { pipelineUrl } : {}),
+    }),
+  };
+}
+
+/** Throws PromotionSourceMovedError when a later read finds `from` deploying other versions. */
+function stillAsPlanned({ names, snapshot, planned }: Round, split: Split) {
+  return (again: RepositorySnapshot) => {
+    const now = readEnvironment(split(again.files).from);
+    for (const c of planned.promoted) {
+      const v = now.get(c.canonical)?.version;
+      if (!v || v.tag !== c.source.tag || v.digest !== c.source.digest) {
+        throw new PromotionSourceMovedError(
+          `${names.from} moved while promoting: it deployed ${c.fromValue} at ${snapshot.base.sha.slice(0, 7)} and ${v ? formatVersion(v) : 'no version'} at ${again.base.sha.slice(0, 7)}`,
+        );
+      }
+    }
+  };
+}
+
+function resultOf(round: Round, result: ReleaseResult): PromotionResult {
+  return {
+    ...result,
+    fromEnvironment: round.names.from,
+    toEnvironment: round.names.to,
+    readSha: round.snapshot.base.sha,
+    promoted: round.planned.promoted.map((c) => ({
+      name: imageName(c.image),
+      from: c.toValues,
+      to: formatImageReference(c.image),
+    })),
+  };
+}
+
 /**
  * Promotes what `from` deploys into `to`: both are read at one commit of the base, the versions
  * are taken from `from` (guards applied), and the release flow writes them into `to` with one
@@ -181,96 +257,44 @@ export async function promote(
   const names = { from: request.fromName ?? derived.from, to: request.toName ?? derived.to };
   const log = options.log ?? (() => {});
   const maxRounds = options.maxRounds ?? 5;
-  const split = (files: ManifestFile[]) => ({
+  const split: Split = (files) => ({
     from: files.filter((f) => isUnder(paths.from, f.path)),
     to: files.filter((f) => isUnder(paths.to, f.path)),
   });
 
-  for (let round = 1; ; round++) {
-    let snapshot: RepositorySnapshot;
-    try {
-      snapshot = await host.read({
+  for (let attempt = 1; ; attempt++) {
+    const snapshot = await host
+      .read({
         ...(request.base === undefined ? {} : { base: request.base }),
         paths: [...paths.from, ...paths.to],
+      })
+      .catch((err: unknown) => {
+        throw namingInput(err, paths, request);
       });
-    } catch (err) {
-      throw namingInput(err, paths, request);
-    }
     const files = split(snapshot.files);
     const planned = await planPromotion(files.from, files.to, request, options.registry);
-    const base: PromotionResult = {
-      result: 'unchanged',
-      repository: host.repository,
-      base: snapshot.base.name,
-      changedFiles: [],
-      changes: [],
-      closedPullRequests: [],
-      attempts: round,
-      dryRun: request.dryRun === true,
-      message: '',
-      edits: [],
-      fromEnvironment: names.from,
-      toEnvironment: names.to,
-      readSha: snapshot.base.sha,
-      promoted: [],
-    };
+    const round: Round = { request, names, paths, snapshot, planned };
     if (planned.promoted.length === 0) {
       const what = planned.candidates.map((c) => formatImageReference(c.image)).join(', ');
-      base.message = `${names.to} already deploys what ${names.from} deploys${what ? ` (${what})` : ''} at ${snapshot.base.name} of ${host.repository}; nothing to promote`;
-      return base;
-    }
-
-    const first = planned.promoted[0]!.image;
-    const fill = (t: string) => fillEnvironments(t, names);
-    const {
-      from: _f,
-      to: _t,
-      fromName: _fn,
-      toName: _tn,
-      images: _i,
-      expect: _e,
-      pinDigest: _p,
-      pipelineUrl,
-      fromInput: _fi,
-      toInput: _ti,
-      ...rest
-    } = request;
-    const release: ReleaseRequest = {
-      ...rest,
-      images: planned.promoted.map((c) => c.image),
-      // `from` is read again with `to` so the check below sees both at the commit written on.
-      paths: [...paths.from, ...paths.to],
-      base: snapshot.base.name,
-      sha: shortVersion(first),
-      branchTemplate: fill(request.branchTemplate ?? DEFAULT_PROMOTE_BRANCH_TEMPLATE),
-      titleTemplate: fill(request.titleTemplate ?? DEFAULT_PROMOTE_TITLE_TEMPLATE),
-      ...(request.messageTemplate ? { messageTemplate: fill(request.messageTemplate) } : {}),
-      description: promotionDescription({
-        names,
-        paths,
-        promoted: planned.promoted,
+      return resultOf(round, {
+        result: 'unchanged',
+        repository: host.repository,
         base: snapshot.base.name,
-        readSha: snapshot.base.sha,
-        ...(pipelineUrl ? { pipelineUrl } : {}),
-      }),
-    };
-    const stillAsPlanned = (again: RepositorySnapshot) => {
-      const now = readEnvironment(split(again.files).from);
-      for (const c of planned.promoted) {
-        const v = now.get(c.canonical)?.version;
-        if (!v || v.tag !== c.source.tag || v.digest !== c.source.digest) {
-          throw new PromotionSourceMovedError(
-            `${names.from} moved while promoting: it deployed ${c.fromValue} at ${snapshot.base.sha.slice(0, 7)} and ${v ? formatVersion(v) : 'no version'} at ${again.base.sha.slice(0, 7)}`,
-          );
-        }
-      }
-    };
+        changedFiles: [],
+        changes: [],
+        closedPullRequests: [],
+        attempts: attempt,
+        dryRun: request.dryRun === true,
+        message: `${names.to} already deploys what ${names.from} deploys${what ? ` (${what})` : ''} at ${snapshot.base.name} of ${host.repository}; nothing to promote`,
+        edits: [],
+      });
+    }
     try {
-      const result = await createReleasePr(release, host, {
+      const result = await createReleasePr(releaseRequestFor(round), host, {
         ...options,
         // Only `to` is edited; `from` rides along in the read for the check.
         plan: (all, planRequest) => (options.plan ?? planImageEdits)(split(all).to, planRequest),
-        onRead: stillAsPlanned,
+        onRead: stillAsPlanned(round, split),
       });
       if (result.result === 'skipped-older') {
         throw new PromotionRefusedError(
@@ -279,20 +303,17 @@ export async function promote(
           '--allow-downgrade',
         );
       }
-      return {
+      return resultOf(round, {
         ...result,
-        fromEnvironment: names.from,
-        toEnvironment: names.to,
-        readSha: snapshot.base.sha,
-        promoted: planned.promoted.map((c) => ({
-          name: imageName(c.image),
-          from: c.toValues,
-          to: formatImageReference(c.image),
-        })),
         message: `promote ${names.from} → ${names.to}: ${result.message}`,
-      };
+      });
     } catch (err) {
-      if (!(err instanceof PromotionSourceMovedError) || round >= maxRounds) throw err;
+      if (!(err instanceof PromotionSourceMovedError)) throw err;
+      if (attempt >= maxRounds) {
+        throw new PromotionSourceMovedError(
+          `${err.message}; it moved under ${maxRounds} promotions in a row: run the promotion again once the ${names.from} releases have settled`,
+        );
+      }
       log(`${err.message}; planning the promotion again from the new read`);
     }
   }
