@@ -53,7 +53,7 @@ function config(leftOut = ['build_and_push_image']): string {
     const args = Object.values(entry)[0] as Record<string, unknown>;
     if (Array.isArray(args.requires))
       args.requires = args.requires.filter((r) => !leftOut.includes(r));
-    if (args.manifest_repo) args.github_url = '$GITHUB_API';
+    if (args.repo) args.github_url = '$GITHUB_API';
     if (args.name === 'promote_to_production') {
       args.pin_digest = false;
       args.app_repo = '';
@@ -65,7 +65,7 @@ function config(leftOut = ['build_and_push_image']): string {
 function run(approve: boolean, text = config()): Promise<JobResult[]> {
   return new OfflineRunner({
     config: text,
-    orbs: { 'gitops-release/gitops-release@0.1': join(root, 'orb/orb.yml') },
+    orbs: { 'gitops-release/gitops-release@1': join(root, 'orb/orb.yml') },
     pipeline: { sha: SHA, branch: 'main', projectUsername: 'my-org', projectReponame: 'web' },
     contexts: {
       gitops: {

@@ -186,7 +186,12 @@ describe('promote on GitHub: the seed 001 flow', () => {
 
   it('commits straight onto main in push mode, with templates that know {from} and {to}', async () => {
     const repo = await manifests();
-    const r = await promote(repo, ['--mode', 'push', '--message', 'Promote {sha}: {from} to {to}']);
+    const r = await promote(repo, [
+      '--mode',
+      'push',
+      '--commit-message',
+      'Promote {sha}: {from} to {to}',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ result: 'pushed', branch: 'main' });
     const [head] = await sim.commits(repo, 'main', 1);

@@ -4,7 +4,7 @@
 set -euo pipefail
 eval "$GITOPS_RELEASE_UTILS"
 
-args=(promote --repo "$(gr_expand "$PARAM_MANIFEST_REPO")" --host "${PARAM_HOST:-github}" --mode "${PARAM_MODE:-pull-request}" --json)
+args=(promote --repo "$(gr_expand "$PARAM_REPO")" --host "${PARAM_HOST:-github}" --mode "${PARAM_MODE:-pull-request}" --json)
 
 # Each item of a comma- or line-separated parameter, expanded, as one flag.
 each() {
@@ -37,7 +37,7 @@ add() {
 add --base "${PARAM_BASE:-}"
 add --branch "${PARAM_BRANCH:-}"
 add --title "${PARAM_TITLE:-}"
-add --message "${PARAM_COMMIT_MESSAGE:-}"
+add --commit-message "${PARAM_COMMIT_MESSAGE:-}"
 add --label "${PARAM_LABELS:-}"
 add --reviewer "${PARAM_REVIEWERS:-}"
 add --team-reviewer "${PARAM_TEAM_REVIEWERS:-}"
@@ -58,7 +58,7 @@ if gr_is_true "${PARAM_PIN_DIGEST:-0}"; then
   args+=(--pin-digest)
   login=${PARAM_REGISTRY_LOGIN:-auto}
   if [ "$login" = auto ]; then
-    if [ -n "${PARAM_REGISTRY_USERNAME:-}" ]; then
+    if [ -n "${PARAM_USERNAME:-}" ]; then
       login=password
     elif [ -n "${!PARAM_GCP_KEY_ENV:-}" ]; then
       login=gcp_key
@@ -68,9 +68,9 @@ if gr_is_true "${PARAM_PIN_DIGEST:-0}"; then
   fi
   case "$login" in
   password)
-    gr_require_env registry_password_env "$PARAM_REGISTRY_PASSWORD_ENV"
-    [ -z "${PARAM_REGISTRY_USERNAME:-}" ] || args+=(--username "$PARAM_REGISTRY_USERNAME")
-    args+=(--password-env "$PARAM_REGISTRY_PASSWORD_ENV")
+    gr_require_env password_env "$PARAM_PASSWORD_ENV"
+    [ -z "${PARAM_USERNAME:-}" ] || args+=(--username "$PARAM_USERNAME")
+    args+=(--password-env "$PARAM_PASSWORD_ENV")
     ;;
   gcp_key)
     gr_require_env gcp_key_env "$PARAM_GCP_KEY_ENV"

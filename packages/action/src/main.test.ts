@@ -1,12 +1,6 @@
 import { ManifestParseError, UsageError } from '@gitops-release/core';
 import { describe, expect, it } from 'vitest';
-import {
-  type BuildInputs,
-  type Env,
-  inputVariable,
-  type PromoteInputs,
-  type ReleaseInputs,
-} from './inputs.js';
+import { type BuildInputs, type Env, inputVariable, type ReleaseInputs } from './inputs.js';
 import { type CommandRunner, inActionTerms, type Loaders, run } from './main.js';
 import { OUTPUTS } from './outputs.js';
 import type { AnnotationPlace, Runtime } from './runtime.js';
@@ -46,6 +40,7 @@ function recorder(inputs: Record<string, string>, extra: Env = {}): [Runtime, Re
     },
     info: (m) => r.log.push(m),
     warning: (m) => r.log.push(`warning: ${m}`),
+    notice: (m) => r.log.push(`notice: ${m}`),
     error: (message, place) => r.errors.push({ message, place }),
     group: async (name, fn) => {
       r.log.push(`group: ${name}`);
@@ -61,7 +56,7 @@ function recorder(inputs: Record<string, string>, extra: Env = {}): [Runtime, Re
 }
 
 function loaders(
-  release: CommandRunner<BuildInputs | ReleaseInputs | PromoteInputs>,
+  release: CommandRunner<BuildInputs | ReleaseInputs>,
 ): Loaders & { loaded: string[] } {
   const loaded: string[] = [];
   return {
@@ -74,17 +69,13 @@ function loaders(
       loaded.push('release');
       return release;
     },
-    promote: async () => {
-      loaded.push('promote');
-      return release;
-    },
   };
 }
 
 const release = {
   command: 'create_release_pr',
   repo: 'o/m',
-  path: 'overlays/staging',
+  paths: 'overlays/staging',
   image: 'ghcr.io/o/app:abc1234',
   'github-token': 'ghs_SECRETTOKEN123',
 };

@@ -1,8 +1,10 @@
-// What create-release-pr and promote share: how the manifest repository is reached, and how the
-// commit and pull request are written. One place, so both commands take the same flags alike.
+// How promote reaches the manifest repository and writes the commit and pull request: the same
+// flags as create-release-pr, read the same way (create-release-pr still reads its own; folding
+// it onto these is a follow-up of the Action/CLI spec work, issue 11).
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  branchNameProblem,
   type GitHost,
   type MergeMethod,
   type ReleaseRequest,
@@ -35,7 +37,7 @@ export const pullRequestOptionSpec: OptionSpec = {
   mode: { type: 'string' },
   branch: { type: 'string' },
   title: { type: 'string' },
-  message: { type: 'string' },
+  'commit-message': { type: 'string' },
   label: { type: 'string', multiple: true },
   reviewer: { type: 'string', multiple: true },
   'team-reviewer': { type: 'string', multiple: true },
@@ -111,6 +113,10 @@ export async function openHost(
         stringOption(args, 'github-url') ?? io.env.GITHUB_API_URL ?? 'https://api.github.com',
       api: api ?? 'auto',
       log,
+      // In GitHub Actions a refusal of the workflow's own token on another repository says so.
+      ...(io.env.GITHUB_ACTIONS === 'true' && io.env.GITHUB_REPOSITORY
+        ? { workflowRepository: io.env.GITHUB_REPOSITORY }
+        : {}),
     });
     return { host, dispose: async () => {}, log };
   }
@@ -140,13 +146,19 @@ export function pullRequestFields(args: ParsedArgs): Omit<ReleaseRequest, 'image
   }
   const request: Omit<ReleaseRequest, 'images' | 'paths'> = {};
   const base = stringOption(args, 'base');
+  const baseProblem = base === undefined ? undefined : branchNameProblem(base);
+  if (baseProblem) {
+    throw new UsageError(`--base "${base}" is not a branch name git accepts: ${baseProblem}`, {
+      input: '--base',
+    });
+  }
   if (base) request.base = base;
   if (mode) request.mode = mode;
   const branch = stringOption(args, 'branch');
   if (branch) request.branchTemplate = branch;
   const title = stringOption(args, 'title');
   if (title) request.titleTemplate = title;
-  const message = stringOption(args, 'message');
+  const message = stringOption(args, 'commit-message');
   if (message) request.messageTemplate = message;
   request.labels = listOption(args, 'label');
   request.reviewers = listOption(args, 'reviewer');

@@ -6,11 +6,12 @@ import {
   type GitHost,
   GitopsReleaseError,
   parseImageReference,
+  type ReleaseRequest,
   type ReleaseResult,
   UsageError,
 } from '@gitops-release/core';
 import { httpFetch } from '../http-fetch.js';
-import type { Env, ReleaseInputs, RepositoryInputs } from '../inputs.js';
+import { type Env, looksLikeGitUrl, type ReleaseInputs, shortCommit } from '../inputs.js';
 import type { CommandRunner } from '../main.js';
 import { code, text } from '../markdown.js';
 import type { Runtime } from '../runtime.js';
@@ -32,7 +33,7 @@ function remoteHost(remote: string): string | undefined {
  * only to the GitHub the workflow runs on: sent as a header to any other git server, the
  * workflow's token would be handed to that server.
  */
-export function tokenForRemote(inputs: RepositoryInputs, env: Env): string | undefined {
+export function tokenForRemote(inputs: ReleaseInputs, env: Env): string | undefined {
   if (inputs.gitToken) return inputs.gitToken;
   if (!inputs.githubToken) return undefined;
   const server = remoteHost(env.GITHUB_SERVER_URL || 'https://github.com');
@@ -40,18 +41,17 @@ export function tokenForRemote(inputs: RepositoryInputs, env: Env): string | und
   return host !== undefined && host === server ? inputs.githubToken : undefined;
 }
 
-export interface OpenHost {
+interface OpenHost {
   host: GitHost;
   close(): Promise<void>;
 }
 
-/** The GitHub or plain git host of `repo`, as the inputs say; promote opens it the same way. */
-export async function openHost(inputs: RepositoryInputs, rt: Runtime): Promise<OpenHost> {
+async function openHost(inputs: ReleaseInputs, rt: Runtime): Promise<OpenHost> {
   const log = (line: string) => rt.info(line);
   if (inputs.host === 'github') {
     if (!inputs.githubToken)
       throw new UsageError(
-        `input "github-token" is empty: ${inputs.command} on GitHub needs a token that can write to the manifest repository`,
+        'input "github-token" is empty: create_release_pr on GitHub needs a token that can write to the manifest repository',
         { input: 'github-token' },
       );
     // Each host's code is loaded only when chosen: loading the GitHub client's modules alone took
@@ -64,6 +64,8 @@ export async function openHost(inputs: RepositoryInputs, rt: Runtime): Promise<O
       repository: inputs.repo,
       fetch: httpFetch as typeof fetch,
       log,
+      // A refusal of the workflow's own token on another repository then says so.
+      ...(rt.env.GITHUB_REPOSITORY ? { workflowRepository: rt.env.GITHUB_REPOSITORY } : {}),
     });
     return { host, close: async () => {} };
   }
@@ -132,41 +134,59 @@ function summary(r: ReleaseResult): string {
   if (r.compareUrl) facts.push(`Open the pull request: ${r.compareUrl}`);
   if (r.closedPullRequests.length > 0)
     facts.push(`Closed as superseded: ${r.closedPullRequests.map((n) => `#${n}`).join(', ')}`);
+  if (r.replacedPullRequest)
+    facts.push(
+      `#${r.replacedPullRequest.number} was ${r.replacedPullRequest.state.replace('-or-', ' or ')} while this release was written; it went into a new pull request`,
+    );
+  if (r.merged) facts.push('Merged at once: auto-merge was asked and nothing was left to wait for');
   lines.push(...facts.map((f) => `- ${f}`), '');
+  if (r.warnings.length > 0) {
+    lines.push('#### Warnings', '', ...r.warnings.map((w) => `- ${text(w.message)}`), '');
+  }
   return lines.join('\n');
 }
 
+/** What core's createReleasePr is asked: every input the command reads, with its value. */
+export function releaseRequest(inputs: ReleaseInputs): ReleaseRequest {
+  return {
+    images: inputs.images.map((image) => parseImageReference(image, 'image')),
+    paths: inputs.paths,
+    base: inputs.base,
+    mode: inputs.mode,
+    // {sha} in the templates is the commit, as the CLI's; without it core falls back to the tag.
+    sha: shortCommit(inputs),
+    branchTemplate: inputs.branch,
+    titleTemplate: inputs.title,
+    messageTemplate: inputs.commitMessage,
+    labels: inputs.labels,
+    reviewers: inputs.reviewers,
+    teamReviewers: inputs.teamReviewers,
+    assignees: inputs.assignees,
+    draft: inputs.draft,
+    autoMerge: inputs.autoMerge ? (inputs.mergeMethod ?? 'squash') : undefined,
+    closeSuperseded: inputs.closeSuperseded,
+    allowDowngrade: inputs.allowDowngrade,
+    // On a plain git remote the guard fetches the application repository: a URL or path only.
+    appRepository:
+      inputs.host === 'github' || (inputs.appRepo && looksLikeGitUrl(inputs.appRepo))
+        ? inputs.appRepo
+        : undefined,
+    key: inputs.key,
+    addMissing: inputs.addMissing,
+    dryRun: inputs.dryRun,
+  };
+}
+
 export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) => {
-  const images = inputs.images.map((image) => parseImageReference(image, 'image'));
+  const request = releaseRequest(inputs);
   const { host, close } = await openHost(inputs, rt);
   try {
     const result = await rt.group(
       `Release ${inputs.images.join(', ')} into ${host.repository}`,
-      () =>
-        createReleasePr(
-          {
-            images,
-            paths: inputs.paths,
-            base: inputs.base,
-            mode: inputs.mode,
-            branchTemplate: inputs.branch,
-            titleTemplate: inputs.title,
-            messageTemplate: inputs.commitMessage,
-            labels: inputs.labels,
-            reviewers: inputs.reviewers,
-            teamReviewers: inputs.teamReviewers,
-            assignees: inputs.assignees,
-            draft: inputs.draft,
-            autoMerge: inputs.autoMerge ? (inputs.mergeMethod ?? 'squash') : undefined,
-            closeSuperseded: inputs.closeSuperseded,
-            allowDowngrade: inputs.allowDowngrade,
-            appRepository: inputs.host === 'github' ? inputs.appRepository : undefined,
-            dryRun: inputs.dryRun,
-          },
-          host,
-          { log: (line) => rt.info(line) },
-        ),
+      () => createReleasePr(request, host, { log: (line) => rt.info(line) }),
     );
+    // The release stands; what it did without is a warning annotation (and in the summary).
+    for (const warning of result.warnings) rt.warning(warning.message);
     return {
       outputs: {
         result: result.result,
@@ -188,7 +208,7 @@ export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) =
 };
 
 /** The git host names its token flag; in a workflow that is `git-token` (or why none was sent). */
-export function inputsOfGitHost(err: unknown, inputs: RepositoryInputs, env: Env): unknown {
+function inputsOfGitHost(err: unknown, inputs: ReleaseInputs, env: Env): unknown {
   if (inputs.host !== 'git' || !(err instanceof GitopsReleaseError) || err.input !== 'token-env')
     return err;
   const withheld = !inputs.gitToken && inputs.githubToken && !tokenForRemote(inputs, env);

@@ -1,29 +1,33 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
+  branchNameProblem,
   createReleasePr,
   DEFAULT_BRANCH_TEMPLATE,
   DEFAULT_TITLE_TEMPLATE,
   formatImageReference,
+  type GitHost,
   type ImageReference,
+  InvalidImageReferenceError,
+  lowercaseImageName,
+  type MergeMethod,
   parseImageReference,
   type ReleaseRequest,
   type ReleaseResult,
   UsageError,
   unifiedDiff,
 } from '@gitops-release/core';
+import { createGitHost } from '@gitops-release/git';
+import { createGitHubHost, redact } from '@gitops-release/github';
 import {
   type Command,
   flag,
   type Io,
   listOption,
+  type ParsedArgs,
   requiredOption,
   stringOption,
 } from '../command.js';
-import {
-  hostOptionSpec,
-  openHost,
-  pullRequestFields,
-  pullRequestOptionSpec,
-} from '../release-options.js';
 
 const help = `Usage: gitops-release create-release-pr --repo REPO --path PATH --image IMAGE[:TAG] [options]
 
@@ -56,7 +60,7 @@ How:
 Pull request:
   --branch TEMPLATE           Release branch (default "${DEFAULT_BRANCH_TEMPLATE}").
   --title TEMPLATE            Title (default "${DEFAULT_TITLE_TEMPLATE}").
-  --message TEMPLATE          Commit message (default: the title).
+  --commit-message TEMPLATE   Commit message (default: the title).
                               Templates know {sha} {app} {tag} {image} {base}.
   --label L, --reviewer R, --team-reviewer T, --assignee A   Repeatable.
   --draft                     Open the pull request as a draft.
@@ -94,7 +98,81 @@ Examples:
     --path overlays/prod/kustomization.yaml --image 127.0.0.1:5000/web:abc1234
 `;
 
+/** OWNER/NAME, and not a local directory of that name (`./m.git`, `repos/manifests`). */
+function looksLikeGitHubRepo(repo: string, cwd: string): boolean {
+  return (
+    /^[A-Za-z0-9_-][A-Za-z0-9_.-]*\/[A-Za-z0-9_.-]+$/.test(repo) && !existsSync(resolve(cwd, repo))
+  );
+}
+
+/** --app-repo as the host will read it: OWNER/NAME on GitHub; a URL or an existing path for git. */
+function checkAppRepo(value: string, hostKind: 'github' | 'git', cwd: string): string {
+  if (hostKind === 'github' && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(value)) {
+    throw new UsageError(
+      `--app-repo "${value}" is not OWNER/NAME (the application repository on the same GitHub)`,
+      { input: '--app-repo' },
+    );
+  }
+  if (hostKind === 'git' && !/^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^:]+:/i.test(value)) {
+    if (!existsSync(resolve(cwd, value))) {
+      throw new UsageError(`--app-repo "${value}": no such directory, and not a git URL`, {
+        input: '--app-repo',
+      });
+    }
+  }
+  return value;
+}
+
+/** Flags that contradict each other are a usage error, not one of them silently ignored. */
+function checkCombinations(
+  args: Parameters<Command['run']>[0],
+  mode: string | undefined,
+  key: string | undefined,
+  imageCount: number,
+): void {
+  if (key !== undefined && imageCount > 1) {
+    throw new UsageError(
+      `--key edits one place, so give exactly one --image (${imageCount} were given)`,
+      {
+        input: '--key',
+      },
+    );
+  }
+  if (mode !== 'push') return;
+  const prOnly = [
+    'branch',
+    'draft',
+    'auto-merge',
+    'close-superseded',
+    'label',
+    'reviewer',
+    'team-reviewer',
+    'assignee',
+  ];
+  const given = prOnly.find((name) => args.values[name] !== undefined);
+  if (given) {
+    throw new UsageError(
+      `--${given} is for pull-request mode; --mode push commits straight onto the base and opens no pull request`,
+      { input: `--${given}` },
+    );
+  }
+}
+
 const CI_SHA_VARIABLES = ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA'];
+
+function oneOf<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  flagName: string,
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`--${flagName} must be one of ${allowed.join(', ')} (got "${value}")`, {
+      input: `--${flagName}`,
+    });
+  }
+  return value as T;
+}
 
 function ciSha(env: Io['env']): string | undefined {
   for (const name of CI_SHA_VARIABLES) {
@@ -104,10 +182,24 @@ function ciSha(env: Io['env']): string | undefined {
   return undefined;
 }
 
-function images(values: string[], sha: string | undefined): ImageReference[] {
+function images(values: string[], sha: string | undefined, io: Io): ImageReference[] {
   if (values.length === 0) throw new UsageError('--image is required', { input: '--image' });
-  return values.map((value) => {
-    const ref = parseImageReference(value, '--image');
+  return values.map((given) => {
+    const value = lowercaseImageName(given);
+    if (value !== given)
+      io.stderr(
+        `notice: --image "${given}" has upper-case letters, which registries refuse in an image name: using "${value}"\n`,
+      );
+    let ref: ImageReference;
+    try {
+      ref = parseImageReference(value, '--image');
+    } catch (err) {
+      // A malformed flag value is wrong usage (exit 2).
+      if (err instanceof InvalidImageReferenceError) {
+        throw new UsageError(err.message, { input: '--image', cause: err });
+      }
+      throw err;
+    }
     if (ref.tag === undefined && ref.digest === undefined) {
       if (!sha) {
         throw new UsageError(
@@ -127,33 +219,142 @@ function toJson(result: ReleaseResult): Record<string, unknown> {
   return result.dryRun && body !== undefined ? { ...rest, body } : rest;
 }
 
+/** What core's createReleasePr is asked: every flag the command reads, with its value. */
+export function releaseRequest(
+  args: ParsedArgs,
+  io: Io,
+  hostKind: 'github' | 'git',
+): ReleaseRequest {
+  const paths = listOption(args, 'path');
+  if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
+  const sha = ciSha(io.env);
+  const request: ReleaseRequest = { images: images(listOption(args, 'image'), sha, io), paths };
+  const mergeMethod = stringOption(args, 'merge-method');
+  const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
+  const base = stringOption(args, 'base');
+  const baseProblem = base === undefined ? undefined : branchNameProblem(base);
+  if (baseProblem) {
+    throw new UsageError(`--base "${base}" is not a branch name git accepts: ${baseProblem}`, {
+      input: '--base',
+    });
+  }
+  if (base) request.base = base;
+  if (mode) request.mode = mode;
+  if (sha) request.sha = sha;
+  const branch = stringOption(args, 'branch');
+  if (branch) request.branchTemplate = branch;
+  const title = stringOption(args, 'title');
+  if (title) request.titleTemplate = title;
+  const message = stringOption(args, 'commit-message');
+  if (message) request.messageTemplate = message;
+  request.labels = listOption(args, 'label');
+  request.reviewers = listOption(args, 'reviewer');
+  request.teamReviewers = listOption(args, 'team-reviewer');
+  request.assignees = listOption(args, 'assignee');
+  if (flag(args, 'draft')) request.draft = true;
+  if (flag(args, 'auto-merge')) request.autoMerge = (mergeMethod ?? 'squash') as MergeMethod;
+  if (flag(args, 'close-superseded')) request.closeSuperseded = true;
+  if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
+  const appRepo = stringOption(args, 'app-repo');
+  if (appRepo) request.appRepository = checkAppRepo(appRepo, hostKind, io.cwd);
+  const key = stringOption(args, 'key');
+  if (key) request.key = key;
+  if (flag(args, 'add-missing')) request.addMissing = true;
+  if (flag(args, 'dry-run')) request.dryRun = true;
+  checkCombinations(args, mode, key, request.images.length);
+  return request;
+}
+
 export const createReleasePrCommand: Command = {
   name: 'create-release-pr',
   summary:
     'Change image tags in a manifest repository with one commit and open the release pull request',
   help,
   options: {
-    ...hostOptionSpec,
-    ...pullRequestOptionSpec,
+    repo: { type: 'string' },
     path: { type: 'string', multiple: true },
     image: { type: 'string', multiple: true },
+    base: { type: 'string' },
+    host: { type: 'string' },
+    'token-env': { type: 'string' },
+    'github-url': { type: 'string' },
+    api: { type: 'string' },
+    'ssh-key': { type: 'string' },
+    mode: { type: 'string' },
+    branch: { type: 'string' },
+    title: { type: 'string' },
+    'commit-message': { type: 'string' },
+    label: { type: 'string', multiple: true },
+    reviewer: { type: 'string', multiple: true },
+    'team-reviewer': { type: 'string', multiple: true },
+    assignee: { type: 'string', multiple: true },
+    draft: { type: 'boolean' },
+    'auto-merge': { type: 'boolean' },
+    'merge-method': { type: 'string' },
+    'close-superseded': { type: 'boolean' },
+    'allow-downgrade': { type: 'boolean' },
+    'app-repo': { type: 'string' },
     key: { type: 'string' },
     'add-missing': { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+    json: { type: 'boolean' },
   },
 
   async run(args, io) {
     const repo = requiredOption(args, 'repo');
-    const paths = listOption(args, 'path');
-    if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
-    const sha = ciSha(io.env);
-    const imageRefs = images(listOption(args, 'image'), sha);
+    const hostKind =
+      oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
+      (looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git');
+    const request = releaseRequest(args, io, hostKind);
+    const imageRefs = request.images;
+    // Checked before any request: a wrong value is wrong usage whatever the host.
+    oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
+    const mergeMethod = oneOf(
+      stringOption(args, 'merge-method'),
+      ['squash', 'merge', 'rebase'] as const,
+      'merge-method',
+    );
+    if (mergeMethod && !flag(args, 'auto-merge')) {
+      throw new UsageError('--merge-method only goes with --auto-merge', {
+        input: '--merge-method',
+      });
+    }
+    const api = oneOf(stringOption(args, 'api'), ['graphql', 'rest', 'auto'] as const, 'api');
+    const tokenEnv = stringOption(args, 'token-env') ?? 'GITHUB_TOKEN';
+    const token = io.env[tokenEnv]?.trim() || undefined;
     const json = flag(args, 'json');
-    const request: ReleaseRequest = { ...pullRequestFields(args), images: imageRefs, paths };
-    if (sha) request.sha = sha;
-    const key = stringOption(args, 'key');
-    if (key) request.key = key;
-    if (flag(args, 'add-missing')) request.addMissing = true;
-    const { host, dispose, log } = await openHost(args, io, repo);
+    const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
+
+    // Every flag is checked before the host exists: a usage error leaves no temporary repository.
+    let host: GitHost;
+    let dispose: () => Promise<void> = async () => {};
+    if (hostKind === 'github') {
+      if (!token) {
+        throw new UsageError(
+          `no GitHub token: set the environment variable ${tokenEnv} (or name another with --token-env)`,
+          { input: '--token-env' },
+        );
+      }
+      host = createGitHubHost({
+        repository: repo,
+        token,
+        baseUrl:
+          stringOption(args, 'github-url') ?? io.env.GITHUB_API_URL ?? 'https://api.github.com',
+        api: api ?? 'auto',
+        log,
+      });
+    } else {
+      const sshKey = stringOption(args, 'ssh-key');
+      const git = await createGitHost({
+        remote: repo,
+        cwd: io.cwd,
+        env: io.env,
+        ...(token ? { token } : {}),
+        ...(sshKey ? { sshKeyPath: sshKey } : {}),
+      });
+      host = git;
+      dispose = () => git.dispose();
+    }
 
     let result: ReleaseResult;
     try {

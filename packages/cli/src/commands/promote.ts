@@ -81,7 +81,7 @@ Repository and pull request (as create-release-pr):
   --ssh-key PATH, --mode pull-request|push
   --branch TEMPLATE           Default "${DEFAULT_PROMOTE_BRANCH_TEMPLATE}".
   --title TEMPLATE            Default "${DEFAULT_PROMOTE_TITLE_TEMPLATE}".
-  --message TEMPLATE          Default: the title. Templates know {from} {to} {sha} {app} {tag}
+  --commit-message TEMPLATE   Default: the title. Templates know {from} {to} {sha} {app} {tag}
                               {image} {base}; {sha} is the promoted tag.
   --label, --reviewer, --team-reviewer, --assignee, --draft, --auto-merge, --merge-method
   --close-superseded          Close older open promotions into the same environment.

@@ -287,6 +287,7 @@ export async function promote(
         dryRun: request.dryRun === true,
         message: `${names.to} already deploys what ${names.from} deploys${what ? ` (${what})` : ''} at ${snapshot.base.name} of ${host.repository}; nothing to promote`,
         edits: [],
+        warnings: [],
       });
     }
     try {
