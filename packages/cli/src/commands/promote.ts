@@ -6,7 +6,9 @@ import {
   formatImageReference,
   GitopsReleaseError,
   type ImageReference,
+  InvalidImageReferenceError,
   imageName,
+  lowercaseImageName,
   PathError,
   PromotionRefusedError,
   type PromotionRequest,
@@ -131,8 +133,45 @@ export function pipelineUrl(env: Io['env']): string | undefined {
   return CIRCLE_BUILD_URL || CI_JOB_URL || undefined;
 }
 
-function references(args: ParsedArgs, name: string): ImageReference[] {
-  return listOption(args, name).map((v) => parseImageReference(v, `--${name}`));
+function references(args: ParsedArgs, name: string, io: Io): ImageReference[] {
+  return listOption(args, name).map((given) => {
+    const v = lowercaseImageName(given);
+    if (v !== given)
+      io.stderr(
+        `notice: --${name} "${given}" has upper-case letters, which registries refuse in an image name: using "${v}"\n`,
+      );
+    try {
+      return parseImageReference(v, `--${name}`);
+    } catch (err) {
+      // A malformed flag value is wrong usage (exit 2).
+      if (err instanceof InvalidImageReferenceError)
+        throw new UsageError(err.message, { input: `--${name}`, cause: err });
+      throw err;
+    }
+  });
+}
+
+/** What core's promote is asked: every flag the command reads, with its value. */
+export function promotionRequest(args: ParsedArgs, io: Io): PromotionRequest {
+  const request: PromotionRequest = {
+    ...pullRequestFields(args),
+    from: listOption(args, 'from'),
+    to: listOption(args, 'to'),
+  };
+  if (request.from.length === 0) throw new UsageError('--from is required', { input: '--from' });
+  if (request.to.length === 0) throw new UsageError('--to is required', { input: '--to' });
+  const images = references(args, 'image', io);
+  if (images.length) request.images = images;
+  const expect = references(args, 'expect', io);
+  if (expect.length) request.expect = expect;
+  const fromName = stringOption(args, 'from-name');
+  if (fromName) request.fromName = fromName;
+  const toName = stringOption(args, 'to-name');
+  if (toName) request.toName = toName;
+  const url = stringOption(args, 'pipeline-url') ?? pipelineUrl(io.env);
+  if (url) request.pipelineUrl = url;
+  if (flag(args, 'pin-digest')) request.pinDigest = true;
+  return request;
 }
 
 /**
@@ -236,26 +275,10 @@ export const promoteCommand: Command = {
   async run(args, io) {
     const json = flag(args, 'json');
     const secrets: string[] = [];
-    const request: PromotionRequest = {
-      ...pullRequestFields(args),
-      from: listOption(args, 'from'),
-      to: listOption(args, 'to'),
-    };
-    if (request.from.length === 0) throw new UsageError('--from is required', { input: '--from' });
-    if (request.to.length === 0) throw new UsageError('--to is required', { input: '--to' });
-    const images = references(args, 'image');
-    if (images.length) request.images = images;
-    const expect = references(args, 'expect');
-    if (expect.length) request.expect = expect;
-    const fromName = stringOption(args, 'from-name');
-    if (fromName) request.fromName = fromName;
-    const toName = stringOption(args, 'to-name');
-    if (toName) request.toName = toName;
-    const url = stringOption(args, 'pipeline-url') ?? pipelineUrl(io.env);
-    if (url) request.pipelineUrl = url;
-    const pin = flag(args, 'pin-digest');
-    if (pin) request.pinDigest = true;
-    else if (
+    const request = promotionRequest(args, io);
+    const pin = request.pinDigest === true;
+    if (
+      !pin &&
       ['username', 'password-env', 'password-stdin', 'gcp-key-env'].some(
         (n) => args.values[n] !== undefined,
       )
