@@ -220,11 +220,7 @@ function toJson(result: ReleaseResult): Record<string, unknown> {
 }
 
 /** What core's createReleasePr is asked: every flag the command reads, with its value. */
-export function releaseRequest(
-  args: ParsedArgs,
-  io: Io,
-  hostKind: 'github' | 'git',
-): ReleaseRequest {
+export function releaseRequest(args: ParsedArgs, io: Io): ReleaseRequest {
   const paths = listOption(args, 'path');
   if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
   const sha = ciSha(io.env);
@@ -256,12 +252,11 @@ export function releaseRequest(
   if (flag(args, 'close-superseded')) request.closeSuperseded = true;
   if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
   const appRepo = stringOption(args, 'app-repo');
-  if (appRepo) request.appRepository = checkAppRepo(appRepo, hostKind, io.cwd);
+  if (appRepo) request.appRepository = appRepo;
   const key = stringOption(args, 'key');
   if (key) request.key = key;
   if (flag(args, 'add-missing')) request.addMissing = true;
   if (flag(args, 'dry-run')) request.dryRun = true;
-  checkCombinations(args, mode, key, request.images.length);
   return request;
 }
 
@@ -302,11 +297,11 @@ export const createReleasePrCommand: Command = {
 
   async run(args, io) {
     const repo = requiredOption(args, 'repo');
+    const request = releaseRequest(args, io);
+    const imageRefs = request.images;
     const hostKind =
       oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
       (looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git');
-    const request = releaseRequest(args, io, hostKind);
-    const imageRefs = request.images;
     // Checked before any request: a wrong value is wrong usage whatever the host.
     oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
     const mergeMethod = oneOf(
@@ -325,6 +320,10 @@ export const createReleasePrCommand: Command = {
     const json = flag(args, 'json');
     const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
 
+    if (request.appRepository)
+      request.appRepository = checkAppRepo(request.appRepository, hostKind, io.cwd);
+    checkCombinations(args, request.mode, request.key, imageRefs.length);
+
     // Every flag is checked before the host exists: a usage error leaves no temporary repository.
     let host: GitHost;
     let dispose: () => Promise<void> = async () => {};
@@ -342,6 +341,10 @@ export const createReleasePrCommand: Command = {
           stringOption(args, 'github-url') ?? io.env.GITHUB_API_URL ?? 'https://api.github.com',
         api: api ?? 'auto',
         log,
+        // In GitHub Actions a refusal of the workflow's own token on another repository says so.
+        ...(io.env.GITHUB_ACTIONS === 'true' && io.env.GITHUB_REPOSITORY
+          ? { workflowRepository: io.env.GITHUB_REPOSITORY }
+          : {}),
       });
     } else {
       const sshKey = stringOption(args, 'ssh-key');
