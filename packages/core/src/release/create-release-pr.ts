@@ -65,6 +65,8 @@ export interface ReleaseRequest {
   addMissing?: boolean;
   /** Read and plan only: nothing is written. */
   dryRun?: boolean;
+  /** Markdown put at the top of the pull request body, before the table (promote's summary). */
+  description?: string;
 }
 
 export interface ReleaseOptions {
@@ -78,6 +80,12 @@ export interface ReleaseOptions {
   maxAttempts?: number;
   /** Progress lines for people (stderr in the CLI). */
   log?: (line: string) => void;
+  /**
+   * Runs on each read of the base, before planning: a caller that planned from an earlier read
+   * (promote) checks here that the files it relies on still hold what it planned from, and throws
+   * to stop. The error propagates unchanged.
+   */
+  onRead?: (snapshot: RepositorySnapshot) => void;
 }
 
 export interface ReleasedChange {
@@ -241,6 +249,7 @@ async function attemptRelease(
 ): Promise<ReleaseResult> {
   const branch = releaseBranch(request);
   const snapshot = await readRepository(request, host, branch);
+  options.onRead?.(snapshot);
   if (branch !== undefined) checkReleaseBranch(branch, snapshot.base.name);
   // The pull request an earlier attempt added to is no longer open (merged with its branch
   // deleted, say): this attempt opens a new one, and the result names the old one.
