@@ -14,7 +14,7 @@
 //
 // Options: --commits 1000,20000 (repository sizes, measured at 50 ms) --latency-ms 0,50,150
 //   (measured on the smallest size) --runs 3 --blob-kb 6 --cli dist/cli.cjs
-//   --contenders api,git,full,shallow,blobless
+//   --contenders api,git,full,shallow,blobless --cli-before OLD.cjs (adds git_before, interleaved)
 // Last line: {"bench":"release-pr","round_trips":N,"git_requests":N,"api_vs_blobless":X,
 //   "git_vs_blobless":Y,"api_vs_shallow":Z,"api_vs_full_clone":W,…} — the ratios at 50 ms on the
 //   largest repository; every cell's medians and spreads under "cells".
@@ -22,7 +22,6 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
-  mkdirSync,
   mkdtempSync,
   readdirSync,
   rmSync,
@@ -54,7 +53,9 @@ const BLOB_KB = option('blob-kb', 6);
 const CLI = resolve(stringOption('cli', join(root, 'dist', 'cli.cjs')));
 // The GitLab host (issue 12) joins as another contender here once packages/gitlab exists: a
 // function like `api` below, run against test/gitlab-sim, with its name added to this list.
+const CLI_BEFORE = stringOption('cli-before', undefined);
 const CONTENDERS = stringOption('contenders', 'api,git,full,shallow,blobless').split(',');
+if (CLI_BEFORE) CONTENDERS.push('git_before');
 const TARGET = 'overlays/staging/kustomization.yaml';
 
 const GIT_ENV = {
@@ -249,11 +250,11 @@ const contenders = {
     marks.pushed = process.hrtime.bigint();
     if (JSON.parse(stdout).result !== 'created') throw new Error(`create-release-pr: ${stdout}`);
   },
-  async git(repo, tagValue, marks, scratch) {
+  async git(repo, tagValue, marks, scratch, cli = CLI) {
     const { stdout } = await run(
       process.execPath,
       [
-        CLI,
+        cli,
         'create-release-pr',
         '--host',
         'git',
@@ -270,6 +271,9 @@ const contenders = {
     marks.pushed = process.hrtime.bigint();
     if (JSON.parse(stdout).result !== 'pushed') throw new Error(`--host git: ${stdout}`);
   },
+  // Another build of the CLI (--cli-before), interleaved with this one: before and after a change.
+  git_before: (repo, tagValue, marks, scratch) =>
+    contenders.git(repo, tagValue, marks, scratch, CLI_BEFORE),
 };
 for (const [kind, flags] of Object.entries(clones)) {
   contenders[kind] = async (repo, tagValue, marks, scratch) => {
@@ -282,7 +286,7 @@ for (const [kind, flags] of Object.entries(clones)) {
     await openPullRequest(repo, `release-${tagValue}`);
   };
 }
-const opensPullRequest = (name) => name !== 'git';
+const opensPullRequest = (name) => name !== 'git' && name !== 'git_before';
 
 /** One timed release by `name`, checked on the server; set-up and clean-up outside the clock. */
 async function measureOne(repo, name, figures) {
@@ -394,4 +398,5 @@ if (has('api') && has('shallow'))
   figures.api_vs_shallow = ratio(head.shallow.median_ms, head.api.median_ms);
 if (has('api') && has('full'))
   figures.api_vs_full_clone = ratio(head.full.median_ms, head.api.median_ms);
+if (CLI_BEFORE) figures.git_vs_before = ratio(head.git_before.median_ms, head.git.median_ms);
 report({ ...figures, runs: RUNS, cli: CLI.replace(`${root}/`, ''), cells });
