@@ -55,9 +55,12 @@ export const ratio = (a, b) => Math.round((a / b) * 100) / 100;
 /**
  * Runs every contender `runs` times, interleaved and rotated (A B C, B C A, C A B, …) so drift in
  * the machine's load falls on all of them alike. `measure(name, i)` returns the milliseconds of
- * the timed region only (set-up and clean-up are its own business, outside the clock).
+ * the timed region only (set-up and clean-up are its own business, outside the clock). Warm-up
+ * rounds pass a negative index.
  */
-export async function interleaved(names, runs, measure) {
+export async function interleaved(names, runs, measure, { warmup = 1 } = {}) {
+  // Untimed rounds first: the page cache, lazily compiled code, servers' first-request costs.
+  for (let i = 0; i < warmup; i++) for (const name of names) await measure(name, -1 - i);
   const times = Object.fromEntries(names.map((n) => [n, []]));
   for (let i = 0; i < runs; i++) {
     for (let k = 0; k < names.length; k++) {
