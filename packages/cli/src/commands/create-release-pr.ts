@@ -14,8 +14,9 @@ import {
   UsageError,
   unifiedDiff,
 } from '@gitops-release/core';
-import { createGitHost } from '@gitops-release/git';
-import { createGitHubHost, redact } from '@gitops-release/github';
+// The hosts are imported when the command runs, and only the one it uses: Octokit is most of the
+// bundle's start-up cost, and set-image or --host git need none of it.
+import { redact } from '@gitops-release/github/errors';
 import {
   type Command,
   flag,
@@ -218,6 +219,7 @@ export const createReleasePrCommand: Command = {
           { input: '--token-env' },
         );
       }
+      const { createGitHubHost } = await import('@gitops-release/github');
       host = createGitHubHost({
         repository: repo,
         token,
@@ -228,6 +230,7 @@ export const createReleasePrCommand: Command = {
       });
     } else {
       const sshKey = stringOption(args, 'ssh-key');
+      const { createGitHost } = await import('@gitops-release/git');
       const git = await createGitHost({
         remote: repo,
         cwd: io.cwd,
