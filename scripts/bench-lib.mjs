@@ -78,14 +78,20 @@ export async function timed(fn) {
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
-/** Runs a command; rejects with its stderr. */
-export function run(file, args, options = {}) {
+/** Runs a command (`input` goes to its stdin); rejects with its stderr. */
+export function run(file, args, { input, ...options } = {}) {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { maxBuffer: 256 * 1024 * 1024, ...options }, (err, stdout, stderr) => {
-      if (err)
-        reject(new Error(`${file} ${args.slice(0, 3).join(' ')} …: ${stderr || err.message}`));
-      else resolve({ stdout, stderr });
-    });
+    const child = execFile(
+      file,
+      args,
+      { maxBuffer: 256 * 1024 * 1024, ...options },
+      (err, stdout, stderr) => {
+        if (err)
+          reject(new Error(`${file} ${args.slice(0, 3).join(' ')} …: ${stderr || err.message}`));
+        else resolve({ stdout, stderr });
+      },
+    );
+    if (input !== undefined) child.stdin.end(input);
   });
 }
 
