@@ -7,6 +7,7 @@ import {
   type CommitRequest,
   type CommitResult,
   type CompareRequest,
+  decodeManifestText,
   GitCommandError,
   type GitHost,
   HostAuthenticationError,
@@ -469,7 +470,7 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
       'blob',
     );
     files.forEach((f, i) => {
-      f.text = texts[i]!.toString('utf8');
+      f.text = decodeManifestText(texts[i]!, f.path);
     });
   }
 
