@@ -17,8 +17,9 @@ import {
   UsageError,
   unifiedDiff,
 } from '@gitops-release/core';
-import { createGitHost } from '@gitops-release/git';
-import { createGitHubHost, redact } from '@gitops-release/github';
+// The hosts are imported when the command runs, and only the one it uses: Octokit is most of the
+// bundle's start-up cost, and set-image or --host git need none of it.
+import { redact } from '@gitops-release/github/errors';
 import {
   type Command,
   flag,
@@ -234,23 +235,26 @@ function toJson(result: ReleaseResult): Record<string, unknown> {
 }
 
 /** What core's createReleasePr is asked: every flag the command reads, with its value. */
-/**
- * What core's createReleasePr is asked. `commit` is the application commit when the caller has
- * looked further than the flags and the CI's variables (run() also asks git in --app-dir).
- */
 export function releaseRequest(
   args: ParsedArgs,
   io: Io,
+  hostKind: 'github' | 'git',
+  // The application commit; run() also asks git in --app-dir when a tag depends on it.
   commit: FoundCommit | undefined = commitFromFlagOrEnv(stringOption(args, 'commit'), io.env),
 ): ReleaseRequest {
   const paths = listOption(args, 'path');
   if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
-  const shaLength = shaLengthOption(stringOption(args, 'sha-length')) ?? 7;
-  const sha = commit?.sha.slice(0, shaLength);
+  const sha = commit?.sha.slice(0, shaLengthOption(stringOption(args, 'sha-length')) ?? 7);
   const request: ReleaseRequest = { images: images(listOption(args, 'image'), sha, io), paths };
   const mergeMethod = stringOption(args, 'merge-method');
   const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
   const base = stringOption(args, 'base');
+  const baseProblem = base === undefined ? undefined : branchNameProblem(base);
+  if (baseProblem) {
+    throw new UsageError(`--base "${base}" is not a branch name git accepts: ${baseProblem}`, {
+      input: '--base',
+    });
+  }
   if (base) request.base = base;
   if (mode) request.mode = mode;
   if (sha) request.sha = sha;
@@ -269,11 +273,12 @@ export function releaseRequest(
   if (flag(args, 'close-superseded')) request.closeSuperseded = true;
   if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
   const appRepo = stringOption(args, 'app-repo');
-  if (appRepo) request.appRepository = appRepo;
+  if (appRepo) request.appRepository = checkAppRepo(appRepo, hostKind, io.cwd);
   const key = stringOption(args, 'key');
   if (key) request.key = key;
   if (flag(args, 'add-missing')) request.addMissing = true;
   if (flag(args, 'dry-run')) request.dryRun = true;
+  checkCombinations(args, mode, key, request.images.length);
   return request;
 }
 
@@ -317,6 +322,9 @@ export const createReleasePrCommand: Command = {
 
   async run(args, io) {
     const repo = requiredOption(args, 'repo');
+    const hostKind =
+      oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
+      (looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git');
     // git is asked only when a tag depends on it or --app-dir names the checkout: a tagged release
     // run in some other checkout (the manifests) must not take that checkout's HEAD as {sha}.
     const appDir = stringOption(args, 'app-dir');
@@ -328,13 +336,10 @@ export const createReleasePrCommand: Command = {
             dir: resolve(io.cwd, appDir ?? '.'),
           })
         : commitFromFlagOrEnv(stringOption(args, 'commit'), io.env);
-    const request = releaseRequest(args, io, found);
+    const request = releaseRequest(args, io, hostKind, found);
     const imageRefs = request.images;
-    const hostKind =
-      oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
-      (looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git');
     // Checked before any request: a wrong value is wrong usage whatever the host.
-    const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
+    oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
     const mergeMethod = oneOf(
       stringOption(args, 'merge-method'),
       ['squash', 'merge', 'rebase'] as const,
@@ -350,18 +355,7 @@ export const createReleasePrCommand: Command = {
     const token = io.env[tokenEnv]?.trim() || undefined;
     const json = flag(args, 'json');
     const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
-
     if (found?.from.startsWith('git ')) log(`commit ${request.sha} (from ${found.from})`);
-    const base = request.base;
-    const baseProblem = base === undefined ? undefined : branchNameProblem(base);
-    if (baseProblem) {
-      throw new UsageError(`--base "${base}" is not a branch name git accepts: ${baseProblem}`, {
-        input: '--base',
-      });
-    }
-    if (request.appRepository)
-      request.appRepository = checkAppRepo(request.appRepository, hostKind, io.cwd);
-    checkCombinations(args, mode, request.key, imageRefs.length);
 
     // Every flag is checked before the host exists: a usage error leaves no temporary repository.
     let host: GitHost;
@@ -373,6 +367,7 @@ export const createReleasePrCommand: Command = {
           { input: '--token-env' },
         );
       }
+      const { createGitHubHost } = await import('@gitops-release/github');
       host = createGitHubHost({
         repository: repo,
         token,
@@ -387,6 +382,7 @@ export const createReleasePrCommand: Command = {
       });
     } else {
       const sshKey = stringOption(args, 'ssh-key');
+      const { createGitHost } = await import('@gitops-release/git');
       const git = await createGitHost({
         remote: repo,
         cwd: io.cwd,
