@@ -30,6 +30,8 @@ interface Ctx {
   state: GitHubState;
   urls: shapes.Urls;
   grant: TokenGrant;
+  /** Refs createRef made earlier in this document (see GitHubState.refVisibleInSameDocument). */
+  createdRefs?: Set<string>;
 }
 
 type Args = Record<string, unknown>;
@@ -697,6 +699,14 @@ function root(ctx: Ctx) {
       }
       requireWrite(ctx, 'contents');
       refuseDirectWrite(repo, branchName);
+      // Undocumented on GitHub whether a ref made earlier in the same document is visible here;
+      // the simulator can answer as if it were not.
+      if (!ctx.state.refVisibleInSameDocument && ctx.createdRefs?.has(`refs/heads/${branchName}`)) {
+        throw gqlError(
+          'NOT_FOUND',
+          `Could not resolve to a Ref with the name 'refs/heads/${branchName}' in ${repo.meta.fullName}.`,
+        );
+      }
       const changes = new Map<string, PathChange>();
       for (const d of input.fileChanges?.deletions ?? []) changes.set(d.path, null);
       for (const a of input.fileChanges?.additions ?? []) {
@@ -745,6 +755,8 @@ function root(ctx: Ctx) {
       if (!(await repo.git.compareAndSwapRef(name, input.oid, '0'.repeat(40)))) {
         throw gqlError('UNPROCESSABLE', `A ref named "${name}" already exists in the repository.`);
       }
+      ctx.createdRefs ??= new Set();
+      ctx.createdRefs.add(name);
       repo.pushedAt = shapes.timestamp();
       return {
         clientMutationId: input.clientMutationId ?? null,

@@ -135,6 +135,10 @@ export class GitHubState {
   readonly users = new Map<string, UserState>();
   readonly teams = new Map<string, TeamState>();
   readonly grants = new Map<string, TokenGrant>();
+  /** Entries a recursive REST tree lists before it says truncated (GitHub: 100,000). */
+  treeLimit = 100_000;
+  /** Whether createCommitOnBranch sees a ref createRef made earlier in the same document. */
+  refVisibleInSameDocument = true;
   private nextId = 1000;
 
   constructor(readonly dir: string) {}

@@ -85,12 +85,15 @@ function cleanPath(path: string): string {
 }
 
 const BLOB = '... on Blob { oid text isTruncated isBinary }';
-/** Blob fields, and Tree entries nested `depth` levels (GraphQL fragments cannot recurse). */
-function objectFields(depth: number): string {
-  if (depth === 0) return BLOB;
-  return `${BLOB} ... on Tree { entries { name type mode object { ${objectFields(depth - 1)} } } }`;
+/**
+ * A directory's structure `depth` levels down: names, types, modes and object ids, no blob text
+ * (GraphQL cannot pick blobs by name, and the texts of non-YAML files are not ours to fetch).
+ */
+function treeFields(depth: number): string {
+  const below = depth === 0 ? '' : ` object { ... on Tree { ${treeFields(depth - 1)} } }`;
+  return `entries { name type mode oid${below} }`;
 }
-const ENTRY = objectFields(TREE_DEPTH);
+const ENTRY = `${BLOB} ... on Tree { ${treeFields(TREE_DEPTH)} }`;
 const PR_FIELDS =
   'id number url title body headRefName baseRefName state isCrossRepository headRepository { nameWithOwner }';
 
@@ -99,7 +102,7 @@ interface GqlBlob {
   text?: string | null;
   isTruncated?: boolean;
   isBinary?: boolean;
-  entries?: { name: string; type: string; mode?: number; object?: GqlBlob | null }[];
+  entries?: { name: string; type: string; mode?: number; oid?: string; object?: GqlBlob | null }[];
 }
 
 interface GqlPr {
@@ -218,12 +221,12 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
     const rev = request.base ? `refs/heads/${request.base}` : 'HEAD';
     const variables: Record<string, unknown> = { owner, name };
     const declared = ['$owner: String!', '$name: String!'];
-    const fields = ['id', 'defaultBranchRef { name target { oid } }'];
     const commitParents = '... on Commit { parents(first: 1) { nodes { oid } } }';
+    const fields = ['id', `defaultBranchRef { name target { oid ${commitParents} } }`];
     if (request.base) {
       declared.push('$base: String!');
       variables.base = `refs/heads/${request.base}`;
-      fields.push('base: ref(qualifiedName: $base) { id name target { oid } }');
+      fields.push(`base: ref(qualifiedName: $base) { id name target { oid ${commitParents} } }`);
     }
     if (request.branch) {
       declared.push('$branch: String!', '$head: String!');
@@ -260,7 +263,10 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
     const data = await graphql<{
       repository: {
         id: string;
-        defaultBranchRef: { name: string; target: { oid: string } } | null;
+        defaultBranchRef: {
+          name: string;
+          target: { oid: string; parents?: { nodes: { oid: string }[] } };
+        } | null;
         base?: Ref;
         branch?: Ref;
         release?: { nodes: GqlPr[] };
@@ -283,7 +289,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         input: 'base',
       });
     }
-    let base: { name: string; sha: string };
+    let base: { name: string; sha: string; parents?: string[] };
     if (request.base) {
       if (!repo.base) {
         throw toHostError(
@@ -294,9 +300,18 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         );
       }
       refIds.set(request.base, repo.base.id);
-      base = { name: request.base, sha: repo.base.target.oid };
+      base = {
+        name: request.base,
+        sha: repo.base.target.oid,
+        parents: (repo.base.target.parents?.nodes ?? []).map((p) => p.oid),
+      };
     } else {
-      base = { name: defaultBranch!, sha: repo.defaultBranchRef!.target.oid };
+      const head = repo.defaultBranchRef!.target;
+      base = {
+        name: defaultBranch!,
+        sha: head.oid,
+        parents: (head.parents?.nodes ?? []).map((p) => p.oid),
+      };
     }
     const files = await collect(paths, (i) => repo[`f${i}`] as GqlBlob | null, base.name, base.sha);
     const snapshot: RepositorySnapshot = { defaultBranch: defaultBranch ?? base.name, base, files };
@@ -327,53 +342,98 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
     return snapshot;
   }
 
+  // Blob texts by object id: the branch's unchanged files are the base's, fetched once.
+  const blobs = new Map<string, GqlBlob>();
+
+  /**
+   * The target files at one revision: files given by path come with their text in the read;
+   * directories come as structure, and their *.yaml / *.yml texts (and trees deeper than the
+   * read expands) follow in one more query per level.
+   */
   async function collect(
     paths: string[],
     objectAt: (i: number) => GqlBlob | null,
     where: string,
     sha: string,
   ): Promise<ManifestFile[]> {
-    const files: ManifestFile[] = [];
-    const seen = new Set<string>();
-    const add = async (path: string, blob: GqlBlob, mode?: number) => {
-      if (seen.has(path)) return;
-      seen.add(path);
-      if (mode) modes.set(path, mode.toString(8));
-      let text = blob.text;
-      // Large blobs come truncated through GraphQL; fetch those few through REST.
-      if (text == null || blob.isTruncated) {
-        if (blob.isBinary) return;
-        text = await rawFile(path, sha);
-      }
-      files.push({ path, text });
-    };
-    const walk = async (dir: string, tree: GqlBlob) => {
+    const found: { path: string; oid: string }[] = [];
+    const deeper: { path: string; oid: string }[] = [];
+    const walk = (dir: string, tree: GqlBlob) => {
       for (const entry of tree.entries ?? []) {
         const path = `${dir}/${entry.name}`;
-        if (entry.type === 'blob' && MANIFEST.test(entry.name) && entry.object) {
-          await add(path, entry.object, entry.mode);
-        } else if (entry.type === 'tree' && entry.object?.entries) {
-          await walk(path, entry.object);
-        }
+        if (entry.type === 'blob' && MANIFEST.test(entry.name) && entry.oid) {
+          if (entry.mode) modes.set(path, entry.mode.toString(8));
+          found.push({ path, oid: entry.oid });
+        } else if (entry.type === 'tree' && entry.object?.entries) walk(path, entry.object);
+        else if (entry.type === 'tree' && entry.oid) deeper.push({ path, oid: entry.oid });
       }
     };
+    const direct = new Map<string, GqlBlob>();
     for (let i = 0; i < paths.length; i++) {
       const path = paths[i]!;
       const object = objectAt(i);
       if (!object) {
         throw new PathError(`${path}: not found in ${repository} at ${where}`, { input: 'path' });
       }
-      if (object.entries) {
-        const before = files.length;
-        await walk(path, object);
-        if (files.length === before) {
-          throw new PathError(`${path}: no *.yaml or *.yml below it in ${repository} at ${where}`, {
-            input: 'path',
-          });
-        }
-      } else {
-        await add(path, object);
+      if (object.entries) walk(path, object);
+      else direct.set(path, object);
+    }
+    while (deeper.length || found.some((f) => !blobs.has(f.oid))) {
+      const trees = deeper.splice(0);
+      const texts = [...new Set(found.map((f) => f.oid).filter((oid) => !blobs.has(oid)))];
+      const declared = ['$owner: String!', '$name: String!'];
+      const fields: string[] = [];
+      const variables: Record<string, unknown> = { owner, name };
+      trees.forEach((t, i) => {
+        declared.push(`$t${i}: GitObjectID!`);
+        variables[`t${i}`] = t.oid;
+        fields.push(`t${i}: object(oid: $t${i}) { ... on Tree { ${treeFields(TREE_DEPTH)} } }`);
+      });
+      texts.forEach((oid, i) => {
+        declared.push(`$x${i}: GitObjectID!`);
+        variables[`x${i}`] = oid;
+        fields.push(`x${i}: object(oid: $x${i}) { ${BLOB} }`);
+      });
+      const data = await graphql<{ repository: Record<string, GqlBlob | null> }>(
+        `query ReleaseFiles(${declared.join(', ')}) { repository(owner: $owner, name: $name) { ${fields.join(' ')} } }`,
+        variables,
+      );
+      trees.forEach((t, i) => {
+        const tree = data.repository[`t${i}`];
+        if (tree) walk(t.path, tree);
+      });
+      texts.forEach((oid, i) => {
+        blobs.set(oid, data.repository[`x${i}`] ?? { oid, text: null, isBinary: true });
+      });
+    }
+    const files: ManifestFile[] = [];
+    const seen = new Set<string>();
+    const add = async (path: string, blob: GqlBlob) => {
+      if (seen.has(path)) return;
+      seen.add(path);
+      // A binary file where YAML was expected is reported, not silently skipped.
+      if (blob.isBinary) {
+        throw new PathError(`${path}: a binary file in ${repository} at ${where}, not YAML text`, {
+          input: 'path',
+        });
       }
+      // GraphQL cuts texts past 512,000 bytes (isTruncated); fetch those few whole through REST.
+      const text = blob.text == null || blob.isTruncated ? await rawFile(path, sha) : blob.text;
+      files.push({ path, text });
+    };
+    for (const path of paths) {
+      const file = direct.get(path);
+      if (file) {
+        await add(path, file);
+        continue;
+      }
+      const below = found.filter((f) => f.path.startsWith(`${path}/`));
+      if (below.length === 0) {
+        throw new PathError(`${path}: no *.yaml or *.yml below it in ${repository} at ${where}`, {
+          input: 'path',
+        });
+      }
+      for (const f of below) await add(f.path, blobs.get(f.oid)!);
     }
     return files;
   }
@@ -450,14 +510,48 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
     return snapshot;
   }
 
+  type RestEntry = { path?: string; mode?: string; type?: string; sha?: string };
+
+  /**
+   * The entries below one path when the whole recursive tree came back truncated (GitHub lists at
+   * most 100,000 entries or 7 MB): the path's own tree, reached one level at a time.
+   */
+  async function subtree(sha: string, path: string, where: string): Promise<RestEntry[]> {
+    let treeSha = sha;
+    const segments = path.split('/');
+    for (let i = 0; i < segments.length; i++) {
+      const level = await client.git.getTree({ owner, repo: name, tree_sha: treeSha });
+      const entry = level.data.tree.find((e) => e.path === segments[i]);
+      if (!entry?.sha) return [];
+      if (entry.type === 'blob') return i === segments.length - 1 ? [{ ...entry, path }] : [];
+      treeSha = entry.sha;
+    }
+    const below = await client.git.getTree({
+      owner,
+      repo: name,
+      tree_sha: treeSha,
+      recursive: 'true',
+    });
+    if (below.data.truncated) {
+      throw new PathError(
+        `${path}: more entries below it in ${repository} at ${where} than GitHub lists in one tree (truncated); give a narrower --path`,
+        { input: 'path' },
+      );
+    }
+    return below.data.tree.map((e) => ({ ...e, path: `${path}/${e.path}` }));
+  }
+
   async function restFiles(paths: string[], sha: string, where: string): Promise<ManifestFile[]> {
     const tree = await client.git.getTree({ owner, repo: name, tree_sha: sha, recursive: 'true' });
     const chosen: { path: string; sha: string }[] = [];
     for (const path of paths) {
-      const exact = tree.data.tree.find((e) => e.path === path && e.type === 'blob');
+      const entries: RestEntry[] = tree.data.truncated
+        ? await subtree(sha, path, where)
+        : tree.data.tree;
+      const exact = entries.find((e) => e.path === path && e.type === 'blob');
       const below = exact
         ? [exact]
-        : tree.data.tree.filter(
+        : entries.filter(
             (e) => e.type === 'blob' && e.path?.startsWith(`${path}/`) && MANIFEST.test(e.path),
           );
       if (below.length === 0) {
@@ -481,6 +575,14 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
           data.encoding === 'base64' && data.content !== undefined
             ? Buffer.from(data.content, 'base64').toString('utf8')
             : await rawFile(c.path, sha); // past 1 MB the contents API leaves content out
+        if (text.includes('\u0000')) {
+          throw new PathError(
+            `${c.path}: a binary file in ${repository} at ${where}, not YAML text`,
+            {
+              input: 'path',
+            },
+          );
+        }
         return { path: c.path, text };
       }),
     );
