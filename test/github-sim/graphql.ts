@@ -9,7 +9,8 @@ import {
   execute,
   GraphQLError,
   type GraphQLError as GraphQLErrorType,
-  type GraphQLSchema,
+  GraphQLObjectType,
+  GraphQLSchema,
   parse,
   validate,
 } from 'graphql';
@@ -59,6 +60,26 @@ export function githubSchema(): GraphQLSchema {
     schema = buildSchema(readFileSync(schemaFile(), 'utf8'), { assumeValidSDL: true });
   }
   return schema;
+}
+
+let oldSchema: GraphQLSchema | undefined;
+/**
+ * GitHub's schema without createCommitOnBranch, as an Enterprise Server older than 3.4 serves it
+ * (the mutation arrived in GHES 3.4; docs.github.com/enterprise-server@3.4/graphql/reference/mutations).
+ */
+export function schemaWithoutCreateCommitOnBranch(): GraphQLSchema {
+  if (!oldSchema) {
+    const config = githubSchema().toConfig();
+    const mutation = githubSchema().getMutationType()!;
+    const { createCommitOnBranch: _gone, ...fields } = mutation.toConfig().fields;
+    const older = new GraphQLObjectType({ ...mutation.toConfig(), fields });
+    oldSchema = new GraphQLSchema({
+      ...config,
+      mutation: older,
+      types: config.types.map((t) => (t.name === mutation.name ? older : t)),
+    });
+  }
+  return oldSchema;
 }
 
 function gqlError(type: string, message: string): GraphQLError {
@@ -1110,7 +1131,10 @@ export async function runGraphQL(
       invalid: (error as Error).message,
     };
   }
-  const errors = validate(githubSchema(), document);
+  const schemaNow = ctx.state.withoutCreateCommitOnBranch
+    ? schemaWithoutCreateCommitOnBranch()
+    : githubSchema();
+  const errors = validate(schemaNow, document);
   if (errors.length) {
     return {
       ...base,
@@ -1120,7 +1144,7 @@ export async function runGraphQL(
   }
   const { query, mutation } = root(ctx);
   const result = await execute({
-    schema: githubSchema(),
+    schema: schemaNow,
     document,
     rootValue: info.mutation ? mutation : query,
     contextValue: ctx,

@@ -228,6 +228,8 @@ export interface GitHubSimulator {
   setTreeLimit(entries: number): void;
   /** Whether createCommitOnBranch sees a branch createRef made earlier in the same document (default yes). */
   setRefVisibleInSameDocument(visible: boolean): void;
+  /** Serve an older Enterprise Server's schema, without createCommitOnBranch (GHES before 3.4). */
+  setCreateCommitOnBranch(served: boolean): void;
   /**
    * Someone forks `fullName` to `fork`, commits `files` on `branch` there and opens a pull request
    * into the default branch; returns its number.
@@ -618,6 +620,9 @@ export async function startGitHubSimulator(
     },
     setRefVisibleInSameDocument(visible) {
       state.refVisibleInSameDocument = visible;
+    },
+    setCreateCommitOnBranch(served) {
+      state.withoutCreateCommitOnBranch = !served;
     },
     async forkPullRequest(fullName, fork, branch, files, opts = {}) {
       const repo = repoOf(fullName);

@@ -139,6 +139,8 @@ export class GitHubState {
   treeLimit = 100_000;
   /** Whether createCommitOnBranch sees a ref createRef made earlier in the same document. */
   refVisibleInSameDocument = true;
+  /** Serve the schema of an Enterprise Server without createCommitOnBranch (before 3.4). */
+  withoutCreateCommitOnBranch = false;
   private nextId = 1000;
 
   constructor(readonly dir: string) {}

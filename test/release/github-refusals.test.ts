@@ -386,3 +386,26 @@ describe('round trips stay honest', () => {
     for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(950);
   });
 });
+
+describe('versions', () => {
+  it('--api auto falls back to REST when the schema lacks createCommitOnBranch (GHES before 3.4); --api graphql says so', async () => {
+    const repo = await manifests();
+    sim.setCreateCommitOnBranch(false);
+    try {
+      const r = await cli(repo, ['--image', 'gcr.io/p/web:abc1234', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).result).toBe('created');
+      expect(r.stderr).toContain('no createCommitOnBranch here; using the REST Git Data API');
+      expect(writes().map((q) => `${q.method} ${q.path}`)).toContain(
+        `POST /repos/${repo}/git/trees`,
+      );
+
+      const strict = await manifests();
+      const refused = await cli(strict, ['--image', 'gcr.io/p/web:abc1234', '--api', 'graphql']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('pass --api rest');
+    } finally {
+      sim.setCreateCommitOnBranch(true);
+    }
+  });
+});

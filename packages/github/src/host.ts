@@ -4,6 +4,7 @@ import {
   type CommitResult,
   type CompareRequest,
   type GitHost,
+  HostRefusedError,
   PathError,
   type PullRequestInfo,
   type PullRequestRequest,
@@ -57,6 +58,9 @@ export interface GitHubHost extends GitHost {
 const MANIFEST = /\.ya?ml$/;
 /** Directory levels below a given path that one GraphQL read expands. */
 const TREE_DEPTH = 4;
+
+/** The server's GraphQL schema has no createCommitOnBranch (GitHub Enterprise Server before 3.4). */
+class MutationMissing extends Error {}
 
 /** The hint for a workflow's own token used on another repository (see workflowRepository). */
 function workflowTokenHint(
@@ -718,6 +722,10 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
     // (or updated) right after the commit lands — a one-file release is 2 round trips, not 3.
     const prField = pullRequestField(request.pullRequest, declared, fields, variables);
     const { data, errors } = await mutate('ReleaseCommit', declared, fields, variables);
+    // A schema without the mutation (Enterprise Server before 3.4) refuses the whole document.
+    if (errors.some((e) => !e.path && /createCommitOnBranch/.test(e.message))) {
+      throw new MutationMissing(errors.map((e) => e.message).join('; '));
+    }
 
     // The first field that failed decides; the errors of later fields only follow from it.
     if (refField) refusedRef(errors, refField, request, branchExisted);
@@ -1006,7 +1014,23 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
       }),
 
     commit: (request) =>
-      guarded('write', () => (api === 'rest' ? commitRest(request) : commitGraphql(request))),
+      guarded('write', async () => {
+        if (api === 'rest') return commitRest(request);
+        try {
+          return await commitGraphql(request);
+        } catch (err) {
+          if (!(err instanceof MutationMissing)) throw err;
+          if (options.api !== 'auto') {
+            throw new HostRefusedError(
+              `${repository}'s GitHub serves no createCommitOnBranch (${err.message}): it is an Enterprise Server older than 3.4; pass --api rest (or auto) to write through the REST Git Data API`,
+              { input: 'api' },
+            );
+          }
+          log('GitHub GraphQL API has no createCommitOnBranch here; using the REST Git Data API');
+          api = 'rest';
+          return commitRest(request);
+        }
+      }),
 
     upsertPullRequest: (request) =>
       guarded('pull-request', () =>
