@@ -95,6 +95,20 @@ export class KeyPathError extends GitopsReleaseError {
   readonly code = 'key-path';
 }
 
+/**
+ * An edit whose result no longer parses as YAML. It is a bug of gitops-release, never of the file:
+ * the plan fails before anything is written.
+ */
+export class EditVerificationError extends GitopsReleaseError {
+  readonly code = 'edit-verification';
+  constructor(file: string, reason: string) {
+    super(
+      `${file}: the edited text would not parse as YAML (${reason}); nothing was written. This is a bug in gitops-release: please report it with the file`,
+      { location: { file } },
+    );
+  }
+}
+
 // --- build and push ---
 
 /** No image builder could be used; names each one that was looked for and why it did not fit. */

@@ -3,6 +3,7 @@ import {
   type CommitRequest,
   type CommitResult,
   type CompareRequest,
+  decodeManifestText,
   type GitHost,
   HostRefusedError,
   PathError,
@@ -577,7 +578,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         const data = res.data as { content?: string; encoding?: string };
         const text =
           data.encoding === 'base64' && data.content !== undefined
-            ? Buffer.from(data.content, 'base64').toString('utf8')
+            ? decodeManifestText(Buffer.from(data.content, 'base64'), c.path)
             : await rawFile(c.path, sha); // past 1 MB the contents API leaves content out
         if (text.includes('\u0000')) {
           throw new PathError(

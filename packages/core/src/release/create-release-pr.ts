@@ -17,7 +17,7 @@ import {
   templateValues,
 } from './plan.js';
 import { openOrUpdate, PullRequestGone } from './pull-request.js';
-import { renderTemplate, toBranchName } from './text.js';
+import { checkReleaseBranch, releaseBranchName } from './text.js';
 import { commitToBranch, pullRequestRequest, pushToBase } from './write.js';
 
 // A release is five steps, each its own function so every host fits without special cases:
@@ -204,7 +204,10 @@ function readRepository(
 function releaseBranch(request: ReleaseRequest): string | undefined {
   if ((request.mode ?? 'pull-request') !== 'pull-request') return undefined;
   const values = templateValues(request, request.base ?? '');
-  return toBranchName(renderTemplate(request.branchTemplate ?? DEFAULT_BRANCH_TEMPLATE, values));
+  const branch = releaseBranchName(request.branchTemplate ?? DEFAULT_BRANCH_TEMPLATE, values);
+  // Refused before anything is fetched when the base is named; else once the read names it.
+  if (request.base !== undefined) checkReleaseBranch(branch, request.base);
+  return branch;
 }
 
 function newResult(
@@ -240,6 +243,7 @@ async function attemptRelease(
 ): Promise<ReleaseResult> {
   const branch = releaseBranch(request);
   const snapshot = await readRepository(request, host, branch);
+  if (branch !== undefined) checkReleaseBranch(branch, snapshot.base.name);
   // The pull request an earlier attempt added to is no longer open (merged with its branch
   // deleted, say): this attempt opens a new one, and the result names the old one.
   if (run.seen && snapshot.pullRequest?.number !== run.seen.number && !run.replaced)
