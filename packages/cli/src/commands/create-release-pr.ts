@@ -228,6 +228,12 @@ export function releaseRequest(args: ParsedArgs, io: Io): ReleaseRequest {
   const mergeMethod = stringOption(args, 'merge-method');
   const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
   const base = stringOption(args, 'base');
+  const baseProblem = base === undefined ? undefined : branchNameProblem(base);
+  if (baseProblem) {
+    throw new UsageError(`--base "${base}" is not a branch name git accepts: ${baseProblem}`, {
+      input: '--base',
+    });
+  }
   if (base) request.base = base;
   if (mode) request.mode = mode;
   if (sha) request.sha = sha;
@@ -314,20 +320,9 @@ export const createReleasePrCommand: Command = {
     const json = flag(args, 'json');
     const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
 
-    // Main's two halves (the request built by releaseRequest, and the bad-input checks) joined:
-    // the checks run on the request releaseRequest made.
-    const base = request.base;
-    const baseProblem = base === undefined ? undefined : branchNameProblem(base);
-    if (baseProblem) {
-      throw new UsageError(`--base "${base}" is not a branch name git accepts: ${baseProblem}`, {
-        input: '--base',
-      });
-    }
     if (request.appRepository)
       request.appRepository = checkAppRepo(request.appRepository, hostKind, io.cwd);
-    const mode = request.mode;
-    const key = request.key;
-    checkCombinations(args, mode, key, imageRefs.length);
+    checkCombinations(args, request.mode, request.key, imageRefs.length);
 
     // Every flag is checked before the host exists: a usage error leaves no temporary repository.
     let host: GitHost;
