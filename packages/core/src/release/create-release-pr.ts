@@ -1,4 +1,9 @@
-import { ReleaseConflictError, ReleaseRetriesExhaustedError, UsageError } from '../errors.js';
+import {
+  ReleaseConflictError,
+  ReleasePullRequestGoneError,
+  ReleaseRetriesExhaustedError,
+  UsageError,
+} from '../errors.js';
 import { formatImageReference, type ImageReference } from '../image/reference.js';
 import type {
   ImageEditPlan,
@@ -16,7 +21,7 @@ import {
   type ReleasePlan,
   templateValues,
 } from './plan.js';
-import { openOrUpdate, PullRequestGone } from './pull-request.js';
+import { openOrUpdate } from './pull-request.js';
 import { checkReleaseBranch, releaseBranchName } from './text.js';
 import { commitToBranch, pullRequestRequest, pushToBase } from './write.js';
 
@@ -147,10 +152,7 @@ export async function createReleasePr(
       return await attemptRelease(request, host, options, attempt, run, log);
     } catch (err) {
       if (!(err instanceof ReleaseConflictError)) throw err;
-      if (err instanceof PullRequestGone) {
-        const { number, url, state } = err.pullRequest;
-        run.replaced = { number, url, state: state === 'merged' ? 'merged' : 'closed' };
-      }
+      if (err instanceof ReleasePullRequestGoneError) run.replaced = { ...err.pullRequest };
       lastConflict = err;
       if (attempt === maxAttempts) break;
       // Full jitter over an exponential window: parallel pipelines stop colliding in step.
