@@ -218,6 +218,8 @@ describe('extras are best effort, loudly', () => {
       'release',
       '--reviewer',
       'alice',
+      '--team-reviewer',
+      'platform',
       '--assignee',
       'bob',
       '--auto-merge',
@@ -232,6 +234,7 @@ describe('extras are best effort, loudly', () => {
     expect(Object.keys(byKind)).toEqual(['draft', 'reviewers', 'assignees', 'auto-merge']);
     expect(byKind.draft).toContain('Draft pull requests are not supported in this repository.');
     expect(byKind.reviewers).toContain('Reviews may only be requested from collaborators');
+    expect(byKind.reviewers).toContain('alice, team platform');
     expect(byKind.reviewers).not.toMatch(/^.*Validation Failed$/);
     expect(byKind.assignees).toContain('did not assign bob');
     expect(byKind['auto-merge']).toContain('Allow auto-merge');
