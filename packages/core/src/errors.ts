@@ -259,6 +259,23 @@ export class HostNotFoundError extends GitopsReleaseError {
   readonly code = 'host-not-found';
 }
 
+/**
+ * A rule of the repository refused the write: branch protection or a ruleset on the base (push
+ * mode) or on the release branch (a ruleset restricting branch creation). Not a race: retrying
+ * cannot help; the message carries the host's words and the rule to change or the bypass to grant.
+ */
+export class HostRuleError extends GitopsReleaseError {
+  readonly code = 'host-rule';
+}
+
+/**
+ * The host refused a request for a reason of its own that is neither a race, nor a permission, nor
+ * a rule (e.g. a validation error); the message carries the host's words.
+ */
+export class HostRefusedError extends GitopsReleaseError {
+  readonly code = 'host-refused';
+}
+
 /** The host answered something the release flow cannot use (5xx after retries, bad payload). */
 export class HostRequestError extends GitopsReleaseError {
   readonly code = 'host-request';

@@ -9,6 +9,7 @@ import {
   type GitHost,
   type ImageReference,
   InvalidImageReferenceError,
+  lowercaseImageName,
   type MergeMethod,
   parseImageReference,
   type ReleaseRequest,
@@ -23,6 +24,7 @@ import {
   flag,
   type Io,
   listOption,
+  type ParsedArgs,
   requiredOption,
   stringOption,
 } from '../command.js';
@@ -58,7 +60,7 @@ How:
 Pull request:
   --branch TEMPLATE           Release branch (default "${DEFAULT_BRANCH_TEMPLATE}").
   --title TEMPLATE            Title (default "${DEFAULT_TITLE_TEMPLATE}").
-  --message TEMPLATE          Commit message (default: the title).
+  --commit-message TEMPLATE   Commit message (default: the title).
                               Templates know {sha} {app} {tag} {image} {base}.
   --label L, --reviewer R, --team-reviewer T, --assignee A   Repeatable.
   --draft                     Open the pull request as a draft.
@@ -180,9 +182,14 @@ function ciSha(env: Io['env']): string | undefined {
   return undefined;
 }
 
-function images(values: string[], sha: string | undefined): ImageReference[] {
+function images(values: string[], sha: string | undefined, io: Io): ImageReference[] {
   if (values.length === 0) throw new UsageError('--image is required', { input: '--image' });
-  return values.map((value) => {
+  return values.map((given) => {
+    const value = lowercaseImageName(given);
+    if (value !== given)
+      io.stderr(
+        `notice: --image "${given}" has upper-case letters, which registries refuse in an image name: using "${value}"\n`,
+      );
     let ref: ImageReference;
     try {
       ref = parseImageReference(value, '--image');
@@ -212,6 +219,47 @@ function toJson(result: ReleaseResult): Record<string, unknown> {
   return result.dryRun && body !== undefined ? { ...rest, body } : rest;
 }
 
+/** What core's createReleasePr is asked: every flag the command reads, with its value. */
+export function releaseRequest(args: ParsedArgs, io: Io): ReleaseRequest {
+  const paths = listOption(args, 'path');
+  if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
+  const sha = ciSha(io.env);
+  const request: ReleaseRequest = { images: images(listOption(args, 'image'), sha, io), paths };
+  const mergeMethod = stringOption(args, 'merge-method');
+  const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
+  const base = stringOption(args, 'base');
+  const baseProblem = base === undefined ? undefined : branchNameProblem(base);
+  if (baseProblem) {
+    throw new UsageError(`--base "${base}" is not a branch name git accepts: ${baseProblem}`, {
+      input: '--base',
+    });
+  }
+  if (base) request.base = base;
+  if (mode) request.mode = mode;
+  if (sha) request.sha = sha;
+  const branch = stringOption(args, 'branch');
+  if (branch) request.branchTemplate = branch;
+  const title = stringOption(args, 'title');
+  if (title) request.titleTemplate = title;
+  const message = stringOption(args, 'commit-message');
+  if (message) request.messageTemplate = message;
+  request.labels = listOption(args, 'label');
+  request.reviewers = listOption(args, 'reviewer');
+  request.teamReviewers = listOption(args, 'team-reviewer');
+  request.assignees = listOption(args, 'assignee');
+  if (flag(args, 'draft')) request.draft = true;
+  if (flag(args, 'auto-merge')) request.autoMerge = (mergeMethod ?? 'squash') as MergeMethod;
+  if (flag(args, 'close-superseded')) request.closeSuperseded = true;
+  if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
+  const appRepo = stringOption(args, 'app-repo');
+  if (appRepo) request.appRepository = appRepo;
+  const key = stringOption(args, 'key');
+  if (key) request.key = key;
+  if (flag(args, 'add-missing')) request.addMissing = true;
+  if (flag(args, 'dry-run')) request.dryRun = true;
+  return request;
+}
+
 export const createReleasePrCommand: Command = {
   name: 'create-release-pr',
   summary:
@@ -230,7 +278,7 @@ export const createReleasePrCommand: Command = {
     mode: { type: 'string' },
     branch: { type: 'string' },
     title: { type: 'string' },
-    message: { type: 'string' },
+    'commit-message': { type: 'string' },
     label: { type: 'string', multiple: true },
     reviewer: { type: 'string', multiple: true },
     'team-reviewer': { type: 'string', multiple: true },
@@ -249,14 +297,13 @@ export const createReleasePrCommand: Command = {
 
   async run(args, io) {
     const repo = requiredOption(args, 'repo');
-    const paths = listOption(args, 'path');
-    if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
-    const sha = ciSha(io.env);
-    const imageRefs = images(listOption(args, 'image'), sha);
+    const request = releaseRequest(args, io);
+    const imageRefs = request.images;
     const hostKind =
       oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
       (looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git');
-    const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
+    // Checked before any request: a wrong value is wrong usage whatever the host.
+    oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
     const mergeMethod = oneOf(
       stringOption(args, 'merge-method'),
       ['squash', 'merge', 'rebase'] as const,
@@ -273,38 +320,9 @@ export const createReleasePrCommand: Command = {
     const json = flag(args, 'json');
     const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
 
-    const request: ReleaseRequest = { images: imageRefs, paths };
-    const base = stringOption(args, 'base');
-    const baseProblem = base === undefined ? undefined : branchNameProblem(base);
-    if (baseProblem) {
-      throw new UsageError(`--base "${base}" is not a branch name git accepts: ${baseProblem}`, {
-        input: '--base',
-      });
-    }
-    if (base) request.base = base;
-    if (mode) request.mode = mode;
-    if (sha) request.sha = sha;
-    const branch = stringOption(args, 'branch');
-    if (branch) request.branchTemplate = branch;
-    const title = stringOption(args, 'title');
-    if (title) request.titleTemplate = title;
-    const message = stringOption(args, 'message');
-    if (message) request.messageTemplate = message;
-    request.labels = listOption(args, 'label');
-    request.reviewers = listOption(args, 'reviewer');
-    request.teamReviewers = listOption(args, 'team-reviewer');
-    request.assignees = listOption(args, 'assignee');
-    if (flag(args, 'draft')) request.draft = true;
-    if (flag(args, 'auto-merge')) request.autoMerge = (mergeMethod ?? 'squash') as MergeMethod;
-    if (flag(args, 'close-superseded')) request.closeSuperseded = true;
-    if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
-    const appRepo = stringOption(args, 'app-repo');
-    if (appRepo) request.appRepository = checkAppRepo(appRepo, hostKind, io.cwd);
-    const key = stringOption(args, 'key');
-    if (key) request.key = key;
-    if (flag(args, 'add-missing')) request.addMissing = true;
-    if (flag(args, 'dry-run')) request.dryRun = true;
-    checkCombinations(args, mode, key, imageRefs.length);
+    if (request.appRepository)
+      request.appRepository = checkAppRepo(request.appRepository, hostKind, io.cwd);
+    checkCombinations(args, request.mode, request.key, imageRefs.length);
 
     // Every flag is checked before the host exists: a usage error leaves no temporary repository.
     let host: GitHost;
@@ -323,6 +341,10 @@ export const createReleasePrCommand: Command = {
           stringOption(args, 'github-url') ?? io.env.GITHUB_API_URL ?? 'https://api.github.com',
         api: api ?? 'auto',
         log,
+        // In GitHub Actions a refusal of the workflow's own token on another repository says so.
+        ...(io.env.GITHUB_ACTIONS === 'true' && io.env.GITHUB_REPOSITORY
+          ? { workflowRepository: io.env.GITHUB_REPOSITORY }
+          : {}),
       });
     } else {
       const sshKey = stringOption(args, 'ssh-key');

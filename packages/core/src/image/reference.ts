@@ -168,3 +168,16 @@ export function formatImageReference(ref: ImageReference): string {
 export function isSameImage(a: ImageReference, b: ImageReference): boolean {
   return canonicalImageName(a) === canonicalImageName(b);
 }
+
+/**
+ * `value` with its name (registry and repository, not the tag or digest) lowercased: registries
+ * refuse upper case in a repository, and `${{ github.repository }}` keeps a mixed-case owner's.
+ * The adapters say so when it changed anything, as docker/metadata-action does.
+ */
+export function lowercaseImageName(value: string): string {
+  const at = value.indexOf('@');
+  const lastSlash = value.lastIndexOf('/', at === -1 ? value.length : at);
+  const colon = value.indexOf(':', lastSlash + 1);
+  const end = at !== -1 ? at : colon !== -1 ? colon : value.length;
+  return `${value.slice(0, end).toLowerCase()}${value.slice(end)}`;
+}
