@@ -1,4 +1,21 @@
 #!/usr/bin/env node
+// pnpm bench:edit — set-image on real workloads: Deployments with init containers and sidecars
+// (multi-document, with their Service), kustomizations and Helm values files, every one of which
+// deploys the released image once, so every file scanned is a file edited (checked each run).
+//
+// Contenders, interleaved within each measurement:
+// - one release (the pipeline's real job: one app directory, three files) as whole processes:
+//   `set-image` against Python yq run once per file with `-i` (the seed pipelines' way, its result
+//   parsed and checked), and against `node -e 0`;
+// - a whole tree of 100, 1,000 and 10,000 files: `set-image` against the parse-and-write floor, a
+//   bundled script that walks the same tree, parses every file with the same YAML library call
+//   and writes every edited file's bytes the same way (temporary file, then rename) — all but the
+//   edit itself;
+// - peak memory of set-image on the largest tree.
+//
+// Options: --files 100,1000,10000 --runs 5 --release-runs 10 --yq-sample 30
+// Last line: {"bench":"edit","one_release_vs_bare_node":X,"vs_parse_write_floor":Y,
+//   "vs_yq_per_edited_file":Z,"peak_rss_mib":M,…}
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
