@@ -582,3 +582,93 @@ export function orbName(name: InputName): string | Absent {
   const spec: InputSpec = INPUTS[name];
   return spec.orb ?? name.replace(/-/g, '_');
 }
+
+// --- promote (issue 14): in the CLI and the orb ---
+
+/** Why the Action has no promote inputs yet. */
+export const PROMOTE_ACTION_ABSENT =
+  "the Action's promote command is not there yet (issue 14): a workflow runs `npx @gitops-release/cli@1 promote`";
+
+export interface PromoteOption {
+  kind: Kind;
+  /** The orb's parameter, or why there is none. */
+  orb: string | Absent;
+  /** The field of core's PromotionRequest it becomes (a dotted path). */
+  core: string | Absent;
+}
+
+const HOST_PORT = { absent: 'configures the GitHost port' };
+const CREDENTIAL = { absent: 'a credential of the registry port (--pin-digest)' };
+
+/** Every option of `gitops-release promote`, by CLI flag (the orb's parameters follow the rule). */
+export const PROMOTE: Record<string, PromoteOption> = {
+  repo: { kind: 'string', orb: 'repo', core: HOST_PORT },
+  base: { kind: 'string', orb: 'base', core: 'base' },
+  host: { kind: 'enum', orb: 'host', core: HOST_PORT },
+  'token-env': { kind: 'string', orb: 'token_env', core: HOST_PORT },
+  'github-url': { kind: 'string', orb: 'github_url', core: HOST_PORT },
+  api: {
+    kind: 'enum',
+    orb: { absent: "the orb's promote writes with the CLI's default API (auto)" },
+    core: HOST_PORT,
+  },
+  'ssh-key': {
+    kind: 'string',
+    orb: { absent: "CircleCI's add_ssh_keys step installs the key where git's ssh finds it" },
+    core: HOST_PORT,
+  },
+  mode: { kind: 'enum', orb: 'mode', core: 'mode' },
+  branch: { kind: 'string', orb: 'branch', core: 'branchTemplate' },
+  title: { kind: 'string', orb: 'title', core: 'titleTemplate' },
+  'commit-message': { kind: 'string', orb: 'commit_message', core: 'messageTemplate' },
+  label: { kind: 'list', orb: 'labels', core: 'labels' },
+  reviewer: { kind: 'list', orb: 'reviewers', core: 'reviewers' },
+  'team-reviewer': { kind: 'list', orb: 'team_reviewers', core: 'teamReviewers' },
+  assignee: { kind: 'list', orb: 'assignees', core: 'assignees' },
+  draft: { kind: 'boolean', orb: 'draft', core: 'draft' },
+  'auto-merge': { kind: 'boolean', orb: 'auto_merge', core: 'autoMerge' },
+  'merge-method': { kind: 'enum', orb: 'merge_method', core: 'autoMerge' },
+  'close-superseded': { kind: 'boolean', orb: 'close_superseded', core: 'closeSuperseded' },
+  'allow-downgrade': { kind: 'boolean', orb: 'allow_downgrade', core: 'allowDowngrade' },
+  'app-repo': { kind: 'string', orb: 'app_repo', core: 'appRepository' },
+  'dry-run': { kind: 'boolean', orb: 'dry_run', core: 'dryRun' },
+  from: { kind: 'list', orb: 'from', core: 'from' },
+  to: { kind: 'list', orb: 'to', core: 'to' },
+  image: { kind: 'list', orb: 'images', core: 'images' },
+  expect: { kind: 'list', orb: 'expect', core: 'expect' },
+  'from-name': {
+    kind: 'string',
+    orb: { absent: "the orb names each environment after its path, the CLI's default" },
+    core: 'fromName',
+  },
+  'to-name': {
+    kind: 'string',
+    orb: { absent: "the orb names each environment after its path, the CLI's default" },
+    core: 'toName',
+  },
+  'pin-digest': { kind: 'boolean', orb: 'pin_digest', core: 'pinDigest' },
+  username: { kind: 'string', orb: 'username', core: CREDENTIAL },
+  'password-env': { kind: 'string', orb: 'password_env', core: CREDENTIAL },
+  'password-stdin': {
+    kind: 'boolean',
+    orb: { absent: 'a step has no stdin to give; password_env names the variable instead' },
+    core: CREDENTIAL,
+  },
+  'gcp-key-env': { kind: 'string', orb: 'gcp_key_env', core: CREDENTIAL },
+  'pipeline-url': {
+    kind: 'string',
+    orb: { absent: 'the CLI links the CircleCI job itself, from CIRCLE_BUILD_URL' },
+    core: 'pipelineUrl',
+  },
+};
+
+/** CLI options of promote no other surface has, and why. */
+export const PROMOTE_CLI_ONLY: Record<string, string> = {
+  json: 'the orb reads --json itself to export the results',
+};
+
+/** Orb parameters of promote no CLI flag carries, and why. */
+export const PROMOTE_ORB_ONLY: Record<string, string> = {
+  registry_login:
+    'chooses among the logins explicitly, since an env_var_name parameter always has a value',
+};
