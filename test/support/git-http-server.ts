@@ -32,6 +32,8 @@ export interface GitHttpServer {
   log: GitRequestLogEntry[];
   /** Requests that change refs (git-receive-pack POSTs). */
   pushes(): number;
+  /** Changes the latency added to later requests. */
+  setLatency(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -47,7 +49,8 @@ function authorized(req: IncomingMessage, token: string | undefined): boolean {
   return bearer?.[1] === token;
 }
 
-export async function startGitHttpServer(options: GitHttpServerOptions): Promise<GitHttpServer> {
+export async function startGitHttpServer(given: GitHttpServerOptions): Promise<GitHttpServer> {
+  const options = { ...given };
   const log: GitRequestLogEntry[] = [];
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -72,6 +75,9 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
     url: `http://127.0.0.1:${port}`,
     log,
     pushes: () => log.filter((e) => e.method === 'POST' && e.service === 'git-receive-pack').length,
+    setLatency: (ms) => {
+      options.latencyMs = ms;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

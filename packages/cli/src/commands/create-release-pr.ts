@@ -17,8 +17,9 @@ import {
   UsageError,
   unifiedDiff,
 } from '@gitops-release/core';
-import { createGitHost } from '@gitops-release/git';
-import { createGitHubHost, redact } from '@gitops-release/github';
+// The hosts are imported when the command runs, and only the one it uses: Octokit is most of the
+// bundle's start-up cost, and set-image or --host git need none of it.
+import { redact } from '@gitops-release/github/errors';
 import {
   type Command,
   flag,
@@ -335,6 +336,7 @@ export const createReleasePrCommand: Command = {
           { input: '--token-env' },
         );
       }
+      const { createGitHubHost } = await import('@gitops-release/github');
       host = createGitHubHost({
         repository: repo,
         token,
@@ -349,6 +351,7 @@ export const createReleasePrCommand: Command = {
       });
     } else {
       const sshKey = stringOption(args, 'ssh-key');
+      const { createGitHost } = await import('@gitops-release/git');
       const git = await createGitHost({
         remote: repo,
         cwd: io.cwd,
