@@ -14,13 +14,14 @@
 // `app_repo`); a repeatable flag is a list input and takes the plural (`--path` → `paths`). Any
 // other difference is written down as `rename` with its reason.
 
-export const COMMANDS = ['build_and_push_image', 'create_release_pr'] as const;
+export const COMMANDS = ['build_and_push_image', 'create_release_pr', 'promote'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** The CLI's name of each command, and its sub-directory action. */
 export const CLI_COMMAND: Record<CommandName, string> = {
   build_and_push_image: 'build-and-push-image',
   create_release_pr: 'create-release-pr',
+  promote: 'promote',
 };
 
 export const BUILDERS = ['auto', 'docker', 'buildah', 'podman'] as const;
@@ -42,8 +43,8 @@ export interface Absent {
 
 export interface InputSpec {
   kind: Kind;
-  /** Which command reads it; `all` for both. */
-  for: CommandName | 'all';
+  /** Which commands read it; `all` for every one. */
+  for: CommandName | 'all' | readonly CommandName[];
   description: string;
   /** A command's own wording of an input both read, for its sub-directory action. */
   per?: Partial<Record<CommandName, string>>;
@@ -66,7 +67,7 @@ export interface InputSpec {
    * The field of core's request it becomes (BuildAndPushRequest, ReleaseRequest; a dotted path),
    * per command where the two differ.
    */
-  core: string | Absent | Record<CommandName, string | Absent>;
+  core: string | Absent | Partial<Record<CommandName, string | Absent>>;
   /** A surface that has the option for one command but not the other, and why. */
   notIn?: Partial<Record<CommandName, { cli?: string; orb?: string; gitlab?: string }>>;
 }
@@ -84,7 +85,7 @@ export const INPUTS = {
     for: 'all',
     values: COMMANDS,
     description:
-      'What to do: `build_and_push_image` (build the image, tag it with the commit, push it) or `create_release_pr` (set the new image tag in the manifest repository and open the release pull request). Only in the root action; the sub-directory actions `build-and-push-image` and `create-release-pr` are one command each.',
+      'What to do: `build_and_push_image` (build the image, tag it with the commit, push it), `create_release_pr` (set the new image tag in the manifest repository and open the release pull request) or `promote` (copy the version one environment deploys into another, by pull request or push). Only in the root action; the sub-directory actions `build-and-push-image`, `create-release-pr` and `promote` are one command each.',
     cli: { absent: 'the CLI names the command as its first argument' },
     orb: { absent: 'the orb has one command (and one job) per command' },
     core: { absent: 'chooses which core function runs' },
@@ -132,14 +133,16 @@ export const INPUTS = {
         'The image name without tag, e.g. `ghcr.io/OWNER/APP` or `REGION-docker.pkg.dev/PROJECT/REPO/APP`; upper-case letters (from `${{ github.repository }}` with a mixed-case owner) are lowercased, with a notice, as registries require.',
       create_release_pr:
         'The image or images to release, one per line or comma-separated; one given without a tag gets `tag`. Upper-case letters in the name are lowercased, with a notice.',
+      promote:
+        'The names (no tag) of the images to promote, one per line or comma-separated; empty means every image both environments deploy whose version differs.',
     },
     required: true,
     cli: ['image'],
-    core: { build_and_push_image: 'image', create_release_pr: 'images' },
+    core: { build_and_push_image: 'image', create_release_pr: 'images', promote: 'images' },
   },
   tag: {
     kind: 'string',
-    for: 'all',
+    for: ['build_and_push_image', 'create_release_pr'],
     description:
       'The image tag. Defaults to the commit (`commit`, else `GITHUB_SHA`) shortened to `sha-length` characters.',
     cli: ['tag'],
@@ -150,7 +153,7 @@ export const INPUTS = {
   },
   commit: {
     kind: 'string',
-    for: 'all',
+    for: ['build_and_push_image', 'create_release_pr'],
     description:
       "The full SHA of the application commit the image is built from, when it is not `GITHUB_SHA`: on `pull_request` events `GITHUB_SHA` is GitHub's merge commit, so pass `${{ github.event.pull_request.head.sha }}` to tag the branch's own commit. It makes the default tag, the image's revision label and `{sha}` in the release's templates.",
     cli: ['commit'],
@@ -163,7 +166,7 @@ export const INPUTS = {
   },
   'sha-length': {
     kind: 'integer',
-    for: 'all',
+    for: ['build_and_push_image', 'create_release_pr'],
     default: '7',
     description: 'How many characters of the commit SHA make the default tag (4 to 40).',
     cli: ['sha-length'],
@@ -253,14 +256,14 @@ export const INPUTS = {
   },
   username: {
     kind: 'string',
-    for: 'build_and_push_image',
+    for: ['build_and_push_image', 'promote'],
     description: 'Registry user name, with `password`.',
     cli: ['username'],
     core: { absent: 'a credential of the registry port' },
   },
   password: {
     kind: 'string',
-    for: 'build_and_push_image',
+    for: ['build_and_push_image', 'promote'],
     secret: true,
     description: 'Registry password or token, with `username`. Masked in the log.',
     cli: ['password-env', 'password-stdin'],
@@ -270,7 +273,7 @@ export const INPUTS = {
   },
   'gcp-key': {
     kind: 'string',
-    for: 'build_and_push_image',
+    for: ['build_and_push_image', 'promote'],
     secret: true,
     description:
       'A Google service-account JSON key for GCR or Artifact Registry (it logs in as `_json_key`). Masked in the log.',
@@ -290,7 +293,7 @@ export const INPUTS = {
   // create_release_pr
   repo: {
     kind: 'string',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     required: true,
     description: 'The manifest repository, `OWNER/NAME` on GitHub, or a git URL.',
     cli: ['repo'],
@@ -298,7 +301,7 @@ export const INPUTS = {
   },
   base: {
     kind: 'string',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     description: "The branch to release into. Defaults to the repository's default branch.",
     cli: ['base'],
     core: 'base',
@@ -314,7 +317,7 @@ export const INPUTS = {
   },
   host: {
     kind: 'enum',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     values: HOSTS,
     description:
       '`github` (through the API, no clone) or `git` (any git remote). Defaults to `git` when `repo` is a URL or a path, else `github`.',
@@ -323,7 +326,7 @@ export const INPUTS = {
   },
   'github-url': {
     kind: 'string',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     description:
       "The GitHub API URL, for GitHub Enterprise Server. Defaults to the runner's `GITHUB_API_URL`.",
     cli: ['github-url'],
@@ -331,7 +334,7 @@ export const INPUTS = {
   },
   api: {
     kind: 'enum',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     values: APIS,
     default: 'auto',
     description:
@@ -341,7 +344,7 @@ export const INPUTS = {
   },
   mode: {
     kind: 'enum',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     values: MODES,
     default: 'pull-request',
     description:
@@ -351,7 +354,7 @@ export const INPUTS = {
   },
   branch: {
     kind: 'string',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     description:
       "The release branch name template (default `release-{sha}`). Templates know `{sha}` (the short commit SHA), `{app}` (the application repository's name), `{tag}`, `{image}` and `{base}`.",
     cli: ['branch'],
@@ -359,49 +362,49 @@ export const INPUTS = {
   },
   title: {
     kind: 'string',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     description: 'The pull request title template (default `Release {app} {sha}`).',
     cli: ['title'],
     core: 'titleTemplate',
   },
   'commit-message': {
     kind: 'string',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     description: 'The commit message template (default: the title).',
     cli: ['commit-message'],
     core: 'messageTemplate',
   },
   labels: {
     kind: 'list',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     description: 'Labels to put on the pull request, one per line or comma-separated.',
     cli: ['label'],
     core: 'labels',
   },
   reviewers: {
     kind: 'list',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     description: 'User logins to request reviews from.',
     cli: ['reviewer'],
     core: 'reviewers',
   },
   'team-reviewers': {
     kind: 'list',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     description: 'Team slugs to request reviews from.',
     cli: ['team-reviewer'],
     core: 'teamReviewers',
   },
   assignees: {
     kind: 'list',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     description: 'User logins to assign the pull request to.',
     cli: ['assignee'],
     core: 'assignees',
   },
   draft: {
     kind: 'boolean',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     default: 'false',
     description: 'Open the pull request as a draft.',
     cli: ['draft'],
@@ -409,7 +412,7 @@ export const INPUTS = {
   },
   'auto-merge': {
     kind: 'boolean',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     default: 'false',
     description: 'Enable auto-merge on the pull request (the repository must allow it).',
     cli: ['auto-merge'],
@@ -417,7 +420,7 @@ export const INPUTS = {
   },
   'merge-method': {
     kind: 'enum',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     values: MERGE_METHODS,
     description: 'The auto-merge method: `squash` (default), `merge` or `rebase`.',
     cli: ['merge-method'],
@@ -425,7 +428,7 @@ export const INPUTS = {
   },
   'close-superseded': {
     kind: 'boolean',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     default: 'false',
     description:
       'Close older open release pull requests for the same image and paths, with a comment linking the new one.',
@@ -434,7 +437,7 @@ export const INPUTS = {
   },
   'allow-downgrade': {
     kind: 'boolean',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     default: 'false',
     description:
       'Release even when the new tag is an older commit than the deployed one (a deliberate rollback).',
@@ -443,7 +446,7 @@ export const INPUTS = {
   },
   'app-repo': {
     kind: 'string',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     description:
       "The application repository, `OWNER/NAME`, whose commits the tags are: used to list the commits in the pull request and to refuse older ones. Defaults to the workflow's repository.",
     cli: ['app-repo'],
@@ -467,7 +470,7 @@ export const INPUTS = {
   },
   'git-token': {
     kind: 'string',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     secret: true,
     description:
       "For a plain git remote over HTTPS (GitLab, Gitea, Bitbucket, a GitHub other than the workflow's), the token, sent as an HTTP header to that remote only. Without it, `github-token` is used only when the remote is on the workflow's own GitHub. Masked in the log.",
@@ -477,7 +480,7 @@ export const INPUTS = {
   },
   'ssh-key': {
     kind: 'string',
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     secret: true,
     description:
       'For a plain git remote over SSH (`ssh://` or `git@`), the private key. Masked in the log.',
@@ -485,6 +488,42 @@ export const INPUTS = {
     orb: { absent: "CircleCI's add_ssh_keys step installs the key where git's ssh finds it" },
     rename: `${GITHUB}; the CLI takes the key file's path (--ssh-key PATH)`,
     core: { absent: 'a credential of the git host port' },
+  },
+  // promote
+  from: {
+    kind: 'list',
+    for: 'promote',
+    required: true,
+    description:
+      'The environment that ran the version (e.g. `overlays/staging`): files or directories of the manifest repository, one per line or comma-separated.',
+    cli: ['from'],
+    core: 'from',
+  },
+  to: {
+    kind: 'list',
+    for: 'promote',
+    required: true,
+    description:
+      'The environment to bring to that version (e.g. `overlays/production`). Its files keep their shape (kustomize `newTag`/`digest`, Helm values, workload `image:`) and every other byte.',
+    cli: ['to'],
+    core: 'to',
+  },
+  expect: {
+    kind: 'list',
+    for: 'promote',
+    description:
+      'The versions the pipeline tested, `NAME:TAG[@DIGEST]`, one per line: the step fails and writes nothing unless `from` still deploys exactly these.',
+    cli: ['expect'],
+    core: 'expect',
+  },
+  'pin-digest': {
+    kind: 'boolean',
+    for: 'promote',
+    default: 'false',
+    description:
+      "Resolve each tag's digest in the registry (with `username`/`password` or `gcp-key`, else the runner's docker login) and write it pinned, so `to` runs the exact bytes `from` ran even if the tag moves later.",
+    cli: ['pin-digest'],
+    core: 'pinDigest',
   },
 } as const satisfies Record<string, InputSpec>;
 
@@ -501,6 +540,15 @@ export const CLI_ONLY: Record<CommandName, Record<string, string>> = {
   create_release_pr: {
     json: 'the Action sets outputs, and the orb reads --json itself to export them',
   },
+  promote: {
+    json: 'the Action sets outputs, and the orb reads --json itself to export them',
+    'from-name':
+      'pipelines use the default name (the first path segment in which from and to differ); naming it is a CLI refinement',
+    'to-name':
+      'pipelines use the default name (the first path segment in which from and to differ); naming it is a CLI refinement',
+    'pipeline-url':
+      "the Action links its run from GITHUB_RUN_ID, the orb's CLI from CIRCLE_BUILD_URL",
+  },
 };
 
 /** Orb parameters no Action input carries, and why. */
@@ -510,6 +558,10 @@ export const ORB_ONLY: Record<CommandName, Record<string, string>> = {
       'chooses among the logins explicitly, since an env_var_name parameter always has a value; the CLI and the Action go by which login is given',
   },
   create_release_pr: {},
+  promote: {
+    registry_login:
+      'chooses among the logins explicitly, since an env_var_name parameter always has a value; the CLI and the Action go by which login is given',
+  },
 };
 
 /** GitLab component inputs no Action input carries, and why: where and how the job runs. */
@@ -526,7 +578,7 @@ export function gitlabName(name: InputName): string | Absent {
 }
 
 export interface OutputSpec {
-  for: CommandName | 'all';
+  for: CommandName | 'all' | readonly CommandName[];
   description: string;
 }
 
@@ -556,25 +608,45 @@ export const OUTPUT_SPECS = {
     description: 'The tags (names only) the image carries after the run, comma-separated.',
   },
   'pull-request-number': {
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     description: "The release pull request's number.",
   },
-  'pull-request-url': { for: 'create_release_pr', description: "The release pull request's URL." },
-  branch: { for: 'create_release_pr', description: 'The branch the release was committed to.' },
+  'pull-request-url': {
+    for: ['create_release_pr', 'promote'],
+    description: "The release pull request's URL.",
+  },
+  branch: {
+    for: ['create_release_pr', 'promote'],
+    description: 'The branch the release was committed to.',
+  },
   'commit-sha': {
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     description:
       'The SHA of the commit that carries the release (the branch head when nothing new had to be written).',
   },
   'changed-files': {
-    for: 'create_release_pr',
+    for: ['create_release_pr', 'promote'],
     description: 'The manifest files changed, one per line.',
   },
 } as const satisfies Record<string, OutputSpec>;
 
+/** Whether an input (or output) of the spec is read by (set for) a command. */
+export function isFor(spec: { for: InputSpec['for'] }, command: CommandName): boolean {
+  const f = spec.for;
+  return f === 'all' || f === command || (Array.isArray(f) && f.includes(command));
+}
+
+/** The commands an input is for, as the documentation writes them: `a`, `b`. */
+export function forText(spec: { for: InputSpec['for'] }): string {
+  const f = spec.for;
+  const list: readonly CommandName[] =
+    f === 'all' ? COMMANDS : typeof f === 'string' ? [f as CommandName] : f;
+  return list.map((c) => `\`${c}\``).join(', ');
+}
+
 /** The inputs a command reads. */
 export function inputsOf(command: CommandName): InputName[] {
-  return INPUT_NAMES.filter((n) => n !== 'command' && [command, 'all'].includes(INPUTS[n].for));
+  return INPUT_NAMES.filter((n) => n !== 'command' && isFor(INPUTS[n], command));
 }
 
 /** The orb parameter of an input, or why there is none. */
