@@ -159,6 +159,14 @@ export function createGitLabHost(options: GitLabHostOptions): GitLabHost {
           await sleep(waits[attempt]!);
           continue;
         }
+        // 401 here is GitLab's "you may not merge this" (merge_request.can_be_merged_by?), not a
+        // bad token: the merge request stands, a person merges it.
+        if (err instanceof GitLabApiError && err.status === 401) {
+          log(
+            `auto-merge not enabled on !${mr.iid}: GitLab answered 401, the token's user may not merge into ${mr.target_branch} (a protected branch needs a role "Allowed to merge")`,
+          );
+          return;
+        }
         if (
           err instanceof GitLabApiError &&
           (err.status === 405 || err.status === 409 || err.status === 422)

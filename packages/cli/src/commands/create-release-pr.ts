@@ -24,6 +24,13 @@ import {
   requiredOption,
   stringOption,
 } from '../command.js';
+import {
+  createGitLabHostFromArgs,
+  GITLAB_TOKEN_ENV,
+  gitlabHelp,
+  gitlabOptions,
+  looksLikeGitLabProject,
+} from './gitlab-options.js';
 
 const help = `Usage: gitops-release create-release-pr --repo REPO --path PATH --image IMAGE[:TAG] [options]
 
@@ -43,12 +50,15 @@ Where:
   --add-missing               In a kustomization, add an images: entry when there is none.
 
 How:
-  --host github|git           Default: github for OWNER/NAME, git for URLs and paths.
-  --token-env NAME            The environment variable holding the token (default GITHUB_TOKEN).
+  --host github|gitlab|git    Default: github for OWNER/NAME (gitlab inside GitLab CI, where
+                              CI_SERVER_URL is set), git for URLs and paths.
+  --token-env NAME            The environment variable holding the token (default GITHUB_TOKEN;
+                              GITLAB_TOKEN with --host gitlab).
                               The token is never printed; for git it is sent as an HTTP header.
   --github-url URL            GitHub Enterprise Server (https://HOST or https://HOST/api/v3);
                               default $GITHUB_API_URL, else https://api.github.com.
   --api graphql|rest|auto     GitHub API to write with (default auto: GraphQL, REST if absent).
+${gitlabHelp}
   --ssh-key PATH              Private key for an SSH git remote.
   --mode pull-request|push    pull-request (default): a person merges. push: commit straight onto
                               the base branch (continuous deployment).
@@ -163,6 +173,7 @@ export const createReleasePrCommand: Command = {
     'github-url': { type: 'string' },
     api: { type: 'string' },
     'ssh-key': { type: 'string' },
+    ...gitlabOptions,
     mode: { type: 'string' },
     branch: { type: 'string' },
     title: { type: 'string' },
@@ -190,8 +201,12 @@ export const createReleasePrCommand: Command = {
     const sha = ciSha(io.env);
     const imageRefs = images(listOption(args, 'image'), sha);
     const hostKind =
-      oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
-      (looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git');
+      oneOf(stringOption(args, 'host'), ['github', 'gitlab', 'git'] as const, 'host') ??
+      (looksLikeGitLabProject(repo, io.env, io.cwd)
+        ? 'gitlab'
+        : looksLikeGitHubRepo(repo, io.cwd)
+          ? 'github'
+          : 'git');
     const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
     const mergeMethod = oneOf(
       stringOption(args, 'merge-method'),
@@ -204,7 +219,9 @@ export const createReleasePrCommand: Command = {
       });
     }
     const api = oneOf(stringOption(args, 'api'), ['graphql', 'rest', 'auto'] as const, 'api');
-    const tokenEnv = stringOption(args, 'token-env') ?? 'GITHUB_TOKEN';
+    const tokenEnv =
+      stringOption(args, 'token-env') ??
+      (hostKind === 'gitlab' ? GITLAB_TOKEN_ENV : 'GITHUB_TOKEN');
     const token = io.env[tokenEnv]?.trim() || undefined;
     const json = flag(args, 'json');
     const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
@@ -226,6 +243,8 @@ export const createReleasePrCommand: Command = {
         api: api ?? 'auto',
         log,
       });
+    } else if (hostKind === 'gitlab') {
+      host = createGitLabHostFromArgs(args, io, repo, tokenEnv, token, log);
     } else {
       const sshKey = stringOption(args, 'ssh-key');
       const git = await createGitHost({
