@@ -302,7 +302,7 @@ export async function startGitLabSimulator(
     const m = target.pathname.match(/^\/(.+?)\.git(\/.*)$/);
     const project = m ? state.projects.get(m[1]!) : undefined;
     const basic = (req.headers.authorization ?? '').match(/^Basic\s+(.+)$/i)?.[1];
-    const [, password] = basic
+    const [, , password] = basic
       ? (Buffer.from(basic, 'base64')
           .toString('utf8')
           .match(/^([^:]*):(.*)$/s) ?? [])
@@ -333,16 +333,22 @@ export async function startGitLabSimulator(
     }
     const pushLog = join(project.git.path, 'sim-pushes');
     rmSync(pushLog, { force: true });
-    await runBackend(req, res, entry, target, grant.user);
-    if (!pushing) return;
-    let recorded = '';
+    const finish = await runBackend(req, res, entry, target, grant.user);
     try {
-      recorded = readFileSync(pushLog, 'utf8');
-    } catch {
-      return;
+      if (!pushing) return;
+      let recorded = '';
+      try {
+        recorded = readFileSync(pushLog, 'utf8');
+      } catch {
+        return;
+      }
+      rmSync(pushLog, { force: true });
+      await applyPushOptions(project.fullPath, recorded, grant.user);
+    } finally {
+      // The answer is held until the push options are applied: the merge request exists when
+      // `git push` returns, as GitLab's post-receive has run by then.
+      finish();
     }
-    rmSync(pushLog, { force: true });
-    await applyPushOptions(project.fullPath, recorded, grant.user);
   }
 
   function runBackend(
@@ -351,7 +357,7 @@ export async function startGitLabSimulator(
     entry: LoggedRequest,
     target: URL,
     user: string,
-  ): Promise<void> {
+  ): Promise<() => void> {
     return new Promise((resolve) => {
       const env: NodeJS.ProcessEnv = {
         PATH: process.env.PATH,
@@ -402,14 +408,11 @@ export async function startGitLabSimulator(
         chunks.push(buffer.subarray(end + sep));
       });
       cgi.on('close', () => {
-        // The whole answer is held until git is done, so a push's merge request exists when
-        // `git push` returns, as GitLab's post-receive has run by then.
         if (!headerDone) {
           entry.status = 500;
           res.writeHead(500);
         }
-        resolve();
-        setImmediate(() => res.end(Buffer.concat(chunks)));
+        resolve(() => res.end(Buffer.concat(chunks)));
       });
     });
   }
