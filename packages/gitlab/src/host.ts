@@ -8,6 +8,7 @@ import {
   type PullRequestRequest,
   type ReadRequest,
   ReleaseConflictError,
+  type ReleaseWarning,
   type RepositorySnapshot,
   UsageError,
 } from '@gitops-release/core';
@@ -55,6 +56,8 @@ interface RestMergeRequest {
 
 function restPullRequest(mr: RestMergeRequest): PullRequestInfo {
   return {
+    // GitLab's `opened` / `merged` / `closed` (`locked` is an opened one being merged).
+    state: mr.state === 'merged' ? 'merged' : mr.state === 'closed' ? 'closed' : 'open',
     number: mr.iid,
     url: mr.web_url,
     title: mr.title,
@@ -91,7 +94,6 @@ export function createGitLabHost(options: GitLabHostOptions): GitLabHost {
     tokenEnv: options.tokenEnv ?? 'GITLAB_TOKEN',
     jobToken: options.tokenKind === 'job',
   };
-  const log = options.log ?? (() => {});
   const waits = options.autoMergeWaitsMs ?? [2000, 4000, 8000];
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   // The GraphQL read needs the full path; a numeric id is looked up once.
@@ -139,7 +141,11 @@ export function createGitLabHost(options: GitLabHostOptions): GitLabHost {
     return userIds;
   }
 
-  async function enableAutoMerge(mr: RestMergeRequest, request: PullRequestRequest): Promise<void> {
+  /** Enables auto-merge; a refusal is a warning (the merge request stands, a person merges it). */
+  async function enableAutoMerge(
+    mr: RestMergeRequest,
+    request: PullRequestRequest,
+  ): Promise<ReleaseWarning | undefined> {
     const body = {
       // auto_merge since GitLab 17.11; merge_when_pipeline_succeeds for the versions before it.
       auto_merge: true,
@@ -151,7 +157,7 @@ export function createGitLabHost(options: GitLabHostOptions): GitLabHost {
     for (let attempt = 0; ; attempt++) {
       try {
         await client.rest('PUT', `${api()}/merge_requests/${mr.iid}/merge`, body);
-        return;
+        return undefined;
       } catch (err) {
         // 405 until the new commit's pipeline exists (lib/api/merge_requests.rb: not_allowed!
         // unless a pipeline is active or has succeeded); pipelines are created asynchronously.
@@ -162,19 +168,19 @@ export function createGitLabHost(options: GitLabHostOptions): GitLabHost {
         // 401 here is GitLab's "you may not merge this" (merge_request.can_be_merged_by?), not a
         // bad token: the merge request stands, a person merges it.
         if (err instanceof GitLabApiError && err.status === 401) {
-          log(
-            `auto-merge not enabled on !${mr.iid}: GitLab answered 401, the token's user may not merge into ${mr.target_branch} (a protected branch needs a role "Allowed to merge")`,
-          );
-          return;
+          return {
+            kind: 'auto-merge',
+            message: `auto-merge not enabled on !${mr.iid}: GitLab answered 401, the token's user may not merge into ${mr.target_branch} (a protected branch needs a role "Allowed to merge")`,
+          };
         }
         if (
           err instanceof GitLabApiError &&
           (err.status === 405 || err.status === 409 || err.status === 422)
         ) {
-          log(
-            `auto-merge not enabled on !${mr.iid}: GitLab answered ${err.status} (${redact(err.said, ctx.secrets)}); ${err.status === 405 ? 'no pipeline is running for the merge request, or it cannot be merged yet' : 'the source branch moved after this release'}`,
-          );
-          return;
+          return {
+            kind: 'auto-merge',
+            message: `auto-merge not enabled on !${mr.iid}: GitLab answered ${err.status} (${redact(err.said, ctx.secrets)}); ${err.status === 405 ? 'no pipeline is running for the merge request, or it cannot be merged yet' : 'the source branch moved after this release'}`,
+          };
         }
         throw fail(err, 'auto-merge');
       }
@@ -286,13 +292,6 @@ export function createGitLabHost(options: GitLabHostOptions): GitLabHost {
               ...people,
             },
           );
-          // A person merged or closed it between the read and now: this release needs a new one.
-          if (mr.state !== 'opened') {
-            throw new ReleaseConflictError(
-              request.head,
-              `merge request !${mr.iid} was ${mr.state} while the release was being written`,
-            );
-          }
         } else {
           mr = await client.rest<RestMergeRequest>('POST', `${api()}/merge_requests`, {
             source_branch: request.head,
@@ -315,8 +314,11 @@ export function createGitLabHost(options: GitLabHostOptions): GitLabHost {
         }
         throw fail(err, 'merge-request');
       }
-      if (request.autoMerge) await enableAutoMerge(mr, request);
-      return restPullRequest(mr);
+      const opened = restPullRequest(mr);
+      // Nothing is added to a merge request merged or closed meanwhile: the flow opens a new one.
+      if (opened.state !== 'open') return opened;
+      const warning = request.autoMerge ? await enableAutoMerge(mr, request) : undefined;
+      return warning ? { ...opened, warnings: [warning] } : opened;
     },
 
     async closePullRequest(pr: PullRequestInfo, comment: string): Promise<void> {

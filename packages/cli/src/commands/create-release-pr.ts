@@ -1,12 +1,15 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  branchNameProblem,
   createReleasePr,
   DEFAULT_BRANCH_TEMPLATE,
   DEFAULT_TITLE_TEMPLATE,
   formatImageReference,
   type GitHost,
   type ImageReference,
+  InvalidImageReferenceError,
+  lowercaseImageName,
   type MergeMethod,
   parseImageReference,
   type ReleaseRequest,
@@ -21,6 +24,7 @@ import {
   flag,
   type Io,
   listOption,
+  type ParsedArgs,
   requiredOption,
   stringOption,
 } from '../command.js';
@@ -66,7 +70,7 @@ ${gitlabHelp}
 Pull request:
   --branch TEMPLATE           Release branch (default "${DEFAULT_BRANCH_TEMPLATE}").
   --title TEMPLATE            Title (default "${DEFAULT_TITLE_TEMPLATE}").
-  --message TEMPLATE          Commit message (default: the title).
+  --commit-message TEMPLATE   Commit message (default: the title).
                               Templates know {sha} {app} {tag} {image} {base}.
   --label L, --reviewer R, --team-reviewer T, --assignee A   Repeatable.
   --draft                     Open the pull request as a draft.
@@ -111,6 +115,59 @@ function looksLikeGitHubRepo(repo: string, cwd: string): boolean {
   );
 }
 
+/** --app-repo as the host will read it: OWNER/NAME on GitHub; a URL or an existing path for git. */
+function checkAppRepo(value: string, hostKind: 'github' | 'gitlab' | 'git', cwd: string): string {
+  if (hostKind === 'github' && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(value)) {
+    throw new UsageError(
+      `--app-repo "${value}" is not OWNER/NAME (the application repository on the same GitHub)`,
+      { input: '--app-repo' },
+    );
+  }
+  if (hostKind === 'git' && !/^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^:]+:/i.test(value)) {
+    if (!existsSync(resolve(cwd, value))) {
+      throw new UsageError(`--app-repo "${value}": no such directory, and not a git URL`, {
+        input: '--app-repo',
+      });
+    }
+  }
+  return value;
+}
+
+/** Flags that contradict each other are a usage error, not one of them silently ignored. */
+function checkCombinations(
+  args: Parameters<Command['run']>[0],
+  mode: string | undefined,
+  key: string | undefined,
+  imageCount: number,
+): void {
+  if (key !== undefined && imageCount > 1) {
+    throw new UsageError(
+      `--key edits one place, so give exactly one --image (${imageCount} were given)`,
+      {
+        input: '--key',
+      },
+    );
+  }
+  if (mode !== 'push') return;
+  const prOnly = [
+    'branch',
+    'draft',
+    'auto-merge',
+    'close-superseded',
+    'label',
+    'reviewer',
+    'team-reviewer',
+    'assignee',
+  ];
+  const given = prOnly.find((name) => args.values[name] !== undefined);
+  if (given) {
+    throw new UsageError(
+      `--${given} is for pull-request mode; --mode push commits straight onto the base and opens no pull request`,
+      { input: `--${given}` },
+    );
+  }
+}
+
 const CI_SHA_VARIABLES = ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA'];
 
 function oneOf<T extends string>(
@@ -135,10 +192,24 @@ function ciSha(env: Io['env']): string | undefined {
   return undefined;
 }
 
-function images(values: string[], sha: string | undefined): ImageReference[] {
+function images(values: string[], sha: string | undefined, io: Io): ImageReference[] {
   if (values.length === 0) throw new UsageError('--image is required', { input: '--image' });
-  return values.map((value) => {
-    const ref = parseImageReference(value, '--image');
+  return values.map((given) => {
+    const value = lowercaseImageName(given);
+    if (value !== given)
+      io.stderr(
+        `notice: --image "${given}" has upper-case letters, which registries refuse in an image name: using "${value}"\n`,
+      );
+    let ref: ImageReference;
+    try {
+      ref = parseImageReference(value, '--image');
+    } catch (err) {
+      // A malformed flag value is wrong usage (exit 2).
+      if (err instanceof InvalidImageReferenceError) {
+        throw new UsageError(err.message, { input: '--image', cause: err });
+      }
+      throw err;
+    }
     if (ref.tag === undefined && ref.digest === undefined) {
       if (!sha) {
         throw new UsageError(
@@ -156,6 +227,41 @@ function images(values: string[], sha: string | undefined): ImageReference[] {
 function toJson(result: ReleaseResult): Record<string, unknown> {
   const { edits: _edits, body, ...rest } = result;
   return result.dryRun && body !== undefined ? { ...rest, body } : rest;
+}
+
+/** What core's createReleasePr is asked: every flag the command reads, with its value. */
+export function releaseRequest(args: ParsedArgs, io: Io): ReleaseRequest {
+  const paths = listOption(args, 'path');
+  if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
+  const sha = ciSha(io.env);
+  const request: ReleaseRequest = { images: images(listOption(args, 'image'), sha, io), paths };
+  const mergeMethod = stringOption(args, 'merge-method');
+  const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
+  const base = stringOption(args, 'base');
+  if (base) request.base = base;
+  if (mode) request.mode = mode;
+  if (sha) request.sha = sha;
+  const branch = stringOption(args, 'branch');
+  if (branch) request.branchTemplate = branch;
+  const title = stringOption(args, 'title');
+  if (title) request.titleTemplate = title;
+  const message = stringOption(args, 'commit-message');
+  if (message) request.messageTemplate = message;
+  request.labels = listOption(args, 'label');
+  request.reviewers = listOption(args, 'reviewer');
+  request.teamReviewers = listOption(args, 'team-reviewer');
+  request.assignees = listOption(args, 'assignee');
+  if (flag(args, 'draft')) request.draft = true;
+  if (flag(args, 'auto-merge')) request.autoMerge = (mergeMethod ?? 'squash') as MergeMethod;
+  if (flag(args, 'close-superseded')) request.closeSuperseded = true;
+  if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
+  const appRepo = stringOption(args, 'app-repo');
+  if (appRepo) request.appRepository = appRepo;
+  const key = stringOption(args, 'key');
+  if (key) request.key = key;
+  if (flag(args, 'add-missing')) request.addMissing = true;
+  if (flag(args, 'dry-run')) request.dryRun = true;
+  return request;
 }
 
 export const createReleasePrCommand: Command = {
@@ -177,7 +283,7 @@ export const createReleasePrCommand: Command = {
     mode: { type: 'string' },
     branch: { type: 'string' },
     title: { type: 'string' },
-    message: { type: 'string' },
+    'commit-message': { type: 'string' },
     label: { type: 'string', multiple: true },
     reviewer: { type: 'string', multiple: true },
     'team-reviewer': { type: 'string', multiple: true },
@@ -196,10 +302,8 @@ export const createReleasePrCommand: Command = {
 
   async run(args, io) {
     const repo = requiredOption(args, 'repo');
-    const paths = listOption(args, 'path');
-    if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
-    const sha = ciSha(io.env);
-    const imageRefs = images(listOption(args, 'image'), sha);
+    const request = releaseRequest(args, io);
+    const imageRefs = request.images;
     const hostKind =
       oneOf(stringOption(args, 'host'), ['github', 'gitlab', 'git'] as const, 'host') ??
       (looksLikeGitLabProject(repo, io.env, io.cwd)
@@ -207,6 +311,7 @@ export const createReleasePrCommand: Command = {
         : looksLikeGitHubRepo(repo, io.cwd)
           ? 'github'
           : 'git');
+    // Checked before any request: a wrong value is wrong usage whatever the host.
     const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
     const mergeMethod = oneOf(
       stringOption(args, 'merge-method'),
@@ -226,6 +331,20 @@ export const createReleasePrCommand: Command = {
     const json = flag(args, 'json');
     const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
 
+    const base = request.base;
+    const baseProblem = base === undefined ? undefined : branchNameProblem(base);
+    if (baseProblem) {
+      throw new UsageError(`--base "${base}" is not a branch name git accepts: ${baseProblem}`, {
+        input: '--base',
+      });
+    }
+    if (request.appRepository) {
+      request.appRepository = checkAppRepo(request.appRepository, hostKind, io.cwd);
+    }
+    const key = request.key;
+    checkCombinations(args, mode, key, imageRefs.length);
+
+    // Every flag is checked before the host exists: a usage error leaves no temporary repository.
     let host: GitHost;
     let dispose: () => Promise<void> = async () => {};
     if (hostKind === 'github') {
@@ -242,6 +361,10 @@ export const createReleasePrCommand: Command = {
           stringOption(args, 'github-url') ?? io.env.GITHUB_API_URL ?? 'https://api.github.com',
         api: api ?? 'auto',
         log,
+        // In GitHub Actions a refusal of the workflow's own token on another repository says so.
+        ...(io.env.GITHUB_ACTIONS === 'true' && io.env.GITHUB_REPOSITORY
+          ? { workflowRepository: io.env.GITHUB_REPOSITORY }
+          : {}),
       });
     } else if (hostKind === 'gitlab') {
       host = createGitLabHostFromArgs(args, io, repo, tokenEnv, token, log);
@@ -257,32 +380,6 @@ export const createReleasePrCommand: Command = {
       host = git;
       dispose = () => git.dispose();
     }
-
-    const request: ReleaseRequest = { images: imageRefs, paths };
-    const base = stringOption(args, 'base');
-    if (base) request.base = base;
-    if (mode) request.mode = mode;
-    if (sha) request.sha = sha;
-    const branch = stringOption(args, 'branch');
-    if (branch) request.branchTemplate = branch;
-    const title = stringOption(args, 'title');
-    if (title) request.titleTemplate = title;
-    const message = stringOption(args, 'message');
-    if (message) request.messageTemplate = message;
-    request.labels = listOption(args, 'label');
-    request.reviewers = listOption(args, 'reviewer');
-    request.teamReviewers = listOption(args, 'team-reviewer');
-    request.assignees = listOption(args, 'assignee');
-    if (flag(args, 'draft')) request.draft = true;
-    if (flag(args, 'auto-merge')) request.autoMerge = (mergeMethod ?? 'squash') as MergeMethod;
-    if (flag(args, 'close-superseded')) request.closeSuperseded = true;
-    if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
-    const appRepo = stringOption(args, 'app-repo');
-    if (appRepo) request.appRepository = appRepo;
-    const key = stringOption(args, 'key');
-    if (key) request.key = key;
-    if (flag(args, 'add-missing')) request.addMissing = true;
-    if (flag(args, 'dry-run')) request.dryRun = true;
 
     let result: ReleaseResult;
     try {
