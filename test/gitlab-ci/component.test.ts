@@ -76,16 +76,16 @@ describe('the GitLab CI/CD component, offline', () => {
         });
     };
     expect(config({ paths: 'k.yaml' })).toThrow(
-      /`manifest_repo` input: required value has not been provided/,
+      /`repo` input: required value has not been provided/,
     );
-    expect(config({ manifest_repo: 'a/b', paths: 'k', host: 'bitbucket' })).toThrow(
+    expect(config({ repo: 'a/b', paths: 'k', host: 'bitbucket' })).toThrow(
       /not in the list of allowed options/,
     );
-    expect(config({ manifest_repo: 'a/b', paths: 'k', draft: 'yes' })).toThrow(
+    expect(config({ repo: 'a/b', paths: 'k', draft: 'yes' })).toThrow(
       /`draft` input: provided value is not a boolean/,
     );
-    expect(config({ manifest_repo: 'a/b', paths: 'k', nope: 1 })).toThrow(GitLabCiConfigError);
-    const ok = config({ manifest_repo: 'a/b', paths: 'k', stage: 'deploy' })();
+    expect(config({ repo: 'a/b', paths: 'k', nope: 1 })).toThrow(GitLabCiConfigError);
+    const ok = config({ repo: 'a/b', paths: 'k', stage: 'deploy' })();
     expect(ok.jobs.map((j) => j.name)).toEqual(['create_release_pr']);
     expect(ok.jobs[0]?.variables).toMatchObject({
       GR_REPO: 'a/b',
@@ -130,7 +130,7 @@ describe('seed 002 through the offline runner: registry, then the merge request'
     const config = YAML.parse(readFileSync(file, 'utf8'));
     for (const include of config.include ?? []) {
       include.inputs = { ...include.inputs, cli };
-      if (include.inputs.manifest_repo) include.inputs.manifest_repo = manifests;
+      if (include.inputs.repo) include.inputs.repo = manifests;
     }
     if (config.variables?.GITOPS_RELEASE) config.variables.GITOPS_RELEASE = cli;
     for (const job of Object.values(config) as { script?: string[] }[]) {

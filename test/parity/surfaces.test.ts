@@ -2,7 +2,7 @@
 // sub-directory action) and the orb's parameters (command and job) against the one spec
 // (packages/action/src/spec.ts). A surface without an option must say why in the spec; a name
 // that is not the CLI's spelling (in the surface's case, plural for a repeatable flag) must too.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -138,10 +138,55 @@ describe.each(COMMANDS)('%s', (command) => {
   });
 });
 
-describe('the GitLab CI/CD component', () => {
-  it('has no templates yet, or its inputs are held to the spec (issue 12 adds it)', () => {
-    // When templates/ lands, its spec:inputs join this test like the orb's parameters.
-    const dir = join(root, 'templates');
-    expect(existsSync(dir) ? 'present: add it to the parity test' : 'absent').toBe('absent');
+/** Component inputs no other surface has, and why. */
+const COMPONENT_ONLY: Record<string, string> = {
+  stage: 'where the job sits in the pipeline: GitLab CI only',
+  job_image: 'the image the job runs in: GitLab CI only',
+  cli: 'how the job gets the CLI (npx, or a copy): the Action and the orb carry their own bundle',
+  gitlab_url: 'GitLab only (CLI --gitlab-url)',
+  remove_source_branch: 'GitLab only (CLI --remove-source-branch)',
+  squash: 'GitLab only (CLI --squash)',
+};
+
+/** Spec inputs the component leaves out, and why. */
+const COMPONENT_ABSENT: Partial<Record<CommandName, Record<string, string>>> = {
+  create_release_pr: {
+    commit: 'create-release-pr has no --commit yet (issue 13); the CLI takes CI_COMMIT_SHA',
+    'sha-length': 'create-release-pr has no --sha-length yet (issue 13)',
+    'git-token': 'one token, token_env, for whichever host the job talks to',
+  },
+  build_and_push_image: {
+    'github-token':
+      "GitLab CI has no GITHUB_TOKEN; the GitLab registry login is the job's CI_REGISTRY_PASSWORD, another registry's is password_env",
+  },
+};
+
+/** The component names an input as the orb does (snake_case), where the orb has it. */
+const componentName = (name: InputName): string => {
+  const orb = orbName(name);
+  return typeof orb === 'string' ? orb : name.replace(/-/g, '_');
+};
+
+describe.each(COMMANDS)('the GitLab CI/CD component: %s', (command) => {
+  const file = join(root, 'templates', `${command}.yml`);
+  const header = YAML.parseAllDocuments(readFileSync(file, 'utf8'))[0]!.toJS() as {
+    spec: { inputs: Record<string, unknown> };
+  };
+  const inputs = Object.keys(header.spec.inputs);
+
+  it('has every input of the spec, or says why not', () => {
+    const missing = inputsOf(command).filter(
+      (n) => !inputs.includes(componentName(n)) && !COMPONENT_ABSENT[command]?.[n],
+    );
+    expect(missing, 'spec inputs the component lacks, with no reason').toEqual([]);
+    const stale = Object.keys(COMPONENT_ABSENT[command] ?? {}).filter((n) =>
+      inputs.includes(componentName(n as InputName)),
+    );
+    expect(stale, 'reasons for inputs the component has').toEqual([]);
+  });
+
+  it('has no input the spec does not know, unless it says why', () => {
+    const known = new Set(inputsOf(command).map(componentName));
+    expect(inputs.filter((i) => !known.has(i) && !COMPONENT_ONLY[i])).toEqual([]);
   });
 });

@@ -18,7 +18,7 @@ const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const work = mkdtempSync(join(tmpdir(), 'gr-release-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const PACKAGES = ['action', 'cli', 'core', 'fs', 'git', 'github', 'image'];
+const PACKAGES = ['action', 'cli', 'core', 'fs', 'git', 'github', 'gitlab', 'image'];
 let released: string;
 
 beforeAll(async () => {

@@ -485,6 +485,9 @@ export type InputName = keyof typeof INPUTS;
 export const INPUT_NAMES = Object.keys(INPUTS) as InputName[];
 
 /** CLI options no Action input carries, and why. */
+const GITLAB_ONLY =
+  'GitLab only: the GitLab CI/CD component (templates/create_release_pr.yml) carries it; the Action and the orb release to GitHub or a plain git remote';
+
 export const CLI_ONLY: Record<CommandName, Record<string, string>> = {
   build_and_push_image: {
     json: 'the Action sets outputs, and the orb reads --json itself to export them',
@@ -493,6 +496,9 @@ export const CLI_ONLY: Record<CommandName, Record<string, string>> = {
   },
   create_release_pr: {
     json: 'the Action sets outputs, and the orb reads --json itself to export them',
+    'gitlab-url': GITLAB_ONLY,
+    'remove-source-branch': GITLAB_ONLY,
+    squash: GITLAB_ONLY,
   },
 };
 
