@@ -302,12 +302,15 @@ export async function startGitLabSimulator(
     const m = target.pathname.match(/^\/(.+?)\.git(\/.*)$/);
     const project = m ? state.projects.get(m[1]!) : undefined;
     const basic = (req.headers.authorization ?? '').match(/^Basic\s+(.+)$/i)?.[1];
-    const [, , password] = basic
+    const [, user, password] = basic
       ? (Buffer.from(basic, 'base64')
           .toString('utf8')
           .match(/^([^:]*):(.*)$/s) ?? [])
       : [];
-    const grant = password === undefined ? undefined : grants.get(password);
+    const found = password === undefined ? undefined : grants.get(password);
+    // A job token authenticates git over HTTP only as the user gitlab-ci-token
+    // (https://docs.gitlab.com/ci/jobs/ci_job_token/); other tokens take any user name.
+    const grant = found?.job && user !== 'gitlab-ci-token' ? undefined : found;
     if (!grant) {
       entry.status = 401;
       res.writeHead(401, {

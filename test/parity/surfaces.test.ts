@@ -146,6 +146,9 @@ const COMPONENT_ONLY: Record<string, string> = {
   gitlab_url: 'GitLab only (CLI --gitlab-url)',
   remove_source_branch: 'GitLab only (CLI --remove-source-branch)',
   squash: 'GitLab only (CLI --squash)',
+  merge_request: 'GitLab push options with host git (CLI --merge-request)',
+  push_options: 'git push -o options with host git (CLI --push-option)',
+  git_user: 'the HTTPS user for a GitLab deploy or job token with host git (CLI --git-user)',
 };
 
 /** Spec inputs the component leaves out, and why. */

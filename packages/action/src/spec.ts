@@ -499,6 +499,9 @@ export const CLI_ONLY: Record<CommandName, Record<string, string>> = {
     'gitlab-url': GITLAB_ONLY,
     'remove-source-branch': GITLAB_ONLY,
     squash: GITLAB_ONLY,
+    'merge-request': GITLAB_ONLY,
+    'push-option': GITLAB_ONLY,
+    'git-user': GITLAB_ONLY,
   },
 };
 

@@ -33,7 +33,11 @@ import {
   GITLAB_TOKEN_ENV,
   gitlabHelp,
   gitlabOptions,
+  gitPushHelp,
+  gitPushOptions,
+  gitPushSettings,
   looksLikeGitLabProject,
+  mergeRequestLink,
 } from './gitlab-options.js';
 
 const help = `Usage: gitops-release create-release-pr --repo REPO --path PATH --image IMAGE[:TAG] [options]
@@ -64,6 +68,7 @@ How:
   --api graphql|rest|auto     GitHub API to write with (default auto: GraphQL, REST if absent).
 ${gitlabHelp}
   --ssh-key PATH              Private key for an SSH git remote.
+${gitPushHelp}
   --mode pull-request|push    pull-request (default): a person merges. push: commit straight onto
                               the base branch (continuous deployment).
 
@@ -280,6 +285,7 @@ export const createReleasePrCommand: Command = {
     api: { type: 'string' },
     'ssh-key': { type: 'string' },
     ...gitlabOptions,
+    ...gitPushOptions,
     mode: { type: 'string' },
     branch: { type: 'string' },
     title: { type: 'string' },
@@ -376,7 +382,10 @@ export const createReleasePrCommand: Command = {
         env: io.env,
         ...(token ? { token } : {}),
         ...(sshKey ? { sshKeyPath: sshKey } : {}),
+        ...gitPushSettings(args, request, tokenEnv),
       });
+      const link = mergeRequestLink(args, repo);
+      if (link) git.compareUrl = link;
       host = git;
       dispose = () => git.dispose();
     }

@@ -2,9 +2,16 @@
 // (https://docs.gitlab.com/ci/variables/predefined_variables/).
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UsageError } from '@gitops-release/core';
+import { type ReleaseRequest, UsageError } from '@gitops-release/core';
 import { createGitLabHost, type GitLabHost } from '@gitops-release/gitlab';
-import { flag, type Io, type OptionSpec, type ParsedArgs, stringOption } from '../command.js';
+import {
+  flag,
+  type Io,
+  listOption,
+  type OptionSpec,
+  type ParsedArgs,
+  stringOption,
+} from '../command.js';
 
 export const gitlabOptions: OptionSpec = {
   'gitlab-url': { type: 'string' },
@@ -56,4 +63,65 @@ export function createGitLabHostFromArgs(
     ...(flag(args, 'squash') ? { squash: true } : {}),
     log,
   });
+}
+
+/** The flags of a plain git push to GitLab: its push options, and the HTTP user for the token. */
+export const gitPushOptions: OptionSpec = {
+  'merge-request': { type: 'boolean' },
+  'push-option': { type: 'string', multiple: true },
+  'git-user': { type: 'string' },
+};
+
+export const gitPushHelp = `  --merge-request             --host git on GitLab: open the merge request with GitLab's push options
+                              (merge_request.create, .target, .label, .draft, .remove_source_branch,
+                              .squash, .merge_when_pipeline_succeeds), as with git push -o.
+  --push-option OPT           Another git push -o option (repeatable).
+  --git-user NAME             The HTTPS user the token goes with (default x-access-token;
+                              gitlab-ci-token for CI_JOB_TOKEN): oauth2, a deploy token's name.`;
+
+/**
+ * GitLab's push options for the merge request (https://docs.gitlab.com/topics/git/commit/#push-options-for-merge-requests).
+ * The title is GitLab's default, the commit's title, which is the rendered --title.
+ */
+export function gitPushSettings(
+  args: ParsedArgs,
+  request: ReleaseRequest,
+  tokenEnv: string,
+): { pushOptions?: string[]; httpUser?: string } {
+  const options: string[] = [];
+  if (flag(args, 'merge-request')) {
+    options.push('merge_request.create');
+    if (request.base) options.push(`merge_request.target=${request.base}`);
+    for (const label of request.labels ?? []) options.push(`merge_request.label=${label}`);
+    if (request.draft) options.push('merge_request.draft');
+    if (flag(args, 'remove-source-branch')) options.push('merge_request.remove_source_branch');
+    if (flag(args, 'squash')) options.push('merge_request.squash');
+    if (request.autoMerge) {
+      // auto_merge since GitLab 17.11; merge_when_pipeline_succeeds before it.
+      options.push('merge_request.merge_when_pipeline_succeeds', 'merge_request.auto_merge');
+    }
+  }
+  options.push(...listOption(args, 'push-option'));
+  const httpUser =
+    stringOption(args, 'git-user') ?? (tokenEnv === 'CI_JOB_TOKEN' ? 'gitlab-ci-token' : undefined);
+  return { ...(options.length ? { pushOptions: options } : {}), ...(httpUser ? { httpUser } : {}) };
+}
+
+/** The project's web page for a GitLab git remote (self-managed too): https://HOST/GROUP/PROJECT. */
+export function gitlabWebUrl(remote: string): string | undefined {
+  const https = remote.match(/^(https?):\/\/(?:[^@/]*@)?([^/]+)\/(.+?)(?:\.git)?\/?$/i);
+  if (https) return `${https[1]}://${https[2]}/${https[3]}`;
+  const ssh = remote.match(/^(?:ssh:\/\/)?[^@/]+@([^:/]+)(?::\d+)?[:/](.+?)(?:\.git)?\/?$/);
+  return ssh ? `https://${ssh[1]}/${ssh[2]}` : undefined;
+}
+
+/** With --merge-request the link is the merge request GitLab opened, on the remote's own host. */
+export function mergeRequestLink(
+  args: ParsedArgs,
+  remote: string,
+): ((base: string, branch: string) => string | undefined) | undefined {
+  const web = flag(args, 'merge-request') ? gitlabWebUrl(remote) : undefined;
+  if (!web) return undefined;
+  return (_base, branch) =>
+    `${web}/-/merge_requests?state=opened&source_branch=${encodeURIComponent(branch)}`;
 }
