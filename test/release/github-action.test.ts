@@ -26,7 +26,7 @@ function release(inputs: Record<string, string>, token = sim.tokens.write) {
     {
       command: 'create_release_pr',
       'github-token': token,
-      path: 'overlays/staging',
+      paths: 'overlays/staging',
       image: 'gcr.io/p/web',
       ...inputs,
     },

@@ -243,6 +243,12 @@ export function releaseRequest(args: ParsedArgs, io: Io): ReleaseRequest {
   const mergeMethod = stringOption(args, 'merge-method');
   const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
   const base = stringOption(args, 'base');
+  const baseProblem = base === undefined ? undefined : branchNameProblem(base);
+  if (baseProblem) {
+    throw new UsageError(`--base "${base}" is not a branch name git accepts: ${baseProblem}`, {
+      input: '--base',
+    });
+  }
   if (base) request.base = base;
   if (mode) request.mode = mode;
   if (sha) request.sha = sha;
@@ -318,7 +324,7 @@ export const createReleasePrCommand: Command = {
           ? 'github'
           : 'git');
     // Checked before any request: a wrong value is wrong usage whatever the host.
-    const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
+    oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
     const mergeMethod = oneOf(
       stringOption(args, 'merge-method'),
       ['squash', 'merge', 'rebase'] as const,
@@ -337,18 +343,9 @@ export const createReleasePrCommand: Command = {
     const json = flag(args, 'json');
     const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
 
-    const base = request.base;
-    const baseProblem = base === undefined ? undefined : branchNameProblem(base);
-    if (baseProblem) {
-      throw new UsageError(`--base "${base}" is not a branch name git accepts: ${baseProblem}`, {
-        input: '--base',
-      });
-    }
-    if (request.appRepository) {
+    if (request.appRepository)
       request.appRepository = checkAppRepo(request.appRepository, hostKind, io.cwd);
-    }
-    const key = request.key;
-    checkCombinations(args, mode, key, imageRefs.length);
+    checkCombinations(args, request.mode, request.key, imageRefs.length);
 
     // Every flag is checked before the host exists: a usage error leaves no temporary repository.
     let host: GitHost;
