@@ -7,8 +7,14 @@
 // time by the GitHub simulator (test/github-sim) and by `git http-backend` (test/support), both on
 // 127.0.0.1 and both adding the same latency to every request (default 50 ms).
 //
+// The GitLab contender: create-release-pr --host gitlab against the GitLab simulator
+// (test/gitlab-sim) serving the same repository with the same latency, against the seed 002 way
+// (full clone, yq, push with `-o merge_request.create`). Its round trips are counted as GitLab
+// sees them: requests that start within one added latency of each other ran in parallel.
+//
 // Options: --commits N  --blob-kb K  --latency-ms MS  --runs R
-// Last line: {"bench":"release-pr","round_trips":N,"speedup_vs_clone":X}
+// Last line: {"bench":"release-pr","round_trips":N,"speedup_vs_clone":X,
+//             "gitlab_round_trips":N,"gitlab_speedup_vs_push_options":X}
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -154,6 +160,7 @@ async function loadServers() {
     absWorkingDir: root,
     entryPoints: {
       sim: 'test/github-sim/index.ts',
+      gitlab: 'test/gitlab-sim/index.ts',
       git: 'test/support/git-http-server.ts',
     },
     outdir: out,
@@ -166,7 +173,9 @@ async function loadServers() {
   });
   const sim = await import(pathToFileURL(join(out, 'sim.mjs')).href);
   const git = await import(pathToFileURL(join(out, 'git.mjs')).href);
+  const gitlab = await import(pathToFileURL(join(out, 'gitlab.mjs')).href);
   return {
+    startGitLabSimulator: gitlab.startGitLabSimulator,
     startGitHubSimulator: sim.startGitHubSimulator,
     startGitHttpServer: git.startGitHttpServer,
   };
@@ -192,7 +201,7 @@ const commitCount = Number(
 );
 log(`repository: ${commitCount} commits, ${(packBytes / 1e6).toFixed(1)} MB of objects`);
 
-const { startGitHubSimulator, startGitHttpServer } = await loadServers();
+const { startGitHubSimulator, startGitHttpServer, startGitLabSimulator } = await loadServers();
 const sim = await startGitHubSimulator();
 await sim.createRepo('bench/manifests', { 'README.md': 'placeholder\n' });
 const simRepo = sim.repoPath('bench/manifests');
@@ -213,6 +222,22 @@ for (const [k, v] of [
   execFileSync('git', ['--git-dir', simRepo, 'config', k, v]);
 }
 const gitServer = await startGitHttpServer({ root: dirname(dirname(simRepo)), latencyMs: LATENCY });
+// The same repository on the GitLab simulator (its own bare repository borrowing the objects).
+const gitlab = await startGitLabSimulator();
+await gitlab.createProject('bench/manifests', { 'README.md': 'placeholder\n' });
+const gitlabRepo = gitlab.repoPath('bench/manifests');
+writeFileSync(join(gitlabRepo, 'objects/info/alternates'), `${join(cache, 'objects')}\n`);
+execFileSync('git', ['--git-dir', gitlabRepo, 'update-ref', 'refs/heads/main', bigHead]);
+for (const [k, v] of [
+  ['receive.autogc', 'false'],
+  ['gc.auto', '0'],
+]) {
+  execFileSync('git', ['--git-dir', gitlabRepo, 'config', k, v]);
+}
+gitlab.setLatency(LATENCY);
+const gitlabGitUrl = gitlab
+  .gitUrl('bench/manifests')
+  .replace('http://', `http://oauth2:${gitlab.tokens.write}@`);
 sim.setLatency(LATENCY);
 const gitUrl = `${gitServer.url}/bench/manifests.git`;
 const token = sim.tokens.write;
@@ -272,6 +297,76 @@ async function oursGit(i) {
     throw new Error(`create-release-pr --host git: ${stdout}`);
 }
 
+/** Sequential round trips: a request starting within one added latency of a round's first is in it. */
+function rounds(requests) {
+  let count = 0;
+  let start = -Infinity;
+  for (const r of [...requests].sort((a, b) => a.at - b.at)) {
+    if (r.at - start >= LATENCY * 0.8) {
+      count++;
+      start = r.at;
+    }
+  }
+  return count;
+}
+
+async function oursGitLab(i) {
+  const image = `gcr.io/bench/app:${tag('f', i)}`;
+  const before = gitlab.requests.length;
+  const { stdout } = await run(
+    process.execPath,
+    [
+      cli,
+      'create-release-pr',
+      '--host',
+      'gitlab',
+      '--repo',
+      'bench/manifests',
+      '--gitlab-url',
+      gitlab.url,
+      '--path',
+      'overlays/staging/kustomization.yaml',
+      '--image',
+      image,
+      '--json',
+    ],
+    { env: { ...process.env, GITLAB_TOKEN: gitlab.tokens.write } },
+  );
+  if (JSON.parse(stdout).result !== 'created') throw new Error(`--host gitlab: ${stdout}`);
+  return rounds(gitlab.requests.slice(before));
+}
+
+/** Seed 002: clone everything, yq the tag, commit, push with GitLab's merge request push options. */
+async function seedWayGitLab(i) {
+  const sha = tag('g', i);
+  const dir = join(work, `gitlab-clone-${i}`);
+  await run('git', ['clone', '-q', gitlabGitUrl, dir], { env: GIT_ENV });
+  const file = join(dir, 'overlays/staging/kustomization.yaml');
+  await run('yq', ['-y', '-i', `.images[0].newTag = "${sha}"`, file]);
+  await run('git', ['-C', dir, 'checkout', '-q', '-b', `release-${sha}`], { env: GIT_ENV });
+  await run('git', ['-C', dir, 'commit', '-q', '-am', `Release app ${sha}`], { env: GIT_ENV });
+  await run(
+    'git',
+    [
+      '-C',
+      dir,
+      'push',
+      '-q',
+      '-o',
+      'merge_request.create',
+      '-o',
+      'merge_request.target=main',
+      'origin',
+      'HEAD',
+    ],
+    { env: GIT_ENV },
+  );
+  if (!gitlab.mergeRequests('bench/manifests').some((m) => m.source === `release-${sha}`)) {
+    throw new Error('the push options opened no merge request');
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
 /** The seed pipelines: clone everything, yq the tag, commit, push a branch, open the PR via the API. */
 async function seedWay(i) {
   const sha = tag('e', i);
@@ -308,8 +403,9 @@ await fetch(`${sim.url}/repos/bench/manifests/pulls?state=open`, {
   headers: { authorization: `token ${token}` },
 });
 
-const times = { ours: [], oursGit: [], seed: [] };
+const times = { ours: [], oursGit: [], seed: [], gitlab: [], gitlabSeed: [] };
 let roundTrips = 0;
+let gitlabRounds = 0;
 try {
   for (let i = 0; i < RUNS; i++) {
     let trips = 0;
@@ -321,6 +417,17 @@ try {
     roundTrips = Math.max(roundTrips, trips);
     times.oursGit.push(await timed(() => oursGit(i)));
     times.seed.push(await timed(() => seedWay(i)));
+    let glRounds = 0;
+    times.gitlab.push(
+      await timed(async () => {
+        glRounds = await oursGitLab(i);
+      }),
+    );
+    gitlabRounds = Math.max(gitlabRounds, glRounds);
+    times.gitlabSeed.push(await timed(() => seedWayGitLab(i)));
+    log(
+      `run ${i + 1}/${RUNS}: create-release-pr --host gitlab ${times.gitlab.at(-1).toFixed(0)} ms in ${glRounds} round trips; clone+yq+push -o merge_request.create ${times.gitlabSeed.at(-1).toFixed(0)} ms`,
+    );
     log(
       `run ${i + 1}/${RUNS}: create-release-pr (GitHub API) ${times.ours.at(-1).toFixed(0)} ms in ${trips} requests; ` +
         `create-release-pr --host git ${times.oursGit.at(-1).toFixed(0)} ms; clone+yq+push+PR ${times.seed.at(-1).toFixed(0)} ms`,
@@ -333,6 +440,7 @@ try {
 } finally {
   await gitServer.close();
   await sim.close();
+  await gitlab.close();
   rmSync(work, { recursive: true, force: true });
 }
 
@@ -344,11 +452,17 @@ log(
 const speedup = median(times.seed) / median(times.ours);
 const speedupGit = median(times.seed) / median(times.oursGit);
 log(`speedup vs clone: GitHub API ${speedup.toFixed(1)}x, plain git ${speedupGit.toFixed(1)}x`);
+const speedupGitLab = median(times.gitlabSeed) / median(times.gitlab);
+log(
+  `GitLab: create-release-pr --host gitlab ${ms(median(times.gitlab))} in ${gitlabRounds} round trips, seed 002 way ${ms(median(times.gitlabSeed))}: ${speedupGitLab.toFixed(1)}x`,
+);
 mkdirSync(join(root, '.tmp'), { recursive: true });
 console.log(
   JSON.stringify({
     bench: 'release-pr',
     round_trips: roundTrips,
     speedup_vs_clone: Number(speedup.toFixed(1)),
+    gitlab_round_trips: gitlabRounds,
+    gitlab_speedup_vs_push_options: Number(speedupGitLab.toFixed(1)),
   }),
 );
