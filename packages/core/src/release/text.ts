@@ -137,11 +137,14 @@ export interface BodyInput {
   appRepository?: string;
   /** Commits listed before the rest are summarized by a count. */
   maxCommits?: number;
+  /** Markdown before the table, as the caller wrote it (promote: environments and versions). */
+  intro?: string;
 }
 
 /** The pull request body: changed files with old → new image, then the application commits. */
 export function formatPullRequestBody(input: BodyInput): string {
-  const lines = ['This release changes:', '', '| File | Line | Image before | Image after |'];
+  const lines = input.intro ? [input.intro.trimEnd(), ''] : [];
+  lines.push('This release changes:', '', '| File | Line | Image before | Image after |');
   lines.push('| --- | ---: | --- | --- |');
   for (const row of input.rows) {
     lines.push(`| ${cell(row.path)} | ${row.line} | ${cell(row.from)} | ${cell(row.to)} |`);
