@@ -119,6 +119,8 @@ export const INPUTS = {
       build_and_push_image: {
         cli: 'a ghcr.io login is --password-env GITHUB_TOKEN, as for any registry',
         orb: 'a ghcr.io login is username and password_env, as for any registry',
+        gitlab:
+          "GitLab CI has no GITHUB_TOKEN: the GitLab registry login is the job's CI_REGISTRY_PASSWORD, another registry's password_env",
       },
     },
     core: { absent: 'a credential of the host port, not a request field' },
@@ -161,7 +163,8 @@ export const INPUTS = {
       absent:
         "CircleCI's commit is the pipeline's (CIRCLE_SHA1): there is no merge commit to correct",
     },
-    notIn: { create_release_pr: { cli: ISSUE_13 } },
+    gitlab: 'commit',
+    notIn: { create_release_pr: { cli: ISSUE_13, gitlab: ISSUE_13 } },
     core: { build_and_push_image: 'commitSha', create_release_pr: 'sha' },
   },
   'sha-length': {
@@ -170,7 +173,7 @@ export const INPUTS = {
     default: '7',
     description: 'How many characters of the commit SHA make the default tag (4 to 40).',
     cli: ['sha-length'],
-    notIn: { create_release_pr: { cli: ISSUE_13, orb: ISSUE_13 } },
+    notIn: { create_release_pr: { cli: ISSUE_13, orb: ISSUE_13, gitlab: ISSUE_13 } },
     core: { build_and_push_image: 'shaLength', create_release_pr: 'sha' },
   },
   // build_and_push_image
@@ -476,6 +479,9 @@ export const INPUTS = {
       "For a plain git remote over HTTPS (GitLab, Gitea, Bitbucket, a GitHub other than the workflow's), the token, sent as an HTTP header to that remote only. Without it, `github-token` is used only when the remote is on the workflow's own GitHub. Masked in the log.",
     cli: { absent: 'the CLI has one token, --token-env, for whichever host it talks to' },
     orb: { absent: 'the orb has one token, token_env, for whichever host it talks to' },
+    gitlab: {
+      absent: 'the component has one token, token_env, for whichever host the job talks to',
+    },
     core: { absent: 'a credential of the git host port' },
   },
   'ssh-key': {
@@ -487,6 +493,7 @@ export const INPUTS = {
     cli: ['ssh-key'],
     orb: { absent: "CircleCI's add_ssh_keys step installs the key where git's ssh finds it" },
     rename: `${GITHUB}; the CLI takes the key file's path (--ssh-key PATH)`,
+    gitlab: 'ssh_key',
     core: { absent: 'a credential of the git host port' },
   },
   // promote
@@ -531,6 +538,9 @@ export type InputName = keyof typeof INPUTS;
 export const INPUT_NAMES = Object.keys(INPUTS) as InputName[];
 
 /** CLI options no Action input carries, and why. */
+const GITLAB_CLI_ONLY =
+  'GitLab only: the GitLab CI/CD component (templates/create_release_pr.yml) carries it; the Action and the orb release to GitHub or a plain git remote';
+
 export const CLI_ONLY: Record<CommandName, Record<string, string>> = {
   build_and_push_image: {
     json: 'the Action sets outputs, and the orb reads --json itself to export them',
@@ -539,6 +549,12 @@ export const CLI_ONLY: Record<CommandName, Record<string, string>> = {
   },
   create_release_pr: {
     json: 'the Action sets outputs, and the orb reads --json itself to export them',
+    'gitlab-url': GITLAB_CLI_ONLY,
+    'remove-source-branch': GITLAB_CLI_ONLY,
+    squash: GITLAB_CLI_ONLY,
+    'merge-request': GITLAB_CLI_ONLY,
+    'push-option': GITLAB_CLI_ONLY,
+    'git-user': GITLAB_CLI_ONLY,
   },
   promote: {
     json: 'the Action sets outputs, and the orb reads --json itself to export them',
@@ -569,6 +585,12 @@ export const GITLAB_ONLY: Record<string, string> = {
   stage: 'the stage of the pipeline the job runs in, a GitLab notion',
   job_image: 'the image the job runs in; a GitHub step and an orb executor choose theirs elsewhere',
   cli: 'how the job runs the CLI (npx @gitops-release/cli@1, or node PATH); the Action and the orb carry it',
+  gitlab_url: 'GitLab only (CLI --gitlab-url): the instance of the manifest project',
+  remove_source_branch: 'GitLab only (CLI --remove-source-branch)',
+  squash: 'GitLab only (CLI --squash)',
+  merge_request: "GitLab's push options with host git (CLI --merge-request)",
+  push_options: 'git push -o options with host git (CLI --push-option)',
+  git_user: 'the HTTPS user of a GitLab deploy or job token with host git (CLI --git-user)',
 };
 
 /** The GitLab component's input of an input, or why there is none. */
