@@ -36,6 +36,17 @@ import {
   findCommit,
   shaLengthOption,
 } from '../commit.js';
+import {
+  createGitLabHostFromArgs,
+  GITLAB_TOKEN_ENV,
+  gitlabHelp,
+  gitlabOptions,
+  gitPushHelp,
+  gitPushOptions,
+  gitPushSettings,
+  looksLikeGitLabProject,
+  mergeRequestLink,
+} from './gitlab-options.js';
 
 const help = `Usage: gitops-release create-release-pr --repo REPO --path PATH --image IMAGE[:TAG] [options]
 
@@ -62,13 +73,17 @@ Commit (the tag of images given without one, and {sha} in templates):
   --app-dir DIR               The application's checkout for the git fallback (default .).
 
 How:
-  --host github|git           Default: github for OWNER/NAME, git for URLs and paths.
-  --token-env NAME            The environment variable holding the token (default GITHUB_TOKEN).
+  --host github|gitlab|git    Default: github for OWNER/NAME (gitlab inside GitLab CI, where
+                              CI_SERVER_URL is set), git for URLs and paths.
+  --token-env NAME            The environment variable holding the token (default GITHUB_TOKEN;
+                              GITLAB_TOKEN with --host gitlab).
                               The token is never printed; for git it is sent as an HTTP header.
   --github-url URL            GitHub Enterprise Server (https://HOST or https://HOST/api/v3);
                               default $GITHUB_API_URL, else https://api.github.com.
   --api graphql|rest|auto     GitHub API to write with (default auto: GraphQL, REST if absent).
+${gitlabHelp}
   --ssh-key PATH              Private key for an SSH git remote.
+${gitPushHelp}
   --mode pull-request|push    pull-request (default): a person merges. push: commit straight onto
                               the base branch (continuous deployment).
 
@@ -121,7 +136,7 @@ function looksLikeGitHubRepo(repo: string, cwd: string): boolean {
 }
 
 /** --app-repo as the host will read it: OWNER/NAME on GitHub; a URL or an existing path for git. */
-function checkAppRepo(value: string, hostKind: 'github' | 'git', cwd: string): string {
+function checkAppRepo(value: string, hostKind: 'github' | 'gitlab' | 'git', cwd: string): string {
   if (hostKind === 'github' && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(value)) {
     throw new UsageError(
       `--app-repo "${value}" is not OWNER/NAME (the application repository on the same GitHub)`,
@@ -238,7 +253,7 @@ function toJson(result: ReleaseResult): Record<string, unknown> {
 export function releaseRequest(
   args: ParsedArgs,
   io: Io,
-  hostKind: 'github' | 'git',
+  hostKind: 'github' | 'gitlab' | 'git',
   // The application commit; run() also asks git in --app-dir when a tag depends on it.
   commit: FoundCommit | undefined = commitFromFlagOrEnv(stringOption(args, 'commit'), io.env),
 ): ReleaseRequest {
@@ -297,6 +312,8 @@ export const createReleasePrCommand: Command = {
     'github-url': { type: 'string' },
     api: { type: 'string' },
     'ssh-key': { type: 'string' },
+    ...gitlabOptions,
+    ...gitPushOptions,
     mode: { type: 'string' },
     branch: { type: 'string' },
     title: { type: 'string' },
@@ -323,8 +340,12 @@ export const createReleasePrCommand: Command = {
   async run(args, io) {
     const repo = requiredOption(args, 'repo');
     const hostKind =
-      oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
-      (looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git');
+      oneOf(stringOption(args, 'host'), ['github', 'gitlab', 'git'] as const, 'host') ??
+      (looksLikeGitLabProject(repo, io.env, io.cwd)
+        ? 'gitlab'
+        : looksLikeGitHubRepo(repo, io.cwd)
+          ? 'github'
+          : 'git');
     // git is asked only when a tag depends on it or --app-dir names the checkout: a tagged release
     // run in some other checkout (the manifests) must not take that checkout's HEAD as {sha}.
     const appDir = stringOption(args, 'app-dir');
@@ -351,7 +372,9 @@ export const createReleasePrCommand: Command = {
       });
     }
     const api = oneOf(stringOption(args, 'api'), ['graphql', 'rest', 'auto'] as const, 'api');
-    const tokenEnv = stringOption(args, 'token-env') ?? 'GITHUB_TOKEN';
+    const tokenEnv =
+      stringOption(args, 'token-env') ??
+      (hostKind === 'gitlab' ? GITLAB_TOKEN_ENV : 'GITHUB_TOKEN');
     const token = io.env[tokenEnv]?.trim() || undefined;
     const json = flag(args, 'json');
     const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
@@ -380,6 +403,8 @@ export const createReleasePrCommand: Command = {
           ? { workflowRepository: io.env.GITHUB_REPOSITORY }
           : {}),
       });
+    } else if (hostKind === 'gitlab') {
+      host = createGitLabHostFromArgs(args, io, repo, tokenEnv, token, log);
     } else {
       const sshKey = stringOption(args, 'ssh-key');
       const { createGitHost } = await import('@gitops-release/git');
@@ -389,7 +414,10 @@ export const createReleasePrCommand: Command = {
         env: io.env,
         ...(token ? { token } : {}),
         ...(sshKey ? { sshKeyPath: sshKey } : {}),
+        ...gitPushSettings(args, request, tokenEnv),
       });
+      const link = mergeRequestLink(args, repo);
+      if (link) git.compareUrl = link;
       host = git;
       dispose = () => git.dispose();
     }
