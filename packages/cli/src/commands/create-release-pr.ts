@@ -29,6 +29,17 @@ import {
   requiredOption,
   stringOption,
 } from '../command.js';
+import {
+  createGitLabHostFromArgs,
+  GITLAB_TOKEN_ENV,
+  gitlabHelp,
+  gitlabOptions,
+  gitPushHelp,
+  gitPushOptions,
+  gitPushSettings,
+  looksLikeGitLabProject,
+  mergeRequestLink,
+} from './gitlab-options.js';
 
 const help = `Usage: gitops-release create-release-pr --repo REPO --path PATH --image IMAGE[:TAG] [options]
 
@@ -48,13 +59,17 @@ Where:
   --add-missing               In a kustomization, add an images: entry when there is none.
 
 How:
-  --host github|git           Default: github for OWNER/NAME, git for URLs and paths.
-  --token-env NAME            The environment variable holding the token (default GITHUB_TOKEN).
+  --host github|gitlab|git    Default: github for OWNER/NAME (gitlab inside GitLab CI, where
+                              CI_SERVER_URL is set), git for URLs and paths.
+  --token-env NAME            The environment variable holding the token (default GITHUB_TOKEN;
+                              GITLAB_TOKEN with --host gitlab).
                               The token is never printed; for git it is sent as an HTTP header.
   --github-url URL            GitHub Enterprise Server (https://HOST or https://HOST/api/v3);
                               default $GITHUB_API_URL, else https://api.github.com.
   --api graphql|rest|auto     GitHub API to write with (default auto: GraphQL, REST if absent).
+${gitlabHelp}
   --ssh-key PATH              Private key for an SSH git remote.
+${gitPushHelp}
   --mode pull-request|push    pull-request (default): a person merges. push: commit straight onto
                               the base branch (continuous deployment).
 
@@ -107,7 +122,7 @@ function looksLikeGitHubRepo(repo: string, cwd: string): boolean {
 }
 
 /** --app-repo as the host will read it: OWNER/NAME on GitHub; a URL or an existing path for git. */
-function checkAppRepo(value: string, hostKind: 'github' | 'git', cwd: string): string {
+function checkAppRepo(value: string, hostKind: 'github' | 'gitlab' | 'git', cwd: string): string {
   if (hostKind === 'github' && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(value)) {
     throw new UsageError(
       `--app-repo "${value}" is not OWNER/NAME (the application repository on the same GitHub)`,
@@ -224,7 +239,7 @@ function toJson(result: ReleaseResult): Record<string, unknown> {
 export function releaseRequest(
   args: ParsedArgs,
   io: Io,
-  hostKind: 'github' | 'git',
+  hostKind: 'github' | 'gitlab' | 'git',
 ): ReleaseRequest {
   const paths = listOption(args, 'path');
   if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
@@ -281,6 +296,8 @@ export const createReleasePrCommand: Command = {
     'github-url': { type: 'string' },
     api: { type: 'string' },
     'ssh-key': { type: 'string' },
+    ...gitlabOptions,
+    ...gitPushOptions,
     mode: { type: 'string' },
     branch: { type: 'string' },
     title: { type: 'string' },
@@ -304,8 +321,12 @@ export const createReleasePrCommand: Command = {
   async run(args, io) {
     const repo = requiredOption(args, 'repo');
     const hostKind =
-      oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
-      (looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git');
+      oneOf(stringOption(args, 'host'), ['github', 'gitlab', 'git'] as const, 'host') ??
+      (looksLikeGitLabProject(repo, io.env, io.cwd)
+        ? 'gitlab'
+        : looksLikeGitHubRepo(repo, io.cwd)
+          ? 'github'
+          : 'git');
     const request = releaseRequest(args, io, hostKind);
     const imageRefs = request.images;
     // Checked before any request: a wrong value is wrong usage whatever the host.
@@ -321,7 +342,9 @@ export const createReleasePrCommand: Command = {
       });
     }
     const api = oneOf(stringOption(args, 'api'), ['graphql', 'rest', 'auto'] as const, 'api');
-    const tokenEnv = stringOption(args, 'token-env') ?? 'GITHUB_TOKEN';
+    const tokenEnv =
+      stringOption(args, 'token-env') ??
+      (hostKind === 'gitlab' ? GITLAB_TOKEN_ENV : 'GITHUB_TOKEN');
     const token = io.env[tokenEnv]?.trim() || undefined;
     const json = flag(args, 'json');
     const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
@@ -349,6 +372,8 @@ export const createReleasePrCommand: Command = {
           ? { workflowRepository: io.env.GITHUB_REPOSITORY }
           : {}),
       });
+    } else if (hostKind === 'gitlab') {
+      host = createGitLabHostFromArgs(args, io, repo, tokenEnv, token, log);
     } else {
       const sshKey = stringOption(args, 'ssh-key');
       const { createGitHost } = await import('@gitops-release/git');
@@ -358,7 +383,10 @@ export const createReleasePrCommand: Command = {
         env: io.env,
         ...(token ? { token } : {}),
         ...(sshKey ? { sshKeyPath: sshKey } : {}),
+        ...gitPushSettings(args, request, tokenEnv),
       });
+      const link = mergeRequestLink(args, repo);
+      if (link) git.compareUrl = link;
       host = git;
       dispose = () => git.dispose();
     }
