@@ -16,7 +16,7 @@ each() {
 }
 each --from "${PARAM_FROM:-}"
 each --to "${PARAM_TO:-}"
-each --image "${PARAM_IMAGES:-}"
+each --image "${PARAM_IMAGE:-}"
 
 # An expected image without a tag or digest is the one this pipeline built: the commit's short SHA.
 while IFS= read -r image; do
@@ -43,6 +43,7 @@ add --reviewer "${PARAM_REVIEWERS:-}"
 add --team-reviewer "${PARAM_TEAM_REVIEWERS:-}"
 add --assignee "${PARAM_ASSIGNEES:-}"
 add --github-url "${PARAM_GITHUB_URL:-}"
+[ "${PARAM_API:-auto}" = auto ] || args+=(--api "$PARAM_API")
 add --app-repo "${PARAM_APP_REPO:-}"
 ! gr_is_true "${PARAM_DRAFT:-0}" || args+=(--draft)
 ! gr_is_true "${PARAM_AUTO_MERGE:-0}" || args+=(--auto-merge --merge-method "${PARAM_MERGE_METHOD:-squash}")

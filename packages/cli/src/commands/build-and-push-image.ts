@@ -158,7 +158,15 @@ async function commitSha(
   context: string,
   given: string | undefined,
 ): Promise<string | undefined> {
-  if (given) return given;
+  if (given) {
+    // It becomes the revision label and maybe the tag: a full SHA or nothing.
+    if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i.test(given)) {
+      throw new UsageError(`--commit "${given}" is not a full commit SHA (40 or 64 hex digits)`, {
+        input: '--commit',
+      });
+    }
+    return given;
+  }
   for (const name of ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA']) {
     const v = io.env[name]?.trim();
     if (v) return v;
