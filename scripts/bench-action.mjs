@@ -147,7 +147,7 @@ const actionEnv = {
   INPUT_COMMAND: 'create_release_pr',
   'INPUT_GITHUB-TOKEN': sim.token,
   INPUT_REPO: 'bench/manifests',
-  INPUT_PATH: 'overlays/staging',
+  INPUT_PATHS: 'overlays/staging',
   INPUT_IMAGE: 'gcr.io/bench/app',
   'INPUT_DRY-RUN': 'true',
 };
