@@ -18,13 +18,15 @@ function cell(text) {
     .trim();
 }
 
-/** "`build_and_push_image`: …" descriptions name the command they belong to. */
+const COMMAND = '`(?:build_and_push_image|create_release_pr|promote)`';
+
+/** "`build_and_push_image`: …" (or "`create_release_pr`, `promote`: …") names the commands it is for. */
 function split(description) {
   const text = cell(description);
-  const m = text.match(/^`(build_and_push_image|create_release_pr)`: (.*)$/);
-  // A description that goes on about the other command too is for both.
-  if (!m || /`(build_and_push_image|create_release_pr)`/.test(m[2])) return { for: 'both', text };
-  return { for: `\`${m[1]}\``, text: m[2].charAt(0).toUpperCase() + m[2].slice(1) };
+  const m = text.match(new RegExp(`^(${COMMAND}(?:, ${COMMAND})*): (.*)$`));
+  // A description that goes on about another command too is for all.
+  if (!m || new RegExp(COMMAND).test(m[2])) return { for: 'all', text };
+  return { for: m[1], text: m[2].charAt(0).toUpperCase() + m[2].slice(1) };
 }
 
 function inputsTable() {

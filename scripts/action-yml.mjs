@@ -45,13 +45,12 @@ function actionYml(spec, { name, description, commands, root, main }) {
   const inputs = {};
   for (const input of spec.INPUT_NAMES) {
     const s = spec.INPUTS[input];
-    if (input === 'command' ? !root : !commands.some((c) => s.for === 'all' || s.for === c))
-      continue;
+    if (input === 'command' ? !root : !commands.some((c) => spec.isFor(s, c))) continue;
     // The root action serves both commands: say whose each input is, as the README's table shows.
     const text = root
       ? s.for === 'all'
         ? s.description
-        : `\`${s.for}\`: ${s.description.charAt(0).toLowerCase()}${s.description.slice(1)}`
+        : `${spec.forText(s)}: ${s.description.charAt(0).toLowerCase()}${s.description.slice(1)}`
       : (s.per?.[commands[0]] ?? s.description);
     const entry = { description: folded(text) };
     entry.required = root ? input === 'command' : Boolean(s.required);
@@ -60,8 +59,8 @@ function actionYml(spec, { name, description, commands, root, main }) {
   }
   const outputs = {};
   for (const [output, s] of Object.entries(spec.OUTPUT_SPECS)) {
-    if (!(s.for === 'all' || commands.includes(s.for))) continue;
-    const text = root && s.for !== 'all' ? `\`${s.for}\`: ${s.description}` : s.description;
+    if (!commands.some((c) => spec.isFor(s, c))) continue;
+    const text = root && s.for !== 'all' ? `${spec.forText(s)}: ${s.description}` : s.description;
     outputs[output] = { description: folded(text) };
   }
   const doc = new YAML.Document({
@@ -97,6 +96,8 @@ export async function actionFiles(root) {
       'Build the application image, tag it with the commit and push it; when the tag is already in the registry, build nothing and report the existing digest.',
     create_release_pr:
       'Set the new image tag in the GitOps manifest repository, changing nothing else, with one commit, and open or update the release pull request.',
+    promote:
+      'Promote the very image one environment runs into another: read both at one commit, copy the version (tag and digest) into the other, by pull request or push.',
   };
   for (const command of spec.COMMANDS) {
     const dir = spec.CLI_COMMAND[command];

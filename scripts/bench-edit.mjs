@@ -16,7 +16,6 @@
 // Options: --files 100,1000,10000 --runs 3 --release-runs 10 --yq-sample 30
 // Last line: {"bench":"edit","one_release_vs_bare_node":X,"vs_parse_write_floor":Y,
 //   "vs_yq_per_edited_file":Z,"peak_rss_mib":M,…}
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** In dependency order: each library is compiled against the declarations of those before it. */
-export const LIBRARIES = ['core', 'fs', 'git', 'github', 'image'];
+export const LIBRARIES = ['core', 'fs', 'git', 'github', 'gitlab', 'image'];
 export const PUBLIC_PACKAGES = [...LIBRARIES, 'cli'];
 
 function buildLibrary(name) {

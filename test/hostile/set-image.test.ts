@@ -416,4 +416,27 @@ describe('set-image on unusual input that is fine', () => {
     expect(readFileSync(join(dir, 'plain/values.yaml'), 'utf8')).toContain('tag: 1.1.0\n');
     expect(out.stderr).toContain('note: plain/values.yaml:3: wrote the tag only');
   });
+
+  // Bounded by the suite's time limit, not timed: with the parser's own duplicate-key check a map
+  // of 100,000 keys took minutes (each key compared with every key before it).
+  it('edits a values file of one 100,000-key map, and a file of 20,000 documents', async () => {
+    const dir = tempDir('set-image-big');
+    const keys = Array.from({ length: 100_000 }, (_, i) => `key${i}: value-${i}`).join('\n');
+    const values = `${keys}\nimage:\n  repository: ghcr.io/acme/web\n  tag: 1.0.0\n`;
+    const docs = Array.from(
+      { length: 20_000 },
+      (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c${i}\n`,
+    ).join('---\n');
+    writeTree(dir, {
+      'values.yaml': values,
+      'many/all.yaml': `${docs}---\n${deploy('ghcr.io/acme/web:1.0.0')}`,
+    });
+    const out = await cli(['set-image', 'ghcr.io/acme/web:1.1.0', '.'], { cwd: dir });
+    expectDone(out);
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(join(dir, 'values.yaml'), 'utf8')).toBe(
+      values.replace('tag: 1.0.0', 'tag: 1.1.0'),
+    );
+    expect(out.stdout).toMatch(/Updated 2 images in 2 files/);
+  });
 });

@@ -9,10 +9,12 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { buildRequest as actionBuildRequest } from '../../packages/action/src/commands/build.js';
+import { promoteRequest as actionPromoteRequest } from '../../packages/action/src/commands/promote.js';
 import { releaseRequest as actionReleaseRequest } from '../../packages/action/src/commands/release.js';
 import {
   type BuildInputs,
   getInputs,
+  type PromoteInputs,
   type ReleaseInputs,
 } from '../../packages/action/src/inputs.js';
 import {
@@ -31,6 +33,7 @@ import {
   buildRequest as cliBuildRequest,
 } from '../../packages/cli/src/commands/build-and-push-image.js';
 import { releaseRequest as cliReleaseRequest } from '../../packages/cli/src/commands/create-release-pr.js';
+import { promotionRequest as cliPromotionRequest } from '../../packages/cli/src/commands/promote.js';
 import { commands } from '../../packages/cli/src/main.js';
 import { formatImageReference, type ImageReference } from '../../packages/core/src/index.js';
 
@@ -53,14 +56,21 @@ interface Sample {
 
 /** One distinctive value per input; an input of the spec with a core field and no sample fails. */
 const SAMPLES: Partial<Record<InputName, Sample>> = {
-  'dry-run': { value: true, want: { build_and_push_image: true, create_release_pr: true } },
+  'dry-run': {
+    value: true,
+    want: { build_and_push_image: true, create_release_pr: true, promote: true },
+  },
   image: {
     value: ['ghcr.io/o/web:1', 'ghcr.io/o/api:2'],
     // A mixed-case owner, as `${{ github.repository }}` gives it: lowercased on every surface.
-    per: { build_and_push_image: 'ghcr.io/Acme-Corp/Web' },
+    per: {
+      build_and_push_image: 'ghcr.io/Acme-Corp/Web',
+      promote: ['ghcr.io/o/web', 'ghcr.io/o/api'],
+    },
     want: {
       build_and_push_image: 'ghcr.io/acme-corp/web',
       create_release_pr: ['ghcr.io/o/web:1', 'ghcr.io/o/api:2'],
+      promote: ['ghcr.io/o/web', 'ghcr.io/o/api'],
     },
   },
   tag: {
@@ -110,38 +120,64 @@ const SAMPLES: Partial<Record<InputName, Sample>> = {
     want: { build_and_push_image: ['type=registry,ref=ghcr.io/o/web:cache,mode=max'] },
   },
   'skip-existing': { value: false, want: { build_and_push_image: false } },
-  base: { value: 'production', want: { create_release_pr: 'production' } },
+  base: { value: 'production', want: { create_release_pr: 'production', promote: 'production' } },
   paths: {
     value: ['overlays/staging', 'apps/web/values.yaml'],
     want: { create_release_pr: ['overlays/staging', 'apps/web/values.yaml'] },
   },
-  mode: { value: 'push', want: { create_release_pr: 'push' } },
-  branch: { value: 'deploy/{app}-{sha}', want: { create_release_pr: 'deploy/{app}-{sha}' } },
-  title: { value: 'Deploy {image}', want: { create_release_pr: 'Deploy {image}' } },
-  'commit-message': { value: 'chore: {tag}', want: { create_release_pr: 'chore: {tag}' } },
-  labels: { value: ['release', 'web'], want: { create_release_pr: ['release', 'web'] } },
-  reviewers: { value: ['alice', 'bob'], want: { create_release_pr: ['alice', 'bob'] } },
-  'team-reviewers': { value: ['sre'], want: { create_release_pr: ['sre'] } },
-  assignees: { value: ['carol'], want: { create_release_pr: ['carol'] } },
-  draft: { value: true, want: { create_release_pr: true } },
-  'auto-merge': { value: true, want: { create_release_pr: 'squash' } },
+  mode: { value: 'push', want: { create_release_pr: 'push', promote: 'push' } },
+  branch: {
+    value: 'deploy/{app}-{sha}',
+    want: { create_release_pr: 'deploy/{app}-{sha}', promote: 'deploy/{app}-{sha}' },
+  },
+  title: {
+    value: 'Deploy {image}',
+    want: { create_release_pr: 'Deploy {image}', promote: 'Deploy {image}' },
+  },
+  'commit-message': {
+    value: 'chore: {tag}',
+    want: { create_release_pr: 'chore: {tag}', promote: 'chore: {tag}' },
+  },
+  labels: {
+    value: ['release', 'web'],
+    want: { create_release_pr: ['release', 'web'], promote: ['release', 'web'] },
+  },
+  reviewers: {
+    value: ['alice', 'bob'],
+    want: { create_release_pr: ['alice', 'bob'], promote: ['alice', 'bob'] },
+  },
+  'team-reviewers': { value: ['sre'], want: { create_release_pr: ['sre'], promote: ['sre'] } },
+  assignees: { value: ['carol'], want: { create_release_pr: ['carol'], promote: ['carol'] } },
+  draft: { value: true, want: { create_release_pr: true, promote: true } },
+  'auto-merge': { value: true, want: { create_release_pr: 'squash', promote: 'squash' } },
   'merge-method': {
     value: 'rebase',
     with: { 'auto-merge': true },
-    want: { create_release_pr: 'rebase' },
+    want: { create_release_pr: 'rebase', promote: 'rebase' },
   },
-  'close-superseded': { value: true, want: { create_release_pr: true } },
-  'allow-downgrade': { value: true, want: { create_release_pr: true } },
-  'app-repo': { value: 'o/web-app', want: { create_release_pr: 'o/web-app' } },
+  'close-superseded': { value: true, want: { create_release_pr: true, promote: true } },
+  'allow-downgrade': { value: true, want: { create_release_pr: true, promote: true } },
+  'app-repo': {
+    value: 'o/web-app',
+    want: { create_release_pr: 'o/web-app', promote: 'o/web-app' },
+  },
   key: {
     value: '.spec.template.spec.containers[name=web].image',
     want: { create_release_pr: '.spec.template.spec.containers[name=web].image' },
   },
   'add-missing': { value: true, want: { create_release_pr: true } },
+  from: {
+    value: ['overlays/qa', 'charts/web/values-qa.yaml'],
+    want: { promote: ['overlays/qa', 'charts/web/values-qa.yaml'] },
+  },
+  to: { value: ['overlays/production'], want: { promote: ['overlays/production'] } },
+  expect: { value: ['ghcr.io/o/web:1a2b3c4'], want: { promote: ['ghcr.io/o/web:1a2b3c4'] } },
+  'pin-digest': { value: true, want: { promote: true } },
 };
 
 const BASELINE: Record<CommandName, Partial<Record<InputName, Value>>> = {
   build_and_push_image: { image: ['ghcr.io/o/web'] },
+  promote: { repo: 'o/manifests', from: ['overlays/staging'], to: ['overlays/prod'] },
   create_release_pr: {
     repo: 'o/manifests',
     paths: ['overlays/staging'],
@@ -187,6 +223,7 @@ function actionRequest(command: CommandName, given: Partial<Record<InputName, Va
   for (const [name, value] of Object.entries(given))
     env[`INPUT_${name.toUpperCase()}`] = actionValue(name as InputName, value!);
   const inputs = getInputs(env);
+  if (command === 'promote') return actionPromoteRequest(inputs as PromoteInputs, env);
   return command === 'build_and_push_image'
     ? actionBuildRequest(inputs as BuildInputs, env, CWD, new Date(0))
     : actionReleaseRequest(inputs as ReleaseInputs);
@@ -204,9 +241,10 @@ async function cliRequest(command: CommandName, argv: string[], env: Record<stri
   const cli = commands.find((c) => c.name === CLI_COMMAND[command])!;
   const args = parseCommandArgs(cli, argv);
   const io = { stdout: () => {}, stderr: () => {}, env, cwd: CWD };
+  if (command === 'promote') return cliPromotionRequest(args, io);
   return command === 'build_and_push_image'
     ? cliBuildRequest(args, io, buildPlaces(args, io))
-    : cliReleaseRequest(args, io);
+    : cliReleaseRequest(args, io, 'github');
 }
 
 function hasCliFlag(name: InputName, command: CommandName): boolean {

@@ -18,7 +18,7 @@ const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const work = mkdtempSync(join(tmpdir(), 'gr-release-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const PACKAGES = ['action', 'cli', 'core', 'fs', 'git', 'github', 'image'];
+const PACKAGES = ['action', 'cli', 'core', 'fs', 'git', 'github', 'gitlab', 'image'];
 let released: string;
 
 beforeAll(async () => {
@@ -96,23 +96,31 @@ describe('versions', () => {
     const files = [
       'README.md',
       'examples/circleci/config.yml',
+      'examples/gitlab/.gitlab-ci.yml',
+      'examples/gitlab/script-lines.gitlab-ci.yml',
+      'docs/gitlab.md',
       ...readdirSync(join(root, 'examples/github/app-repo/.github/workflows')).map(
         (f) => `examples/github/app-repo/.github/workflows/${f}`,
       ),
       ...readdirSync(join(root, 'orb/src/examples')).map((f) => `orb/src/examples/${f}`),
       ...PACKAGES.filter((p) => p !== 'action').map((p) => `packages/${p}/README.md`),
     ];
-    // Actions follow the moving major tag vX; the orb and npm take the major X (any X.y.z).
+    // Actions follow the moving major tag vX; the orb, npm and the GitLab component take the
+    // major X (any X.y.z: GitLab resolves a partial version to the latest release).
     const wrong: string[] = [];
     let count = 0;
     for (const file of files) {
       for (const m of read(file).matchAll(
-        /(uses: |orbs?:\s*\n?\s*gitops-release: |)(gitops-release\/gitops-release(?:\/[\w-]+)?|@gitops-release\/cli)@([\w.:-]+)/g,
+        /(uses: |orbs?:\s*\n?\s*gitops-release: |component: \$CI_SERVER_FQDN\/|)(gitops-release\/gitops-release(?:\/[\w-]+)?|@gitops-release\/cli)@([\w.:-]+)/g,
       )) {
         count++;
         const [whole, how, what, version] = m as unknown as [string, string, string, string];
         const want =
-          what === '@gitops-release/cli' || how.includes('gitops-release: ') ? major : `v${major}`;
+          what === '@gitops-release/cli' ||
+          how.includes('gitops-release: ') ||
+          how.startsWith('component')
+            ? major
+            : `v${major}`;
         if (how === '' && what !== '@gitops-release/cli')
           wrong.push(`${file}: ${whole} (neither uses: nor orbs:)`);
         else if (version !== want) wrong.push(`${file}: ${whole} (want @${want})`);

@@ -14,6 +14,8 @@ export interface GitHttpServerOptions {
   token?: string;
   /** Milliseconds added before each response. */
   latencyMs?: number;
+  /** Awaited before each request is served: a test lands another writer's push in a race. */
+  onRequest?: (entry: GitRequestLogEntry) => void | Promise<void>;
 }
 
 export interface GitRequestLogEntry {
@@ -60,7 +62,10 @@ export async function startGitHttpServer(given: GitHttpServerOptions): Promise<G
     const service = url.searchParams.get('service') ?? url.pathname.match(/(git-[a-z-]+)$/)?.[1];
     if (service) entry.service = service;
     log.push(entry);
-    const respond = () => handle(req, res, url, entry, options);
+    const serve = () => handle(req, res, url, entry, options);
+    const respond = options.onRequest
+      ? () => void Promise.resolve(options.onRequest?.(entry)).then(serve)
+      : serve;
     if (options.latencyMs) setTimeout(respond, options.latencyMs);
     else respond();
   });

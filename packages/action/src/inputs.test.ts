@@ -223,7 +223,7 @@ describe('inputs the command does not read', () => {
 
   it("warns about another command's input, naming it, and what the build calls image labels", () => {
     expect(warnings({ ...build, labels: 'org.opencontainers.image.vendor=acme' })).toEqual([
-      'warning: input "labels" is for create_release_pr, not build_and_push_image: it is ignored; image labels are "image-labels"',
+      'warning: input "labels" is for create_release_pr and promote, not build_and_push_image: it is ignored; image labels are "image-labels"',
     ]);
     expect(warnings({ ...release, 'build-args': 'A=1' })).toEqual([
       'warning: input "build-args" is for build_and_push_image, not create_release_pr: it is ignored',

@@ -4,6 +4,7 @@ import {
   BUILDERS,
   COMMANDS,
   type CommandName,
+  forText,
   HOSTS,
   INPUT_NAMES,
   INPUTS,
@@ -213,7 +214,27 @@ export interface ReleaseInputs extends CommonInputs {
   sshKey: string | undefined;
 }
 
-export type Inputs = BuildInputs | ReleaseInputs;
+/** What create_release_pr and promote both read: where the repository is, how to write to it. */
+export type RepositoryInputs = Omit<
+  ReleaseInputs,
+  'command' | 'images' | 'paths' | 'key' | 'addMissing'
+> & { command: 'create_release_pr' | 'promote' };
+
+export interface PromoteInputs extends RepositoryInputs {
+  command: 'promote';
+  from: string[];
+  to: string[];
+  /** Image names to promote; none: every image both environments deploy. */
+  images: string[];
+  expect: string[];
+  pinDigest: boolean;
+  /** The registry login for pin-digest, as build_and_push_image takes it. */
+  username: string | undefined;
+  password: string | undefined;
+  gcpKey: string | undefined;
+}
+
+export type Inputs = BuildInputs | ReleaseInputs | PromoteInputs;
 
 /** The values of every secret input that is set, for masking before anything else runs. */
 export function secretValues(env: Env): string[] {
@@ -244,9 +265,9 @@ export function getInputs(env: Env): Inputs {
     shaLength,
     notes: strayInputs(env, chosen),
   };
-  return chosen === 'build_and_push_image'
-    ? buildInputs(env, common)
-    : releaseInputs(env, common, shaLength);
+  if (chosen === 'build_and_push_image') return buildInputs(env, common);
+  if (chosen === 'promote') return promoteInputs(env, common);
+  return releaseInputs(env, common, shaLength);
 }
 
 /**
@@ -288,7 +309,9 @@ function strayInputs(env: Env, command: CommandName): InputNote[] {
         : '';
     notes.push({
       level: 'warning',
-      message: `input "${name}" is for ${spec.for}, not ${command}: it is ignored${hint}`,
+      message: `input "${name}" is for ${forText(spec)
+        .replace(/`/g, '')
+        .replace(/, ([^,]*)$/, ' and $1')}, not ${command}: it is ignored${hint}`,
     });
   }
   for (const [name, where] of Object.entries(KNOWN_ELSEWHERE)) {
@@ -354,26 +377,17 @@ function buildInputs(env: Env, common: CommonInputs): BuildInputs {
   };
 }
 
-function releaseInputs(env: Env, common: CommonInputs, shaLength: number): ReleaseInputs {
+/** The repository and pull request inputs, as create_release_pr and promote read them. */
+function repositoryInputs(
+  env: Env,
+  common: CommonInputs,
+  command: RepositoryInputs['command'],
+): RepositoryInputs {
   const repo = requiredInput(
     env,
     'repo',
-    'for create_release_pr: the manifest repository, OWNER/NAME or a git URL',
+    `for ${command}: the manifest repository, OWNER/NAME or a git URL`,
   );
-  const paths = listInput(env, 'paths');
-  if (paths.length === 0)
-    fail('paths', 'is required for create_release_pr: the files or directories to edit');
-  const given = listInput(env, 'image');
-  if (given.length === 0)
-    fail('image', 'is required for create_release_pr: the image(s) to release, e.g. ghcr.io/o/app');
-  const tag = resolveTag(env, shaLength);
-  const images = given.map((value) => {
-    const image = lowercased(value, 'image', common.notes);
-    if (hasTagOrDigest(image)) return image;
-    if (tag === undefined)
-      fail('image', `"${image}" has no tag, and neither "tag" nor GITHUB_SHA gives one`);
-    return `${image}:${tag}`;
-  });
   const autoMerge = booleanInput(env, 'auto-merge', false);
   const mergeMethod = rawInput(env, 'merge-method')
     ? enumInput(env, 'merge-method', MERGE_METHODS, 'squash')
@@ -382,10 +396,8 @@ function releaseInputs(env: Env, common: CommonInputs, shaLength: number): Relea
   const host = enumInput(env, 'host', HOSTS, looksLikeGitUrl(repo) ? 'git' : 'github');
   return {
     ...common,
-    command: 'create_release_pr',
+    command,
     repo,
-    images,
-    paths,
     base: rawInput(env, 'base'),
     host,
     githubUrl: rawInput(env, 'github-url') ?? (env.GITHUB_API_URL?.trim() || undefined),
@@ -404,10 +416,75 @@ function releaseInputs(env: Env, common: CommonInputs, shaLength: number): Relea
     closeSuperseded: booleanInput(env, 'close-superseded', false),
     allowDowngrade: booleanInput(env, 'allow-downgrade', false),
     appRepo: rawInput(env, 'app-repo') ?? (env.GITHUB_REPOSITORY?.trim() || undefined),
-    key: rawInput(env, 'key'),
-    addMissing: booleanInput(env, 'add-missing', false),
     gitToken: rawInput(env, 'git-token'),
     sshKey: rawInput(env, 'ssh-key'),
+  };
+}
+
+function releaseInputs(env: Env, common: CommonInputs, shaLength: number): ReleaseInputs {
+  const repository = repositoryInputs(env, common, 'create_release_pr');
+  const paths = listInput(env, 'paths');
+  if (paths.length === 0)
+    fail('paths', 'is required for create_release_pr: the files or directories to edit');
+  const given = listInput(env, 'image');
+  if (given.length === 0)
+    fail('image', 'is required for create_release_pr: the image(s) to release, e.g. ghcr.io/o/app');
+  const tag = resolveTag(env, shaLength);
+  const images = given.map((value) => {
+    const image = lowercased(value, 'image', common.notes);
+    if (hasTagOrDigest(image)) return image;
+    if (tag === undefined)
+      fail('image', `"${image}" has no tag, and neither "tag" nor GITHUB_SHA gives one`);
+    return `${image}:${tag}`;
+  });
+  return {
+    ...repository,
+    command: 'create_release_pr',
+    images,
+    paths,
+    key: rawInput(env, 'key'),
+    addMissing: booleanInput(env, 'add-missing', false),
+  };
+}
+
+function promoteInputs(env: Env, common: CommonInputs): PromoteInputs {
+  const repository = repositoryInputs(env, common, 'promote');
+  const from = listInput(env, 'from');
+  if (from.length === 0)
+    fail(
+      'from',
+      'is required for promote: the environment that ran the version, e.g. overlays/staging',
+    );
+  const to = listInput(env, 'to');
+  if (to.length === 0)
+    fail(
+      'to',
+      'is required for promote: the environment to promote into, e.g. overlays/production',
+    );
+  const images = listInput(env, 'image').map((value) => {
+    const image = lowercased(value, 'image', common.notes);
+    if (hasTagOrDigest(image))
+      fail(
+        'image',
+        `"${image}": for promote give image names only; the version is the one "from" deploys (check it with "expect")`,
+      );
+    return image;
+  });
+  const password = rawInput(env, 'password');
+  const gcpKey = rawInput(env, 'gcp-key');
+  if (gcpKey !== undefined && password !== undefined)
+    fail('gcp-key', 'and "password" are two ways to log in: set only one');
+  return {
+    ...repository,
+    command: 'promote',
+    from,
+    to,
+    images,
+    expect: listInput(env, 'expect').map((value) => lowercased(value, 'expect', common.notes)),
+    pinDigest: booleanInput(env, 'pin-digest', false),
+    username: rawInput(env, 'username'),
+    password,
+    gcpKey,
   };
 }
 

@@ -1,6 +1,12 @@
 import { ManifestParseError, UsageError } from '@gitops-release/core';
 import { describe, expect, it } from 'vitest';
-import { type BuildInputs, type Env, inputVariable, type ReleaseInputs } from './inputs.js';
+import {
+  type BuildInputs,
+  type Env,
+  inputVariable,
+  type PromoteInputs,
+  type ReleaseInputs,
+} from './inputs.js';
 import { type CommandRunner, inActionTerms, type Loaders, run } from './main.js';
 import { OUTPUTS } from './outputs.js';
 import type { AnnotationPlace, Runtime } from './runtime.js';
@@ -56,7 +62,7 @@ function recorder(inputs: Record<string, string>, extra: Env = {}): [Runtime, Re
 }
 
 function loaders(
-  release: CommandRunner<BuildInputs | ReleaseInputs>,
+  release: CommandRunner<BuildInputs | ReleaseInputs | PromoteInputs>,
 ): Loaders & { loaded: string[] } {
   const loaded: string[] = [];
   return {
@@ -67,6 +73,10 @@ function loaders(
     },
     create_release_pr: async () => {
       loaded.push('release');
+      return release;
+    },
+    promote: async () => {
+      loaded.push('promote');
       return release;
     },
   };

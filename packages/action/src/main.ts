@@ -4,6 +4,7 @@ import {
   type Env,
   getInputs,
   inputVariable,
+  type PromoteInputs,
   type ReleaseInputs,
   secretValues,
 } from './inputs.js';
@@ -25,11 +26,13 @@ export type CommandRunner<I> = (inputs: I, rt: Runtime) => Promise<CommandOutcom
 export interface Loaders {
   build_and_push_image(): Promise<CommandRunner<BuildInputs>>;
   create_release_pr(): Promise<CommandRunner<ReleaseInputs>>;
+  promote(): Promise<CommandRunner<PromoteInputs>>;
 }
 
 export const loaders: Loaders = {
   build_and_push_image: () => import('./commands/build.js').then((m) => m.buildCommand),
   create_release_pr: () => import('./commands/release.js').then((m) => m.releaseCommand),
+  promote: () => import('./commands/promote.js').then((m) => m.promoteCommand),
 };
 
 /** The action: inputs → core → outputs and summary. Never throws; failure sets exit code 1. */
@@ -64,6 +67,7 @@ async function runCommand(
 ): Promise<CommandOutcome> {
   if (inputs.command === 'build_and_push_image')
     return (await commands.build_and_push_image())(inputs, rt);
+  if (inputs.command === 'promote') return (await commands.promote())(inputs, rt);
   return (await commands.create_release_pr())(inputs, rt);
 }
 

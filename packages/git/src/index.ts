@@ -32,6 +32,16 @@ export interface GitHostOptions {
   remote: string;
   /** For HTTPS: sent as an `http.extraHeader` through the environment, never in a URL or argv. */
   token?: string;
+  /**
+   * The user name the HTTPS token goes with (default `x-access-token`): GitLab takes
+   * `gitlab-ci-token` for a job token, `oauth2` for an access token, a deploy token's own name.
+   */
+  httpUser?: string;
+  /**
+   * `git push -o` options sent with every push: GitLab's `merge_request.create`, `.target`, …
+   * (https://docs.gitlab.com/topics/git/commit/#push-options), or any the remote understands.
+   */
+  pushOptions?: string[];
   /** For SSH: the private key, used through GIT_SSH_COMMAND. */
   sshKeyPath?: string;
   /** Where the temporary clone goes; default the OS temp dir. */
@@ -107,10 +117,12 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
     : `file://${resolve(options.cwd ?? process.cwd(), options.remote)}`;
   const shown = redactRemote(isUrl(options.remote) ? options.remote : options.remote);
   const dir = await mkdtemp(join(options.tempRoot ?? tmpdir(), 'gitops-release-'));
+  const httpUser = options.httpUser ?? 'x-access-token';
   const secrets = options.token
-    ? [options.token, Buffer.from(`x-access-token:${options.token}`).toString('base64')]
+    ? [options.token, Buffer.from(`${httpUser}:${options.token}`).toString('base64')]
     : [];
   const baseEnv = options.env ?? process.env;
+  const pushOptions = (options.pushOptions ?? []).flatMap((o) => ['-o', o]);
   const author = options.author ?? {
     name: 'gitops-release',
     email: 'gitops-release@users.noreply.github.com',
@@ -134,7 +146,7 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
     const origin = remote.match(/^(https?:\/\/[^/]+)\//i)?.[1];
     config.push([
       origin ? `http.${origin}/.extraHeader` : 'http.extraHeader',
-      `Authorization: Basic ${Buffer.from(`x-access-token:${options.token}`).toString('base64')}`,
+      `Authorization: Basic ${Buffer.from(`${httpUser}:${options.token}`).toString('base64')}`,
     ]);
   }
   env.GIT_CONFIG_COUNT = String(config.length);
@@ -247,7 +259,7 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
     const url = new URL(remote);
     const headers: Record<string, string> = { 'User-Agent': 'git/2.0 (gitops-release)' };
     if (options.token) {
-      headers.Authorization = `Basic ${Buffer.from(`x-access-token:${options.token}`).toString('base64')}`;
+      headers.Authorization = `Basic ${Buffer.from(`${httpUser}:${options.token}`).toString('base64')}`;
     }
     const credentials = Boolean(options.token || url.username);
     if (!options.token && url.username) {
@@ -482,7 +494,16 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
     const lease = `--force-with-lease=refs/heads/${branch}:${observed ?? ''}`;
     try {
       await git(
-        ['push', '-q', '--porcelain', lease, ...extra, 'origin', `${sha}:refs/heads/${branch}`],
+        [
+          'push',
+          '-q',
+          '--porcelain',
+          lease,
+          ...extra,
+          ...pushOptions,
+          'origin',
+          `${sha}:refs/heads/${branch}`,
+        ],
         {
           remote: true,
         },

@@ -45,7 +45,7 @@ async function isFile(path: string): Promise<boolean> {
  * (docker/login-action with a PAT that can push where the workflow token cannot).
  */
 export async function loginFor(
-  inputs: BuildInputs,
+  inputs: Pick<BuildInputs, 'gcpKey' | 'password' | 'username' | 'githubToken'>,
   env: Env,
   registry: string,
 ): Promise<RegistryCredentials | undefined> {

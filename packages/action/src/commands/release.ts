@@ -11,7 +11,13 @@ import {
   UsageError,
 } from '@gitops-release/core';
 import { httpFetch } from '../http-fetch.js';
-import { type Env, looksLikeGitUrl, type ReleaseInputs, shortCommit } from '../inputs.js';
+import {
+  type Env,
+  looksLikeGitUrl,
+  type ReleaseInputs,
+  type RepositoryInputs,
+  shortCommit,
+} from '../inputs.js';
 import type { CommandRunner } from '../main.js';
 import { code, text } from '../markdown.js';
 import type { Runtime } from '../runtime.js';
@@ -33,7 +39,7 @@ function remoteHost(remote: string): string | undefined {
  * only to the GitHub the workflow runs on: sent as a header to any other git server, the
  * workflow's token would be handed to that server.
  */
-export function tokenForRemote(inputs: ReleaseInputs, env: Env): string | undefined {
+export function tokenForRemote(inputs: RepositoryInputs, env: Env): string | undefined {
   if (inputs.gitToken) return inputs.gitToken;
   if (!inputs.githubToken) return undefined;
   const server = remoteHost(env.GITHUB_SERVER_URL || 'https://github.com');
@@ -41,17 +47,18 @@ export function tokenForRemote(inputs: ReleaseInputs, env: Env): string | undefi
   return host !== undefined && host === server ? inputs.githubToken : undefined;
 }
 
-interface OpenHost {
+export interface OpenHost {
   host: GitHost;
   close(): Promise<void>;
 }
 
-async function openHost(inputs: ReleaseInputs, rt: Runtime): Promise<OpenHost> {
+/** The GitHub or plain git host of `repo`; promote opens it the same way. */
+export async function openHost(inputs: RepositoryInputs, rt: Runtime): Promise<OpenHost> {
   const log = (line: string) => rt.info(line);
   if (inputs.host === 'github') {
     if (!inputs.githubToken)
       throw new UsageError(
-        'input "github-token" is empty: create_release_pr on GitHub needs a token that can write to the manifest repository',
+        `input "github-token" is empty: ${inputs.command} on GitHub needs a token that can write to the manifest repository`,
         { input: 'github-token' },
       );
     // Each host's code is loaded only when chosen: loading the GitHub client's modules alone took
@@ -208,7 +215,7 @@ export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) =
 };
 
 /** The git host names its token flag; in a workflow that is `git-token` (or why none was sent). */
-function inputsOfGitHost(err: unknown, inputs: ReleaseInputs, env: Env): unknown {
+export function inputsOfGitHost(err: unknown, inputs: RepositoryInputs, env: Env): unknown {
   if (inputs.host !== 'git' || !(err instanceof GitopsReleaseError) || err.input !== 'token-env')
     return err;
   const withheld = !inputs.gitToken && inputs.githubToken && !tokenForRemote(inputs, env);

@@ -47,7 +47,8 @@ Image and tags:
   --image REGISTRY/NAME    Where to push, e.g. gcr.io/PROJECT/NAME,
                            REGION-docker.pkg.dev/PROJECT/REPO/NAME,
                            ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME, ghcr.io/OWNER/NAME,
-                           HARBOR_HOST/PROJECT/NAME, or a Docker Hub NAMESPACE/NAME. (required)
+                           HARBOR_HOST/PROJECT/NAME, or a Docker Hub NAMESPACE/NAME. Required,
+                           except in GitLab CI: default $CI_REGISTRY_IMAGE.
   --tag TAG                The tag. Default: the commit SHA shortened, from GITHUB_SHA,
                            CIRCLE_SHA1 or CI_COMMIT_SHA, else 'git rev-parse HEAD' in --context.
   --commit SHA             The full commit SHA to tag and label, instead of the CI's (e.g. a pull
@@ -76,6 +77,7 @@ Login (the secret is read from the environment or stdin, never from the command 
   --password-env VAR       Read the password or token from environment variable VAR.
   --password-stdin         Read the password or token from standard input.
   --gcp-key-env VAR        Read a Google service-account JSON key from VAR (user _json_key).
+  In GitLab CI, pushing to $CI_REGISTRY logs in as $CI_REGISTRY_USER with $CI_REGISTRY_PASSWORD.
   Without a login, the builder's own (docker login, credential helpers) is used.
 
 Behaviour and output:
@@ -156,7 +158,15 @@ async function commitSha(
   context: string,
   given: string | undefined,
 ): Promise<string | undefined> {
-  if (given) return given;
+  if (given) {
+    // It becomes the revision label and maybe the tag: a full SHA or nothing.
+    if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i.test(given)) {
+      throw new UsageError(`--commit "${given}" is not a full commit SHA (40 or 64 hex digits)`, {
+        input: '--commit',
+      });
+    }
+    return given;
+  }
   for (const name of ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA']) {
     const v = io.env[name]?.trim();
     if (v) return v;
@@ -177,7 +187,7 @@ function sourceUrl(io: Io): string | undefined {
   return CIRCLE_REPOSITORY_URL || CI_PROJECT_URL || undefined;
 }
 
-async function readLogin(
+export async function readLogin(
   args: ParsedArgs,
   io: IoWithStdin,
   registry: string,
@@ -218,6 +228,15 @@ async function readLogin(
         input: '--password-stdin',
       });
   }
+  // GitLab CI: the project's container registry and the job's credentials for it
+  // (https://docs.gitlab.com/user/packages/container_registry/authenticate_with_container_registry/).
+  const gitlabRegistry = io.env.CI_REGISTRY?.trim() === registry;
+  if (password === undefined && gitlabRegistry && io.env.CI_REGISTRY_PASSWORD && !username) {
+    return {
+      username: io.env.CI_REGISTRY_USER ?? 'gitlab-ci-token',
+      password: io.env.CI_REGISTRY_PASSWORD,
+    };
+  }
   if (password === undefined) {
     if (username)
       throw new UsageError('--username needs --password-env or --password-stdin', {
@@ -227,7 +246,8 @@ async function readLogin(
   }
   const kind = registryKind(registry);
   if (kind === 'ecr' && !username) return ecrLogin(password);
-  username ??= defaultUsername(kind, io.env);
+  username ??=
+    (gitlabRegistry ? io.env.CI_REGISTRY_USER : undefined) ?? defaultUsername(kind, io.env);
   if (!username)
     throw new UsageError(`--username is required to log in to ${registry}`, {
       input: '--username',
@@ -249,7 +269,11 @@ export function buildPlaces(
   args: ParsedArgs,
   io: Io,
 ): { image: string; context: string; dockerfile: string } {
-  const given = requiredOption(args, 'image');
+  // In GitLab CI the project's own image path is the default (CI_REGISTRY_IMAGE).
+  const given =
+    stringOption(args, 'image') ??
+    (io.env.CI_REGISTRY_IMAGE?.trim() || undefined) ??
+    requiredOption(args, 'image');
   const image = lowercaseImageName(given);
   if (image !== given)
     io.stderr(

@@ -29,6 +29,17 @@ import {
   requiredOption,
   stringOption,
 } from '../command.js';
+import {
+  createGitLabHostFromArgs,
+  GITLAB_TOKEN_ENV,
+  gitlabHelp,
+  gitlabOptions,
+  gitPushHelp,
+  gitPushOptions,
+  gitPushSettings,
+  looksLikeGitLabProject,
+  mergeRequestLink,
+} from './gitlab-options.js';
 
 const help = `Usage: gitops-release create-release-pr --repo REPO --path PATH --image IMAGE[:TAG] [options]
 
@@ -48,13 +59,17 @@ Where:
   --add-missing               In a kustomization, add an images: entry when there is none.
 
 How:
-  --host github|git           Default: github for OWNER/NAME, git for URLs and paths.
-  --token-env NAME            The environment variable holding the token (default GITHUB_TOKEN).
+  --host github|gitlab|git    Default: github for OWNER/NAME (gitlab inside GitLab CI, where
+                              CI_SERVER_URL is set), git for URLs and paths.
+  --token-env NAME            The environment variable holding the token (default GITHUB_TOKEN;
+                              GITLAB_TOKEN with --host gitlab).
                               The token is never printed; for git it is sent as an HTTP header.
   --github-url URL            GitHub Enterprise Server (https://HOST or https://HOST/api/v3);
                               default $GITHUB_API_URL, else https://api.github.com.
   --api graphql|rest|auto     GitHub API to write with (default auto: GraphQL, REST if absent).
+${gitlabHelp}
   --ssh-key PATH              Private key for an SSH git remote.
+${gitPushHelp}
   --mode pull-request|push    pull-request (default): a person merges. push: commit straight onto
                               the base branch (continuous deployment).
 
@@ -107,7 +122,7 @@ function looksLikeGitHubRepo(repo: string, cwd: string): boolean {
 }
 
 /** --app-repo as the host will read it: OWNER/NAME on GitHub; a URL or an existing path for git. */
-function checkAppRepo(value: string, hostKind: 'github' | 'git', cwd: string): string {
+function checkAppRepo(value: string, hostKind: 'github' | 'gitlab' | 'git', cwd: string): string {
   if (hostKind === 'github' && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(value)) {
     throw new UsageError(
       `--app-repo "${value}" is not OWNER/NAME (the application repository on the same GitHub)`,
@@ -221,7 +236,11 @@ function toJson(result: ReleaseResult): Record<string, unknown> {
 }
 
 /** What core's createReleasePr is asked: every flag the command reads, with its value. */
-export function releaseRequest(args: ParsedArgs, io: Io): ReleaseRequest {
+export function releaseRequest(
+  args: ParsedArgs,
+  io: Io,
+  hostKind: 'github' | 'gitlab' | 'git',
+): ReleaseRequest {
   const paths = listOption(args, 'path');
   if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
   const sha = ciSha(io.env);
@@ -253,11 +272,12 @@ export function releaseRequest(args: ParsedArgs, io: Io): ReleaseRequest {
   if (flag(args, 'close-superseded')) request.closeSuperseded = true;
   if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
   const appRepo = stringOption(args, 'app-repo');
-  if (appRepo) request.appRepository = appRepo;
+  if (appRepo) request.appRepository = checkAppRepo(appRepo, hostKind, io.cwd);
   const key = stringOption(args, 'key');
   if (key) request.key = key;
   if (flag(args, 'add-missing')) request.addMissing = true;
   if (flag(args, 'dry-run')) request.dryRun = true;
+  checkCombinations(args, mode, key, request.images.length);
   return request;
 }
 
@@ -276,6 +296,8 @@ export const createReleasePrCommand: Command = {
     'github-url': { type: 'string' },
     api: { type: 'string' },
     'ssh-key': { type: 'string' },
+    ...gitlabOptions,
+    ...gitPushOptions,
     mode: { type: 'string' },
     branch: { type: 'string' },
     title: { type: 'string' },
@@ -298,11 +320,15 @@ export const createReleasePrCommand: Command = {
 
   async run(args, io) {
     const repo = requiredOption(args, 'repo');
-    const request = releaseRequest(args, io);
-    const imageRefs = request.images;
     const hostKind =
-      oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
-      (looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git');
+      oneOf(stringOption(args, 'host'), ['github', 'gitlab', 'git'] as const, 'host') ??
+      (looksLikeGitLabProject(repo, io.env, io.cwd)
+        ? 'gitlab'
+        : looksLikeGitHubRepo(repo, io.cwd)
+          ? 'github'
+          : 'git');
+    const request = releaseRequest(args, io, hostKind);
+    const imageRefs = request.images;
     // Checked before any request: a wrong value is wrong usage whatever the host.
     oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
     const mergeMethod = oneOf(
@@ -316,14 +342,12 @@ export const createReleasePrCommand: Command = {
       });
     }
     const api = oneOf(stringOption(args, 'api'), ['graphql', 'rest', 'auto'] as const, 'api');
-    const tokenEnv = stringOption(args, 'token-env') ?? 'GITHUB_TOKEN';
+    const tokenEnv =
+      stringOption(args, 'token-env') ??
+      (hostKind === 'gitlab' ? GITLAB_TOKEN_ENV : 'GITHUB_TOKEN');
     const token = io.env[tokenEnv]?.trim() || undefined;
     const json = flag(args, 'json');
     const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
-
-    if (request.appRepository)
-      request.appRepository = checkAppRepo(request.appRepository, hostKind, io.cwd);
-    checkCombinations(args, request.mode, request.key, imageRefs.length);
 
     // Every flag is checked before the host exists: a usage error leaves no temporary repository.
     let host: GitHost;
@@ -348,6 +372,8 @@ export const createReleasePrCommand: Command = {
           ? { workflowRepository: io.env.GITHUB_REPOSITORY }
           : {}),
       });
+    } else if (hostKind === 'gitlab') {
+      host = createGitLabHostFromArgs(args, io, repo, tokenEnv, token, log);
     } else {
       const sshKey = stringOption(args, 'ssh-key');
       const { createGitHost } = await import('@gitops-release/git');
@@ -357,7 +383,10 @@ export const createReleasePrCommand: Command = {
         env: io.env,
         ...(token ? { token } : {}),
         ...(sshKey ? { sshKeyPath: sshKey } : {}),
+        ...gitPushSettings(args, request, tokenEnv),
       });
+      const link = mergeRequestLink(args, repo);
+      if (link) git.compareUrl = link;
       host = git;
       dispose = () => git.dispose();
     }

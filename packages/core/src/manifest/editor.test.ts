@@ -579,6 +579,18 @@ describe('aliases, templates, variables and block scalars', () => {
 });
 
 describe('errors', () => {
+  it('a key given twice in one map is refused at the second one, as the parser would (in linear time)', () => {
+    expect(() => findImages('a: 1\nb:\n  x: 1\n  y: 2\n  x: 3\n', { file: 'd.yaml' })).toThrow(
+      /^d\.yaml:5:3: Map keys must be unique/,
+    );
+    // As the parser compares keys: the number 1 and the string "1" differ; so do other maps.
+    expect(findImages('1: a\n"1": b\nm: {k: 1}\nn: {k: 1}\n')).toEqual([]);
+    const many = Array.from({ length: 50_000 }, (_, i) => `k${i}: ${i}`).join('\n');
+    expect(() => findImages(`${many}\nk49999: again\n`)).toThrow(
+      /^line 50001: Map keys must be unique/,
+    );
+  });
+
   it('invalid YAML: ManifestParseError with file, line and column', () => {
     const text = 'apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n  - a\n';
     try {

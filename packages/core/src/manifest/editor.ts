@@ -1,13 +1,4 @@
-import {
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  type Node,
-  parseAllDocuments,
-  type Scalar,
-  type YAMLMap,
-} from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Node, type Scalar, type YAMLMap } from 'yaml';
 import {
   EditVerificationError,
   ImageNotFoundError,
@@ -38,6 +29,7 @@ import {
   keyOf,
   lineColumn,
   type Place,
+  parseManifestDocuments,
   type RefPlace,
   type Slot,
   statedValue,
@@ -803,7 +795,7 @@ function withSkipped(plan: ImageEditPlan, skipped: SkippedFile[], notes: string[
  * a bug of ours, and it fails the whole plan instead of leaving a file kubectl cannot read.
  */
 function assertStillYaml(after: string, file: string): void {
-  for (const doc of parseAllDocuments(after)) {
+  for (const doc of parseManifestDocuments(after)) {
     const err = doc.errors[0];
     if (err) throw new EditVerificationError(file, firstLine(err.message));
   }

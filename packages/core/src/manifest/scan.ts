@@ -11,6 +11,7 @@ import {
   type Scalar,
   visit,
   type YAMLMap,
+  YAMLParseError,
   type YAMLSeq,
 } from 'yaml';
 import { ManifestParseError } from '../errors.js';
@@ -744,11 +745,12 @@ export function firstLine(message: string): string {
 
 /** Parses every document once and records every image place. Throws ManifestParseError. */
 export function analyze(text: string, file?: string): Analysis {
-  const docs = parseAllDocuments(text) as Document.Parsed[];
+  const docs = parseManifestDocuments(text);
   const an: Analysis = { text, docs: [], places: [], kustomizations: [] };
   if (file !== undefined) an.file = file;
   if (!Array.isArray(docs)) return an;
   an.docs = docs;
+  const hasAliases = text.includes('*'); // once: per document it made many documents quadratic
   for (let d = 0; d < docs.length; d++) {
     const doc = docs[d]!;
     const err = doc.errors[0];
@@ -774,7 +776,7 @@ export function analyze(text: string, file?: string): Analysis {
         err,
       );
     }
-    if (text.includes('*')) checkAliases(an, doc, file);
+    if (hasAliases) checkAliases(an, doc, file);
     const root = doc.contents;
     const w: Walker = { an, doc, document: d, path: [] };
     if (!isMap(root)) {
@@ -853,6 +855,47 @@ export function analyze(text: string, file?: string): Analysis {
     walk(w, root, !isObject, undefined, 'helm-values');
   }
   return an;
+}
+
+/**
+ * `parseAllDocuments`, linear in the size of a map. The parser's own duplicate-key check compares
+ * each key with every key before it (a 40,000-key values file took 140 s); it is turned off and
+ * done here with one Set per map, reporting the same error at the same place.
+ */
+export function parseManifestDocuments(text: string): Document.Parsed[] {
+  const docs = parseAllDocuments(text, { uniqueKeys: false }) as Document.Parsed[];
+  if (!Array.isArray(docs)) return [];
+  for (const doc of docs) {
+    if (doc.errors.length > 0) continue;
+    const duplicate = firstDuplicateKey(doc);
+    if (duplicate) {
+      const at = duplicate.range?.[0] ?? 0;
+      doc.errors.push(new YAMLParseError([at, at + 1], 'DUPLICATE_KEY', 'Map keys must be unique'));
+    }
+  }
+  return docs;
+}
+
+function firstDuplicateKey(doc: Document.Parsed): Node | undefined {
+  let found: Node | undefined;
+  visit(doc, {
+    Map(_key, map) {
+      const keys = new Set<unknown>();
+      for (const pair of map.items) {
+        const k = pair.key;
+        // As the parser compares: the same scalar value (1 and "1" differ), collections never.
+        if (!isScalar(k)) continue;
+        const id = typeof k.value === 'string' ? `s:${k.value}` : k.value;
+        if (keys.has(id)) {
+          found = k;
+          return visit.BREAK;
+        }
+        keys.add(id);
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /**

@@ -136,6 +136,7 @@ export async function planRelease(
       marker,
       ...(guard?.comparison ? { comparison: guard.comparison } : {}),
       ...(request.appRepository ? { appRepository: request.appRepository } : {}),
+      ...(request.description ? { intro: request.description } : {}),
     });
   const result: ReleasePlan = {
     snapshot,

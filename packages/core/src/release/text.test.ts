@@ -137,4 +137,13 @@ describe('unifiedDiff', () => {
       '--- a/k.yaml\n+++ b/k.yaml\n@@ -1,7 +1,7 @@\n a\n b\n c\n-image: web:1\n+image: web:2\n d\n e\n f\n',
     );
   });
+
+  it('diffs a 200,000-line file by its changed middle, not a table of every line pair', () => {
+    const lines = Array.from({ length: 200_000 }, (_, i) => `k${i}: v${i}`);
+    const before = `${lines.join('\n')}\n`;
+    const after = before.replace('\nk100000: v100000\n', '\nk100000: changed\nadded: 1\n');
+    expect(unifiedDiff('big.yaml', before, after)).toBe(
+      '--- a/big.yaml\n+++ b/big.yaml\n@@ -99998,7 +99998,8 @@\n k99997: v99997\n k99998: v99998\n k99999: v99999\n-k100000: v100000\n+k100000: changed\n+added: 1\n k100001: v100001\n k100002: v100002\n k100003: v100003\n',
+    );
+  });
 });

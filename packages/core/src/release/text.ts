@@ -137,11 +137,14 @@ export interface BodyInput {
   appRepository?: string;
   /** Commits listed before the rest are summarized by a count. */
   maxCommits?: number;
+  /** Markdown before the table, as the caller wrote it (promote: environments and versions). */
+  intro?: string;
 }
 
 /** The pull request body: changed files with old → new image, then the application commits. */
 export function formatPullRequestBody(input: BodyInput): string {
-  const lines = ['This release changes:', '', '| File | Line | Image before | Image after |'];
+  const lines = input.intro ? [input.intro.trimEnd(), ''] : [];
+  lines.push('This release changes:', '', '| File | Line | Image before | Image after |');
   lines.push('| --- | ---: | --- | --- |');
   for (const row of input.rows) {
     lines.push(`| ${cell(row.path)} | ${row.line} | ${cell(row.from)} | ${cell(row.to)} |`);
@@ -208,10 +211,46 @@ interface DiffOp {
   bLine: number;
 }
 
+/** Above this many LCS cells, the changed middle is shown as removed then added. */
+const MAX_LCS_CELLS = 4_000_000;
+
 function diffLines(a: string[], b: string[]): DiffOp[] {
+  // Common head and tail first: an edit touches a few lines, so the LCS is over those only and a
+  // 100,000-line file does not need a 10^10-cell table.
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) head++;
+  let tail = 0;
+  while (
+    tail < a.length - head &&
+    tail < b.length - head &&
+    a[a.length - 1 - tail] === b[b.length - 1 - tail]
+  ) {
+    tail++;
+  }
+  const ops: DiffOp[] = [];
+  for (let k = 0; k < head; k++) ops.push({ kind: ' ', text: a[k]!, aLine: k, bLine: k });
+  const midA = a.slice(head, a.length - tail);
+  const midB = b.slice(head, b.length - tail);
+  for (const op of diffMiddle(midA, midB)) {
+    ops.push({ ...op, aLine: op.aLine + head, bLine: op.bLine + head });
+  }
+  for (let k = tail; k > 0; k--) {
+    const ai = a.length - k;
+    const bi = b.length - k;
+    ops.push({ kind: ' ', text: a[ai]!, aLine: ai, bLine: bi });
+  }
+  return ops;
+}
+
+function diffMiddle(a: string[], b: string[]): DiffOp[] {
   const n = a.length;
   const m = b.length;
-  // LCS table; manifests are small, and a release edits a handful of lines.
+  if ((n + 1) * (m + 1) > MAX_LCS_CELLS) {
+    return [
+      ...a.map((text, i) => ({ kind: '-' as const, text, aLine: i, bLine: 0 })),
+      ...b.map((text, j) => ({ kind: '+' as const, text, aLine: n, bLine: j })),
+    ];
+  }
   const table: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
   for (let i = n - 1; i >= 0; i--) {
     const row = table[i]!;
