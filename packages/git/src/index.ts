@@ -699,6 +699,7 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
     },
 
     async dispose() {
+      if (upload) upload.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
