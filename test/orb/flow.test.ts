@@ -275,6 +275,35 @@ describe('the orb in the seed pipeline', () => {
     expect(writes.length).toBe(before);
   });
 
+  it('push: false and no_cache reach the CLI: built on the engine, no registry request; secret_envs too', async () => {
+    const config = YAML.parse(seedConfig());
+    const args = Object.values(config.workflows.build_and_release.jobs[0])[0] as Record<
+      string,
+      unknown
+    >;
+    Object.assign(args, { push: false, no_cache: true, tag: 'pr-check' });
+    const before = registry.requests().length;
+    const results = await runner(YAML.stringify(config), gitopsContext()).runWorkflow();
+    printed.push(allOutput(results));
+    const build = only(results, 'build_and_push_image');
+    expect(build.status, allOutput(results)).toBe('success');
+    const json = JSON.parse(build.steps[2]!.output.trim().split('\n').at(-1)!);
+    expect(json).toMatchObject({ result: 'built-not-pushed', builder: 'docker' });
+    expect(build.steps[3]!.output).toBe('ref= result=built-not-pushed\n');
+    expect(await registry.requestsSince(before)).toEqual([]);
+
+    // A build secret by variable name: this engine's CLI has no BuildKit, and the step says so.
+    Object.assign(args, { secret_envs: 'npm_token=NPM_TOKEN' });
+    const refused = await runner(YAML.stringify(config), {
+      ...gitopsContext(),
+      NPM_TOKEN: 'orb-npm-s3cret-value',
+    }).runWorkflow();
+    printed.push(allOutput(refused));
+    const step = only(refused, 'build_and_push_image').steps.find((s) => s.exitCode !== 0)!;
+    expect(step.output).toContain('build secrets need BuildKit');
+    expect(allOutput(refused)).not.toContain('orb-npm-s3cret-value');
+  });
+
   it('a missing env_var_name variable fails the step with its name, before any registry request', async () => {
     const before = registry.requests().length;
     const tokensBefore = registry.tokenRequests().length;

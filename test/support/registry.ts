@@ -40,6 +40,8 @@ export interface TestRegistry {
   ): Promise<{ digest: string; mediaType: string; body: Record<string, unknown> }>;
   /** The image config blob (labels live in `config.Labels`). */
   config(repository: string, reference: string): Promise<Record<string, unknown>>;
+  /** A blob's bytes as stored (layers stay compressed). */
+  blob(repository: string, digest: string): Promise<Buffer>;
   stop(): Promise<void>;
 }
 
@@ -281,6 +283,11 @@ export async function startRegistry(auth: RegistryAuth = 'open'): Promise<TestRe
       const res = await get(`/v2/${repository}/blobs/${digest}`);
       if (res.status !== 200) throw new Error(`config blob ${digest}: HTTP ${res.status}`);
       return (await res.json()) as Record<string, unknown>;
+    },
+    async blob(repository, digest) {
+      const res = await get(`/v2/${repository}/blobs/${digest}`);
+      if (res.status !== 200) throw new Error(`blob ${digest}: HTTP ${res.status}`);
+      return Buffer.from(await res.arrayBuffer());
     },
     async stop() {
       if (child.exitCode === null) {

@@ -48,6 +48,11 @@ export const INPUTS = {
   password: { kind: 'string', for: 'build_and_push_image', secret: true },
   'gcp-key': { kind: 'string', for: 'build_and_push_image', secret: true },
   'skip-existing': { kind: 'boolean', for: 'build_and_push_image' },
+  push: { kind: 'boolean', for: 'build_and_push_image' },
+  secrets: { kind: 'list', for: 'build_and_push_image', secret: true },
+  'secret-envs': { kind: 'list', for: 'build_and_push_image' },
+  'no-cache': { kind: 'boolean', for: 'build_and_push_image' },
+  pull: { kind: 'boolean', for: 'build_and_push_image' },
   // create_release_pr
   repo: { kind: 'string', for: 'create_release_pr' },
   base: { kind: 'string', for: 'create_release_pr' },
@@ -216,6 +221,12 @@ export interface BuildInputs extends CommonInputs {
   gcpKey: string | undefined;
   /** Undefined: core decides (on for commit-SHA tags). */
   skipExisting: boolean | undefined;
+  /** False: build only (pull-request CI). */
+  push: boolean;
+  /** Build secrets from `secrets` (ID=VALUE) and `secret-envs` (ID=VARIABLE). */
+  secrets: { id: string; value: string }[];
+  noCache: boolean;
+  pull: boolean;
 }
 
 export interface ReleaseInputs extends CommonInputs {
@@ -252,9 +263,51 @@ export type Inputs = BuildInputs | ReleaseInputs;
 
 /** The values of every secret input that is set, for masking before anything else runs. */
 export function secretValues(env: Env): string[] {
-  return INPUT_NAMES.filter((n) => (INPUTS[n] as InputSpec).secret)
+  const values = INPUT_NAMES.filter((n) => (INPUTS[n] as InputSpec).secret)
     .map((n) => rawInput(env, n))
     .filter((v): v is string => v !== undefined);
+  // A build secret's value alone, and the value of a variable `secret-envs` names, are secrets too.
+  for (const [key, value] of [...secretPairs(env, 'secrets'), ...secretPairs(env, 'secret-envs')])
+    values.push(key === 'secrets' ? value : (env[value] ?? ''));
+  return values.filter((v) => v !== '');
+}
+
+/** `ID=VALUE` lines of a secrets input, unchecked (for masking, which must never fail). */
+function secretPairs(env: Env, name: 'secrets' | 'secret-envs'): [string, string][] {
+  return (rawInput(env, name) ?? '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.includes('='))
+    .map((line) => [name, line.slice(line.indexOf('=') + 1)]);
+}
+
+/**
+ * `secrets` (`ID=VALUE`, as docker/build-push-action) and `secret-envs` (`ID=VARIABLE`): one a
+ * line, since a value may hold commas. A bad line is named by its id only, never its value.
+ */
+function buildSecrets(env: Env): { id: string; value: string }[] {
+  const out: { id: string; value: string }[] = [];
+  for (const name of ['secrets', 'secret-envs'] as const) {
+    for (const [i, line] of (rawInput(env, name) ?? '').split('\n').entries()) {
+      const item = line.trim();
+      if (!item) continue;
+      const eq = item.indexOf('=');
+      if (eq <= 0)
+        fail(name, `line ${i + 1} must be ID=${name === 'secrets' ? 'VALUE' : 'VARIABLE'}`);
+      const id = item.slice(0, eq).trim();
+      const given = item.slice(eq + 1);
+      const value = name === 'secrets' ? given : env[given.trim()];
+      if (!value)
+        fail(
+          name,
+          name === 'secrets'
+            ? `secret "${id}" is empty`
+            : `secret "${id}": the environment variable ${given.trim()} is empty or not set`,
+        );
+      out.push({ id, value });
+    }
+  }
+  return out;
 }
 
 /** Reads and validates the inputs of the command chosen by `command`; throws a UsageError naming the input. */
@@ -310,6 +363,10 @@ function buildInputs(env: Env, common: CommonInputs): BuildInputs {
     skipExisting: rawInput(env, 'skip-existing')
       ? booleanInput(env, 'skip-existing', true)
       : undefined,
+    push: booleanInput(env, 'push', true),
+    secrets: buildSecrets(env),
+    noCache: booleanInput(env, 'no-cache', false),
+    pull: booleanInput(env, 'pull', false),
   };
 }
 

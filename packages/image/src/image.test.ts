@@ -13,6 +13,7 @@ import {
   authFileText,
   ecrLogin,
   gcpKeyLogin,
+  passwordLogin,
   readDockerLogins,
   writeAuthFile,
 } from './credentials.js';
@@ -82,6 +83,24 @@ describe('logins', () => {
     expect(ecrLogin('eyJwYXlsb2FkIjoi')).toEqual({ username: 'AWS', password: 'eyJwYXlsb2FkIjoi' });
     const token = Buffer.from('AWS:eyJwYXlsb2FkIjoi').toString('base64');
     expect(ecrLogin(token)).toEqual({ username: 'AWS', password: 'eyJwYXlsb2FkIjoi' });
+  });
+
+  it('a password without a user: Google access token, key, ECR token, GHCR actor, else none', () => {
+    const env = { GITHUB_ACTOR: 'octocat' };
+    expect(passwordLogin('asia.gcr.io', 'ya29.a0token', env, 'p')).toEqual({
+      username: 'oauth2accesstoken',
+      password: 'ya29.a0token',
+    });
+    expect(passwordLogin('europe-docker.pkg.dev', 'ya29.b', env, 'p')?.username).toBe(
+      'oauth2accesstoken',
+    );
+    const key = JSON.stringify({ type: 'service_account', client_email: 'a@b', private_key: 'k' });
+    expect(passwordLogin('gcr.io', key, env, 'p')?.username).toBe('_json_key');
+    expect(
+      passwordLogin('123456789012.dkr.ecr.eu-west-1.amazonaws.com', 'x', env, 'p')?.username,
+    ).toBe('AWS');
+    expect(passwordLogin('ghcr.io', 'ghs_x', env, 'p')?.username).toBe('octocat');
+    expect(passwordLogin('harbor.example.com', 'pw', env, 'p')).toBeUndefined();
   });
 
   it('writes a docker-style auth file over the user config, without its credential store', async () => {
@@ -199,6 +218,10 @@ describe('builder command lines', () => {
     platforms: ['linux/amd64', 'linux/arm64'],
     cacheFrom: ['type=registry,ref=r.example/app:cache'],
     cacheTo: ['type=registry,ref=r.example/app:cache,mode=max'],
+    push: true,
+    secrets: [],
+    noCache: false,
+    pull: false,
   };
   const common = [
     '--file',
@@ -255,6 +278,41 @@ describe('builder command lines', () => {
     ]);
     const bud = daemonlessBuildArgs('buildah', { ...spec, cacheFrom: [], cacheTo: [] }, undefined);
     expect(bud).toEqual(['bud', ...common, '--platform', 'linux/amd64,linux/arm64', '/src']);
+  });
+
+  it('secrets go as files (id=ID,src=FILE), never as values; no-cache and pull in each dialect', () => {
+    const withAll = {
+      ...spec,
+      push: false,
+      noCache: true,
+      pull: true,
+      secrets: [{ id: 'npm_token', value: 'tok-value-never-an-argument' }],
+    };
+    const files = new Map([['npm_token', '/tmp/s/secret-0']]);
+    const buildx = buildxArgs(withAll, '/tmp/m.json', files);
+    expect(buildx.slice(0, 2)).toEqual(['buildx', 'build']);
+    expect(buildx).not.toContain('--push');
+    expect(buildx).toEqual(
+      expect.arrayContaining([
+        '--secret',
+        'id=npm_token,src=/tmp/s/secret-0',
+        '--no-cache',
+        '--pull',
+      ]),
+    );
+    expect(classicDockerArgs({ ...withAll, secrets: [] })).toEqual(
+      expect.arrayContaining(['--no-cache', '--pull']),
+    );
+    const bud = daemonlessBuildArgs('buildah', withAll, undefined, files);
+    expect(bud).toEqual(
+      expect.arrayContaining([
+        '--secret',
+        'id=npm_token,src=/tmp/s/secret-0',
+        '--no-cache',
+        '--pull=always',
+      ]),
+    );
+    for (const args of [buildx, bud]) expect(args.join(' ')).not.toContain('tok-value');
   });
 });
 

@@ -9,10 +9,9 @@ import {
 } from '@gitops-release/core';
 import {
   type BuilderName,
-  defaultUsername,
-  ecrLogin,
   gcpKeyLogin,
   openRegistryAccess,
+  passwordLogin,
   type RegistryCredentials,
   selectBuilder,
 } from '@gitops-release/image';
@@ -50,13 +49,13 @@ function loginFor(
   if (password === undefined && kind === 'ghcr' && inputs.username === undefined)
     password = inputs.githubToken;
   if (password === undefined) return undefined;
-  if (kind === 'ecr' && inputs.username === undefined) return ecrLogin(password);
-  const username = inputs.username ?? defaultUsername(kind, env);
-  if (!username)
+  if (inputs.username !== undefined) return { username: inputs.username, password };
+  const implied = passwordLogin(registry, password, env, 'password');
+  if (!implied)
     throw new UsageError(`input "username" is required to log in to ${registry} with "password"`, {
       input: 'username',
     });
-  return { username, password };
+  return implied;
 }
 
 function sourceUrl(env: Env): string | undefined {
@@ -68,6 +67,7 @@ function sourceUrl(env: Env): string | undefined {
 
 const HEADLINE: Record<BuildAndPushResult['result'], string> = {
   built: 'Image built and pushed',
+  'built-not-pushed': 'Image built; not pushed (push is off)',
   'skipped-exists': 'Image already in the registry: nothing built',
   'would-build': 'Dry run: the image would be built and pushed',
 };
@@ -101,7 +101,8 @@ export const buildCommand: CommandRunner<BuildInputs> = async (inputs, rt) => {
       input: 'file',
     });
 
-  const login = loginFor(inputs, rt.env, registry);
+  // Build only: no login is needed (a fork's pull request has no registry secrets).
+  const login = inputs.push ? loginFor(inputs, rt.env, registry) : undefined;
   const { client, authFile } = await openRegistryAccess({ registry, login, env: rt.env });
   try {
     const result = await rt.group(`Build and push ${inputs.image}`, () =>
@@ -123,6 +124,10 @@ export const buildCommand: CommandRunner<BuildInputs> = async (inputs, rt) => {
           source: sourceUrl(rt.env),
           skipExisting: inputs.skipExisting,
           dryRun: inputs.dryRun,
+          push: inputs.push,
+          secrets: inputs.secrets,
+          noCache: inputs.noCache,
+          pull: inputs.pull,
           now: new Date(),
         },
         {

@@ -4,21 +4,20 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type BuildAndPushResult,
+  type BuildSecret,
   buildAndPushImage,
   InvalidImageReferenceError,
   parseImageName,
   parseKeyValues,
-  registryKind,
   UsageError,
 } from '@gitops-release/core';
 import {
   apiLocation,
   BUILDER_NAMES,
   type BuilderName,
-  defaultUsername,
-  ecrLogin,
   gcpKeyLogin,
   openRegistryAccess,
+  passwordLogin,
   type RegistryCredentials,
   selectBuilder,
 } from '@gitops-release/image';
@@ -68,9 +67,19 @@ Build:
                            buildah or podman).
   --cache-from REF         Cache source (repeatable); --cache-to REF cache export (buildx, buildah,
                            podman).
+  --secret-env ID=VAR      A build secret: the value of environment variable VAR, mounted for
+                           RUN --mount=type=secret,id=ID (repeatable). Handed over as a private
+                           file (BuildKit --secret with docker buildx; --secret with buildah and
+                           podman), never as an argument or build arg; hidden in the build log.
+  --no-cache               Build every step again, ignoring the layer cache.
+  --pull                   Pull newer base images even when a copy is present.
+  --no-push                Build only (pull-request CI): ask the registry nothing, push nothing;
+                           the tags stay in the builder's local store. --push is the default.
 
 Login (the secret is read from the environment or stdin, never from the command line):
-  --username USER          User name. Defaults: AWS for ECR, $GITHUB_ACTOR for ghcr.io.
+  --username USER          User name. Defaults: AWS for ECR, $GITHUB_ACTOR for ghcr.io,
+                           oauth2accesstoken for gcr.io and pkg.dev (the password is then a
+                           Google access token, e.g. from google-github-actions/auth).
   --password-env VAR       Read the password or token from environment variable VAR.
   --password-stdin         Read the password or token from standard input.
   --gcp-key-env VAR        Read a Google service-account JSON key from VAR (user _json_key).
@@ -121,6 +130,11 @@ const OPTIONS: Command['options'] = {
   platform: { type: 'string', multiple: true },
   'cache-from': { type: 'string', multiple: true },
   'cache-to': { type: 'string', multiple: true },
+  'secret-env': { type: 'string', multiple: true },
+  'no-cache': { type: 'boolean' },
+  pull: { type: 'boolean' },
+  push: { type: 'boolean' },
+  'no-push': { type: 'boolean' },
   username: { type: 'string' },
   'password-env': { type: 'string' },
   'password-stdin': { type: 'boolean' },
@@ -169,6 +183,21 @@ async function commitSha(
   });
 }
 
+/** `--secret-env ID=VAR`: the value comes from VAR, so no secret is ever on the command line. */
+function secretsFromEnv(args: ParsedArgs, io: Io): BuildSecret[] {
+  return Object.entries(parseKeyValues(rawList(args, 'secret-env'), 'secret-env')).map(
+    ([id, name]) => {
+      const value = io.env[name];
+      if (!value)
+        throw new UsageError(
+          `--secret-env ${id}=${name}: the environment variable ${name} is empty or not set`,
+          { input: '--secret-env' },
+        );
+      return { id, value };
+    },
+  );
+}
+
 function sourceUrl(io: Io): string | undefined {
   const { GITHUB_SERVER_URL, GITHUB_REPOSITORY, CIRCLE_REPOSITORY_URL, CI_PROJECT_URL } = io.env;
   if (GITHUB_REPOSITORY) return `${GITHUB_SERVER_URL ?? 'https://github.com'}/${GITHUB_REPOSITORY}`;
@@ -190,7 +219,7 @@ async function readLogin(
   ].filter(Boolean);
   if (given.length > 1)
     throw new UsageError(`give only one of ${given.join(', ')}`, { input: String(given[1]) });
-  let username = stringOption(args, 'username');
+  const username = stringOption(args, 'username');
   if (keyEnv) {
     const json = io.env[keyEnv];
     if (!json)
@@ -223,20 +252,24 @@ async function readLogin(
       });
     return undefined;
   }
-  const kind = registryKind(registry);
-  if (kind === 'ecr' && !username) return ecrLogin(password);
-  username ??= defaultUsername(kind, io.env);
-  if (!username)
+  if (username) return { username, password };
+  const implied = passwordLogin(registry, password, io.env, passwordEnv ?? '--password-stdin');
+  if (!implied)
     throw new UsageError(`--username is required to log in to ${registry}`, {
       input: '--username',
     });
-  return { username, password };
+  return implied;
 }
 
+const HEADLINE: Record<BuildAndPushResult['result'], string> = {
+  built: 'built and pushed',
+  'built-not-pushed': 'built, not pushed (--no-push)',
+  'skipped-exists': 'already in the registry, nothing built',
+  'would-build': 'dry run: would build and push',
+};
+
 function summary(r: BuildAndPushResult): string {
-  const lines = [
-    `${r.result === 'built' ? 'built and pushed' : r.result === 'skipped-exists' ? 'already in the registry, nothing built' : 'dry run: would build and push'} ${r.image}`,
-  ];
+  const lines = [`${HEADLINE[r.result]} ${r.image}`];
   if (r.digest) lines.push(`digest:    ${r.digest}`, `image-ref: ${r.imageRef}`);
   lines.push(`tags:      ${r.tags.join(', ')}`);
   return `${lines.join('\n')}\n`;
@@ -265,6 +298,8 @@ export const buildAndPushImageCommand: Command = {
       throw new UsageError(`--sha-length takes a whole number, got "${shaLengthText}"`, {
         input: '--sha-length',
       });
+    if (flag(args, 'push') && flag(args, 'no-push'))
+      throw new UsageError('give --push or --no-push, not both', { input: '--no-push' });
     if (flag(args, 'skip-existing') && flag(args, 'no-skip-existing'))
       throw new UsageError('give --skip-existing or --no-skip-existing, not both', {
         input: '--skip-existing',
@@ -317,6 +352,10 @@ export const buildAndPushImageCommand: Command = {
           source: stringOption(args, 'source') ?? sourceUrl(io),
           skipExisting,
           dryRun: flag(args, 'dry-run'),
+          push: !flag(args, 'no-push'),
+          secrets: secretsFromEnv(args, io),
+          noCache: flag(args, 'no-cache'),
+          pull: flag(args, 'pull'),
           // SOURCE_DATE_EPOCH makes the created label reproducible, as in reproducible-builds.org.
           now: epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : new Date(),
         },
