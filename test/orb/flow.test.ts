@@ -149,7 +149,8 @@ function seedConfig(
         {
           run: {
             name: 'Read the release',
-            command: 'echo "release=$GITOPS_RELEASE_RESULT commit=$GITOPS_RELEASE_COMMIT"',
+            command:
+              'echo "release=$GITOPS_RELEASE_RESULT commit=$GITOPS_RELEASE_COMMIT pr=$GITOPS_RELEASE_PR_OPERATION@$GITOPS_RELEASE_PR_HEAD_SHA"',
           },
         },
       ];
@@ -365,7 +366,7 @@ describe('the orb in the seed pipeline', () => {
     });
     const branch = `release-${sha.slice(0, 7)}`;
     const head = await gitIn(manifests, 'rev-parse', branch);
-    expect(release.steps[2]!.output).toBe(`release=pushed commit=${head}\n`);
+    expect(release.steps[2]!.output).toBe(`release=pushed commit=${head} pr=none@\n`);
     const text = await gitIn(manifests, 'show', `${branch}:deployment.yaml`);
     expect(text).toBe(
       deployment(`${registry.host}/${PROJECT}/circleci-demo-gitops:${sha.slice(0, 7)}`).trim(),
@@ -396,7 +397,7 @@ describe('the orb in the seed pipeline', () => {
     );
     // The branch already carries the release: the same commit is reported, nothing is pushed.
     expect(only(results, 'create_release_pr').steps.at(-1)!.output).toBe(
-      `release=pushed commit=${headBefore}\n`,
+      `release=unchanged commit=${headBefore} pr=none@\n`,
     );
     expect(await gitIn(manifests, 'rev-parse', branch)).toBe(headBefore);
     expect(gitServer.pushes()).toBe(pushesBefore);
@@ -424,7 +425,7 @@ describe('the orb in the seed pipeline', () => {
       state: 'open',
     });
     expect(only(results, 'create_release_pr').steps.at(-1)!.output).toBe(
-      `release=created commit=${pr.headSha}\n`,
+      `release=created commit=${pr.headSha} pr=created@${pr.headSha}\n`,
     );
     expect(await sim.readFile(MANIFEST_REPO, `release-${short}`, 'deployment.yaml')).toBe(
       deployment(`${registry.host}/${PROJECT}/circleci-demo-gitops:${short}`),
@@ -457,7 +458,7 @@ describe('the orb in the seed pipeline', () => {
     expect(await sim.branchHead(MANIFEST_REPO, `release-${short}`)).toBe(head);
     // The same pull request is updated in place; its branch already holds the same commit.
     expect(only(results, 'create_release_pr').steps.at(-1)!.output).toBe(
-      `release=updated commit=${head}\n`,
+      `release=updated commit=${head} pr=updated@${head}\n`,
     );
   });
 

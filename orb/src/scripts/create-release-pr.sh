@@ -58,6 +58,11 @@ if [ -z "$message" ] && [ -n "${CIRCLE_BUILD_URL:-}" ]; then
     "${CIRCLE_BRANCH:+ from branch $CIRCLE_BRANCH}" "$CIRCLE_BUILD_URL"
 fi
 add --message "$message"
+# The body is Markdown, passed as written: a $ in it is text, not a variable.
+[ -z "${PARAM_BODY:-}" ] || args+=(--body "$PARAM_BODY")
+add --body-path "${PARAM_BODY_PATH:-}"
+[ -z "${PARAM_AUTHOR:-}" ] || args+=(--author "$PARAM_AUTHOR")
+[ -z "${PARAM_COMMITTER:-}" ] || args+=(--committer "$PARAM_COMMITTER")
 add --label "${PARAM_LABELS:-}"
 add --reviewer "${PARAM_REVIEWERS:-}"
 add --team-reviewer "${PARAM_TEAM_REVIEWERS:-}"
@@ -87,6 +92,8 @@ for (const [name, value] of [
   ["GITOPS_RELEASE_PR_NUMBER", r.pullRequestNumber ?? pr.number],
   ["GITOPS_RELEASE_PR_URL", r.pullRequestUrl ?? pr.url],
   ["GITOPS_RELEASE_COMMIT", r.commitSha ?? r.commit],
+  ["GITOPS_RELEASE_PR_OPERATION", r.pullRequestOperation],
+  ["GITOPS_RELEASE_PR_HEAD_SHA", r.pullRequestHeadSha],
 ]) console.log(`${name}=${String(value ?? "").replace(/\n/g, " ")}`);'
 while IFS='=' read -r name value; do
   printf 'export %s=%q\n' "$name" "$value" >>"$BASH_ENV"

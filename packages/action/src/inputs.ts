@@ -64,6 +64,10 @@ export const INPUTS = {
   branch: { kind: 'string', for: 'create_release_pr' },
   title: { kind: 'string', for: 'create_release_pr' },
   'commit-message': { kind: 'string', for: 'create_release_pr' },
+  body: { kind: 'string', for: 'create_release_pr' },
+  'body-path': { kind: 'string', for: 'create_release_pr' },
+  author: { kind: 'string', for: 'create_release_pr' },
+  committer: { kind: 'string', for: 'create_release_pr' },
   labels: { kind: 'list', for: 'create_release_pr' },
   reviewers: { kind: 'list', for: 'create_release_pr' },
   'team-reviewers': { kind: 'list', for: 'create_release_pr' },
@@ -243,6 +247,12 @@ export interface ReleaseInputs extends CommonInputs {
   branch: string | undefined;
   title: string | undefined;
   commitMessage: string | undefined;
+  /** Text above the generated table, as given (`body`); `body-path` is read by the command. */
+  body: string | undefined;
+  bodyPath: string | undefined;
+  /** `Name <email>`, checked by the command (with GIT_AUTHOR_* and the actor as defaults). */
+  author: string | undefined;
+  committer: string | undefined;
   labels: string[];
   reviewers: string[];
   teamReviewers: string[];
@@ -409,6 +419,10 @@ function releaseInputs(env: Env, common: CommonInputs, shaLength: number): Relea
     branch: rawInput(env, 'branch'),
     title: rawInput(env, 'title'),
     commitMessage: rawInput(env, 'commit-message'),
+    body: bodyInput(env),
+    bodyPath: rawInput(env, 'body-path'),
+    author: rawInput(env, 'author'),
+    committer: rawInput(env, 'committer'),
     labels: listInput(env, 'labels'),
     reviewers: listInput(env, 'reviewers'),
     teamReviewers: listInput(env, 'team-reviewers'),
@@ -424,6 +438,15 @@ function releaseInputs(env: Env, common: CommonInputs, shaLength: number): Relea
     gitToken: rawInput(env, 'git-token'),
     sshKey: rawInput(env, 'ssh-key'),
   };
+}
+
+/** `body` with its line breaks and indentation kept (rawInput trims), or undefined. */
+function bodyInput(env: Env): string | undefined {
+  const given = env[inputVariable('body')];
+  if (!given?.trim()) return undefined;
+  if (rawInput(env, 'body-path') !== undefined)
+    fail('body-path', 'and "body" are two ways to give the body: set only one');
+  return given.replace(/\s+$/, '');
 }
 
 /** True when the last path segment carries `:tag` or the reference carries `@digest`. */

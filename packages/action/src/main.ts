@@ -121,6 +121,10 @@ const FLAG_TO_INPUT: Record<string, string> = {
   'github-url': 'github-url',
   'allow-downgrade': 'allow-downgrade',
   'merge-method': 'merge-method',
+  body: 'body',
+  'body-path': 'body-path',
+  author: 'author',
+  committer: 'committer',
 };
 
 /** Core speaks the CLI's flags; in a workflow the user sets inputs, so name those instead. */

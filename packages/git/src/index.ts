@@ -27,7 +27,10 @@ export interface GitHostOptions {
   sshKeyPath?: string;
   /** Where the temporary clone goes; default the OS temp dir. */
   tempRoot?: string;
-  /** The commit author; default `gitops-release <gitops-release@users.noreply.github.com>`. */
+  /**
+   * The commit author (and committer) when a commit names none; default `gitops-release <>`: no
+   * address rather than a made-up one that may belong to somebody's real account.
+   */
   author?: { name: string; email: string };
   /** The environment git runs with (PATH, HOME, proxies); default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
@@ -77,6 +80,18 @@ export function compareUrlFor(remote: string, base: string, branch: string): str
  * and blobless, with only the target files' blobs fetched; commits are built with plumbing and
  * pushed with --force-with-lease, so a moved branch is refused and the flow re-reads and retries.
  */
+/** The GIT_AUTHOR_* / GIT_COMMITTER_* of one commit; the committer defaults to the author. */
+function identityEnv(
+  author: { name: string; email: string } | undefined,
+  committer: { name: string; email: string } | undefined,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (author) Object.assign(env, { GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email });
+  const c = committer ?? author;
+  if (c) Object.assign(env, { GIT_COMMITTER_NAME: c.name, GIT_COMMITTER_EMAIL: c.email });
+  return env;
+}
+
 export async function createGitHost(options: GitHostOptions): Promise<DisposableGitHost> {
   const remote = isUrl(options.remote)
     ? options.remote
@@ -87,10 +102,7 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
     ? [options.token, Buffer.from(`x-access-token:${options.token}`).toString('base64')]
     : [];
   const baseEnv = options.env ?? process.env;
-  const author = options.author ?? {
-    name: 'gitops-release',
-    email: 'gitops-release@users.noreply.github.com',
-  };
+  const author = options.author ?? { name: 'gitops-release', email: '' };
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(baseEnv)) {
     if (v !== undefined && !k.startsWith('GIT_CONFIG')) env[k] = v;
@@ -368,6 +380,7 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
         const sha = (
           await git(['commit-tree', tree, '-p', request.parent, '-F', '-'], {
             input: `${request.message}\n`,
+            extraEnv: identityEnv(request.author ?? request.committer, request.committer),
           })
         ).trim();
         const lease = `--force-with-lease=refs/heads/${request.branch}:${request.observed ?? ''}`;

@@ -562,6 +562,8 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
       message: request.message,
       tree: tree.data.sha,
       parents: [request.parent],
+      ...(request.author ? { author: request.author } : {}),
+      ...(request.committer ? { committer: request.committer } : {}),
     });
     const sha = commit.data.sha;
     try {
@@ -756,8 +758,13 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         }
       }),
 
+    // createCommitOnBranch takes no author: a commit naming one goes through the Git Data API.
     commit: (request) =>
-      guarded('write', () => (api === 'rest' ? commitRest(request) : commitGraphql(request))),
+      guarded('write', () =>
+        api === 'rest' || request.author || request.committer
+          ? commitRest(request)
+          : commitGraphql(request),
+      ),
 
     upsertPullRequest: (request) =>
       guarded('pull-request', () =>

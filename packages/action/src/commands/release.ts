@@ -1,11 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
+  commitIdentities,
   createReleasePr,
   type GitHost,
   GitopsReleaseError,
   parseImageReference,
+  pullRequestOutputs,
   type ReleaseResult,
   UsageError,
 } from '@gitops-release/core';
@@ -95,6 +97,17 @@ async function openHost(inputs: ReleaseInputs, rt: Runtime): Promise<OpenHost> {
   }
 }
 
+/** `body`, or the file `body-path` names (relative to the workspace). */
+async function readBody(inputs: ReleaseInputs, rt: Runtime): Promise<string | undefined> {
+  if (inputs.bodyPath === undefined) return inputs.body;
+  const file = resolve(rt.cwd, inputs.bodyPath);
+  return readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`input "body-path": cannot read ${file} (${err.code ?? err.message})`, {
+      input: 'body-path',
+    });
+  });
+}
+
 function headline(r: ReleaseResult): string {
   const pr = r.pullRequest ? `[#${r.pullRequest.number}](${r.pullRequest.url})` : '';
   const prefix = r.dryRun ? 'Dry run: would have ' : '';
@@ -137,6 +150,7 @@ function summary(r: ReleaseResult): string {
 
 export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) => {
   const images = inputs.images.map((image) => parseImageReference(image, 'image'));
+  const body = await readBody(inputs, rt);
   const { host, close } = await openHost(inputs, rt);
   try {
     const result = await rt.group(
@@ -151,6 +165,12 @@ export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) =
             branchTemplate: inputs.branch,
             titleTemplate: inputs.title,
             messageTemplate: inputs.commitMessage,
+            ...(body === undefined ? {} : { bodyTemplate: body }),
+            ...commitIdentities({ author: inputs.author, committer: inputs.committer }, rt.env, {
+              useCiUser: inputs.host === 'git',
+              authorInput: 'input "author"',
+              committerInput: 'input "committer"',
+            }),
             labels: inputs.labels,
             reviewers: inputs.reviewers,
             teamReviewers: inputs.teamReviewers,
@@ -175,6 +195,8 @@ export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) =
         branch: result.branch ?? '',
         'commit-sha': result.commitSha ?? '',
         'changed-files': result.changedFiles.join('\n'),
+        'pull-request-operation': pullRequestOutputs(result).operation,
+        'pull-request-head-sha': pullRequestOutputs(result).headSha ?? '',
       },
       summary: summary(result),
       message: result.message,

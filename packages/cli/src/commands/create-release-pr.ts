@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  commitIdentities,
   createReleasePr,
   DEFAULT_BRANCH_TEMPLATE,
   DEFAULT_TITLE_TEMPLATE,
@@ -9,6 +10,7 @@ import {
   type ImageReference,
   type MergeMethod,
   parseImageReference,
+  pullRequestOutputs,
   type ReleaseRequest,
   type ReleaseResult,
   UsageError,
@@ -21,6 +23,7 @@ import {
   flag,
   type Io,
   listOption,
+  type ParsedArgs,
   requiredOption,
   stringOption,
 } from '../command.js';
@@ -57,7 +60,15 @@ Pull request:
   --branch TEMPLATE           Release branch (default "${DEFAULT_BRANCH_TEMPLATE}").
   --title TEMPLATE            Title (default "${DEFAULT_TITLE_TEMPLATE}").
   --message TEMPLATE          Commit message (default: the title).
+  --body TEMPLATE             Text (Markdown) above the generated table of changes.
+  --body-path FILE            The same, read from FILE.
                               Templates know {sha} {app} {tag} {image} {base}.
+  --author "NAME <EMAIL>"     The commit's author. Default: GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL; with
+                              --host git also the CI's user (GitHub Actions: the actor's
+                              ID+LOGIN@users.noreply.github.com; GitLab: GITLAB_USER_EMAIL), else
+                              "gitops-release <>". On GitHub without it the commit is the token's
+                              own, signed; with it, it goes through the REST Git Data API.
+  --committer "NAME <EMAIL>"  The committer. Default: GIT_COMMITTER_NAME/EMAIL, else the author.
   --label L, --reviewer R, --team-reviewer T, --assignee A   Repeatable.
   --draft                     Open the pull request as a draft.
   --auto-merge                Enable auto-merge, with --merge-method squash|merge|rebase (squash).
@@ -142,10 +153,32 @@ function images(values: string[], sha: string | undefined): ImageReference[] {
   });
 }
 
+/** `--body` or `--body-path FILE` (read whole; a missing file is named). */
+function readBody(args: ParsedArgs, io: Io): string | undefined {
+  const text = stringOption(args, 'body');
+  const path = stringOption(args, 'body-path');
+  if (text !== undefined && path !== undefined)
+    throw new UsageError('give --body or --body-path, not both', { input: '--body-path' });
+  if (path === undefined) return text;
+  const file = resolve(io.cwd, path);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(
+      `--body-path: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      { input: '--body-path' },
+    );
+  }
+}
+
 /** The JSON result: everything but the whole file texts (and the body, except in a dry run). */
 function toJson(result: ReleaseResult): Record<string, unknown> {
   const { edits: _edits, body, ...rest } = result;
-  return result.dryRun && body !== undefined ? { ...rest, body } : rest;
+  const pr = pullRequestOutputs(result);
+  const outputs = { pullRequestOperation: pr.operation, pullRequestHeadSha: pr.headSha ?? null };
+  return result.dryRun && body !== undefined
+    ? { ...rest, body, ...outputs }
+    : { ...rest, ...outputs };
 }
 
 export const createReleasePrCommand: Command = {
@@ -167,6 +200,10 @@ export const createReleasePrCommand: Command = {
     branch: { type: 'string' },
     title: { type: 'string' },
     message: { type: 'string' },
+    body: { type: 'string' },
+    'body-path': { type: 'string' },
+    author: { type: 'string' },
+    committer: { type: 'string' },
     label: { type: 'string', multiple: true },
     reviewer: { type: 'string', multiple: true },
     'team-reviewer': { type: 'string', multiple: true },
@@ -250,6 +287,16 @@ export const createReleasePrCommand: Command = {
     if (title) request.titleTemplate = title;
     const message = stringOption(args, 'message');
     if (message) request.messageTemplate = message;
+    const body = readBody(args, io);
+    if (body) request.bodyTemplate = body;
+    Object.assign(
+      request,
+      commitIdentities(
+        { author: stringOption(args, 'author'), committer: stringOption(args, 'committer') },
+        io.env,
+        { useCiUser: hostKind === 'git' },
+      ),
+    );
     request.labels = listOption(args, 'label');
     request.reviewers = listOption(args, 'reviewer');
     request.teamReviewers = listOption(args, 'team-reviewer');

@@ -16,6 +16,7 @@ import type {
 import type {
   CommitComparison,
   GitHost,
+  GitIdentity,
   MergeMethod,
   PullRequestInfo,
   PullRequestRequest,
@@ -23,6 +24,7 @@ import type {
 } from './host.js';
 import {
   formatPullRequestBody,
+  MAX_BODY_LENGTH,
   parseMarker,
   type ReleaseMarker,
   renderTemplate,
@@ -52,8 +54,16 @@ export interface ReleaseRequest {
   app?: string;
   branchTemplate?: string;
   titleTemplate?: string;
+  /**
+   * Text above the generated table (peter-evans/create-pull-request's `body`); a template like the
+   * title, Markdown kept as written.
+   */
+  bodyTemplate?: string;
   /** Default: the title template. */
   messageTemplate?: string;
+  /** The commit's author and committer; undefined leaves them to the host (see CommitRequest). */
+  author?: GitIdentity;
+  committer?: GitIdentity;
   labels?: string[];
   reviewers?: string[];
   teamReviewers?: string[];
@@ -188,6 +198,11 @@ export async function createReleasePr(
   if (request.images.length === 0)
     throw new UsageError('give at least one image', { input: 'image' });
   if (request.paths.length === 0) throw new UsageError('give at least one path', { input: 'path' });
+  if ((request.bodyTemplate?.length ?? 0) > MAX_BODY_LENGTH - 4096)
+    throw new UsageError(
+      `the pull request body is ${request.bodyTemplate!.length} characters; GitHub takes at most ${MAX_BODY_LENGTH} with the generated table, so keep it under ${MAX_BODY_LENGTH - 4096}`,
+      { input: 'body' },
+    );
   for (const image of request.images) {
     if (!image.tag && !image.digest) {
       throw new UsageError(`image "${formatImageReference(image)}" has no tag or digest`, {
@@ -298,6 +313,7 @@ async function attemptRelease(
       parent: snapshot.base.sha,
       files: basePlan.edits.map((e) => ({ path: e.path, text: e.after })),
       message,
+      ...identities(request),
     });
     result.result = 'pushed';
     result.commitSha = commit.sha;
@@ -332,6 +348,7 @@ async function attemptRelease(
       marker,
       ...(comparison?.comparison ? { comparison: comparison.comparison } : {}),
       ...(request.appRepository ? { appRepository: request.appRepository } : {}),
+      ...(request.bodyTemplate ? { intro: renderTemplate(request.bodyTemplate, values) } : {}),
     });
   const body = bodyFor(rows);
   result.title = title;
@@ -383,6 +400,7 @@ async function attemptRelease(
       parent,
       files: branchPlan.edits.map((e) => ({ path: e.path, text: e.after })),
       message,
+      ...identities(request),
       ...(prRequest ? { pullRequest: prRequest } : {}),
     });
     commitSha = written.sha;
@@ -391,10 +409,16 @@ async function attemptRelease(
   result.commitSha = commitSha;
 
   if (!prRequest || !host.upsertPullRequest) {
-    result.result = 'pushed';
     const url = host.compareUrl?.(base, branch);
     if (url) result.compareUrl = url;
-    result.message = `pushed ${commitSha.slice(0, 7)} to branch ${branch} of ${host.repository}${url ? `; open the pull request at ${url}` : ''}`;
+    const where = `branch ${branch} of ${host.repository}`;
+    const open = url ? `; open the pull request at ${url}` : '';
+    // A re-run whose branch already carries the images pushed nothing, and says so.
+    result.result = commitSha === snapshot.branch?.sha ? 'unchanged' : 'pushed';
+    result.message =
+      result.result === 'unchanged'
+        ? `${where} is already up to date (${commitSha.slice(0, 7)} carries ${imagesText}); nothing pushed${open}`
+        : `pushed ${commitSha.slice(0, 7)} to ${where}${open}`;
     return result;
   }
 
@@ -434,6 +458,13 @@ async function attemptRelease(
     }
   }
   return result;
+}
+
+function identities(request: ReleaseRequest): { author?: GitIdentity; committer?: GitIdentity } {
+  return {
+    ...(request.author ? { author: request.author } : {}),
+    ...(request.committer ? { committer: request.committer } : {}),
+  };
 }
 
 function superseded(

@@ -70,11 +70,23 @@ export interface CommitRequest {
   files: FileChange[];
   message: string;
   /**
+   * Undefined: the host's own identity (on GitHub the token's, and the commit is signed). Given,
+   * GitHub writes the commit through the REST Git Data API, which records it (unsigned).
+   */
+  author?: GitIdentity;
+  committer?: GitIdentity;
+  /**
    * The pull request to open or update once the commit lands. A host that can do both in one
    * round trip (GitHub GraphQL: fields of one mutation run in order) returns it in the result;
    * others ignore it and the flow calls upsertPullRequest.
    */
   pullRequest?: PullRequestRequest;
+}
+
+/** Who a commit names as its author or committer. */
+export interface GitIdentity {
+  name: string;
+  email: string;
 }
 
 export interface CommitResult {

@@ -1,0 +1,228 @@
+// What users of peter-evans/create-pull-request expect of create-release-pr: their own body above
+// the generated table, the author and committer they configure (defaults from git's variables and
+// the CI's user, never a made-up address), and the pull-request-operation / head-sha outputs.
+// Against the GitHub simulator and a plain git remote, through the CLI in-process.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GitHubSimulator, startGitHubSimulator } from '../github-sim/index.js';
+import { createManifestRepo, deployment, kustomization } from '../support/manifest-repo.js';
+import { runCli } from '../support/run-cli.js';
+
+let sim: GitHubSimulator;
+let count = 0;
+
+async function manifests(): Promise<string> {
+  const name = `acme/anchors-${++count}`;
+  await sim.createRepo(name, {
+    'overlays/staging/kustomization.yaml': kustomization(
+      ['deploy.yaml'],
+      [{ name: 'gcr.io/p/web', newTag: 'old1234' }],
+    ),
+    'overlays/staging/deploy.yaml': deployment('web', ['gcr.io/p/web']),
+  });
+  return name;
+}
+
+function cli(repo: string, args: string[], env: Record<string, string> = {}) {
+  return runCli(
+    [
+      'create-release-pr',
+      '--repo',
+      repo,
+      '--github-url',
+      sim.url,
+      '--path',
+      'overlays/staging/kustomization.yaml',
+      '--json',
+      ...args,
+    ],
+    { GITHUB_TOKEN: sim.tokens.write, ...env },
+  );
+}
+
+/** `author|committer` of a branch's head in a bare repository. */
+function identities(bare: string, branch: string): string {
+  return execFileSync('git', ['-C', bare, 'log', '-1', '--format=%an <%ae>|%cn <%ce>', branch], {
+    encoding: 'utf8',
+  }).trim();
+}
+
+beforeAll(async () => {
+  sim = await startGitHubSimulator();
+});
+afterAll(async () => {
+  await sim?.close();
+});
+
+describe('the pull request body', () => {
+  it('puts --body (a template) above the generated table, and keeps it on a re-run', async () => {
+    const repo = await manifests();
+    const body = 'Deploys **web** {sha} to staging.\n\n- [ ] smoke-tested';
+    const r = await cli(repo, ['--image', 'gcr.io/p/web:abc1234', '--body', body]);
+    expect(r.code, r.stderr).toBe(0);
+    const prBody = sim.pullRequests(repo)[0]?.body ?? '';
+    expect(prBody.startsWith('Deploys **web** abc1234 to staging.\n\n- [ ] smoke-tested\n\n')).toBe(
+      true,
+    );
+    expect(prBody).toContain('This release changes:');
+    expect(prBody.indexOf('smoke-tested')).toBeLessThan(prBody.indexOf('| File |'));
+
+    // Another image onto the same branch: the body is rebuilt with the user's text still on top.
+    const again = await cli(repo, ['--image', 'gcr.io/p/web:abc1234', '--body', body]);
+    expect(JSON.parse(again.stdout).result).toBe('updated');
+    expect((sim.pullRequests(repo)[0]?.body ?? '').startsWith('Deploys **web** abc1234')).toBe(
+      true,
+    );
+  });
+
+  it('reads --body-path; a file that is not there is named, and nothing is written', async () => {
+    const repo = await manifests();
+    const dir = mkdtempSync(join(tmpdir(), 'body-'));
+    writeFileSync(join(dir, 'body.md'), '## Release notes\n\nFrom a file.\n');
+    const r = await runCli(
+      [
+        'create-release-pr',
+        '--repo',
+        repo,
+        '--github-url',
+        sim.url,
+        '--path',
+        'overlays/staging/kustomization.yaml',
+        '--image',
+        'gcr.io/p/web:abc1234',
+        '--body-path',
+        'body.md',
+      ],
+      { GITHUB_TOKEN: sim.tokens.write },
+      dir,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(
+      (sim.pullRequests(repo)[0]?.body ?? '').startsWith('## Release notes\n\nFrom a file.\n\n'),
+    ).toBe(true);
+
+    const other = await manifests();
+    sim.clearRequests();
+    const missing = await cli(other, ['--image', 'gcr.io/p/web:abc1234', '--body-path', 'nope.md']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--body-path: cannot read');
+    expect(missing.stderr).toContain('nope.md (ENOENT)');
+    expect(sim.requests).toEqual([]);
+  });
+});
+
+describe('author and committer on GitHub', () => {
+  it('without --author the commit is the token’s own (GraphQL, signed), even with GITHUB_ACTOR set', async () => {
+    const repo = await manifests();
+    sim.clearRequests();
+    const r = await cli(repo, ['--image', 'gcr.io/p/web:abc1234'], {
+      GITHUB_ACTOR: 'octocat',
+      GITHUB_ACTOR_ID: '583231',
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(sim.requests.map((q) => q.fields?.join('+'))).toContain(
+      'createRef+createCommitOnBranch+createPullRequest',
+    );
+    expect(identities(sim.repoPath(repo), 'release-abc1234')).not.toContain('octocat');
+  });
+
+  it('--author and --committer are recorded as given (through the REST Git Data API)', async () => {
+    const repo = await manifests();
+    sim.clearRequests();
+    const r = await cli(repo, [
+      '--image',
+      'gcr.io/p/web:abc1234',
+      '--author',
+      'Dev One <dev1@example.com>',
+      '--committer',
+      'Release Bot <release-bot@example.com>',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(identities(sim.repoPath(repo), 'release-abc1234')).toBe(
+      'Dev One <dev1@example.com>|Release Bot <release-bot@example.com>',
+    );
+    expect(sim.requests.some((q) => q.method === 'POST' && /git\/commits$/.test(q.path))).toBe(
+      true,
+    );
+    expect(sim.requests.every((q) => !q.invalid && !q.simulatorBug)).toBe(true);
+  });
+
+  it('takes GIT_AUTHOR_* and GIT_COMMITTER_* as git does; a malformed --author is wrong usage', async () => {
+    const repo = await manifests();
+    const r = await cli(repo, ['--image', 'gcr.io/p/web:abc1234'], {
+      GIT_AUTHOR_NAME: 'Env Author',
+      GIT_AUTHOR_EMAIL: 'env-author@example.com',
+      GIT_COMMITTER_NAME: 'Env Committer',
+      GIT_COMMITTER_EMAIL: 'env-committer@example.com',
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(identities(sim.repoPath(repo), 'release-abc1234')).toBe(
+      'Env Author <env-author@example.com>|Env Committer <env-committer@example.com>',
+    );
+    const bad = await cli(repo, ['--image', 'gcr.io/p/web:abc1234', '--author', 'no-brackets']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--author must be "Name <email>", got "no-brackets"');
+  });
+});
+
+describe('author on a plain git remote', () => {
+  function gitRelease(env: Record<string, string>) {
+    const repo = createManifestRepo({
+      'deploy.yaml': deployment('web', ['gcr.io/p/web:old1234']),
+    });
+    return runCli(
+      [
+        'create-release-pr',
+        '--repo',
+        repo.bare,
+        '--path',
+        'deploy.yaml',
+        '--image',
+        'gcr.io/p/web:abc1234',
+        '--json',
+      ],
+      env,
+    ).then((r) => ({ r, who: identities(repo.bare, 'release-abc1234') }));
+  }
+
+  it('is the GitHub Actions actor with their noreply address', async () => {
+    const { r, who } = await gitRelease({ GITHUB_ACTOR: 'octocat', GITHUB_ACTOR_ID: '583231' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(who).toBe(
+      'octocat <583231+octocat@users.noreply.github.com>|octocat <583231+octocat@users.noreply.github.com>',
+    );
+  });
+
+  it('is the GitLab user with their own address', async () => {
+    const { who } = await gitRelease({
+      GITLAB_USER_NAME: 'Jane Doe',
+      GITLAB_USER_EMAIL: 'jane@example.org',
+    });
+    expect(who).toBe('Jane Doe <jane@example.org>|Jane Doe <jane@example.org>');
+  });
+
+  it('on a CI that gives no address (CircleCI), makes none up', async () => {
+    const { r, who } = await gitRelease({ CIRCLE_USERNAME: 'circle-dev' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(who).toBe('gitops-release <>|gitops-release <>');
+  });
+});
+
+describe('the outputs of peter-evans/create-pull-request', () => {
+  it('pullRequestOperation is created, then updated, then none; the head sha is the branch’s', async () => {
+    const repo = await manifests();
+    const first = JSON.parse((await cli(repo, ['--image', 'gcr.io/p/web:abc1234'])).stdout);
+    expect(first).toMatchObject({ pullRequestOperation: 'created' });
+    expect(first.pullRequestHeadSha).toBe(await sim.branchHead(repo, 'release-abc1234'));
+    const second = JSON.parse((await cli(repo, ['--image', 'gcr.io/p/web:abc1234'])).stdout);
+    expect(second).toMatchObject({ pullRequestOperation: 'updated' });
+    expect(second.pullRequestHeadSha).toBe(first.pullRequestHeadSha);
+    const dry = JSON.parse(
+      (await cli(repo, ['--image', 'gcr.io/p/web:def5678', '--dry-run'])).stdout,
+    );
+    expect(dry).toMatchObject({ pullRequestOperation: 'none', pullRequestHeadSha: null });
+  });
+});
