@@ -140,7 +140,9 @@ describe('create_release_pr', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const [pr] = sim.pullRequests(bodyRepo);
     expect(
-      (pr!.body ?? '').startsWith('## Staging release\n\n  - indented item abc1234\n\nThis release'),
+      (pr!.body ?? '').startsWith(
+        '## Staging release\n\n  - indented item abc1234\n\nThis release',
+      ),
     ).toBe(true);
     const who = execFileSync(
       'git',

@@ -226,3 +226,83 @@ describe('the outputs of peter-evans/create-pull-request', () => {
     expect(dry).toMatchObject({ pullRequestOperation: 'none', pullRequestHeadSha: null });
   });
 });
+
+describe('messages a user can act on', () => {
+  /** A loopback port that was just free: connecting to it is refused. */
+  async function refusedPort(): Promise<number> {
+    const { createServer } = await import('node:net');
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const { port } = server.address() as { port: number };
+    await new Promise((done) => server.close(done));
+    return port;
+  }
+
+  it('a refused connection to the GitHub API says "cannot connect to", not "HTTP 500"', async () => {
+    const port = await refusedPort();
+    const r = await runCli(
+      [
+        'create-release-pr',
+        '--repo',
+        'acme/manifests',
+        '--github-url',
+        `http://127.0.0.1:${port}`,
+        '--path',
+        'deploy.yaml',
+        '--image',
+        'gcr.io/p/web:abc1234',
+      ],
+      { GITHUB_TOKEN: sim.tokens.write },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `cannot connect to http://127.0.0.1:${port} (ECONNREFUSED) while reading acme/manifests: check --github-url`,
+    );
+    expect(r.stderr).toContain('nothing was written');
+    expect(r.stderr).not.toContain('HTTP 500');
+    expect(r.stderr).not.toContain(sim.tokens.write);
+  });
+});
+
+describe('the out-of-order guard when the app repository cannot be read', () => {
+  it('warns that the guard is off and why, with a token scoped to the manifest repository only', async () => {
+    const app = `acme/web-app-${++count}`;
+    const { head: older } = await sim.createRepo(app, { 'README.md': 'app\n' });
+    const newer = await sim.commit(app, 'main', { 'README.md': 'app v2\n' });
+    const repo = `acme/guarded-${count}`;
+    await sim.createRepo(repo, {
+      'deploy.yaml': deployment('web', [`gcr.io/p/web:${newer.slice(0, 7)}`]),
+    });
+    // What actions/create-github-app-token with `repositories: manifests` hands out.
+    const scoped = 'ghs_scopedToTheManifestRepositoryOnly01';
+    sim.addToken(scoped, { login: 'release-app[bot]', permission: 'write', repos: [repo] });
+    const args = [
+      'create-release-pr',
+      '--repo',
+      repo,
+      '--github-url',
+      sim.url,
+      '--path',
+      'deploy.yaml',
+      '--app-repo',
+      app,
+      '--image',
+      `gcr.io/p/web:${older.slice(0, 7)}`,
+      '--json',
+    ];
+
+    const full = await runCli(args, { GITHUB_TOKEN: sim.tokens.write });
+    expect(JSON.parse(full.stdout).result).toBe('skipped-older');
+    expect(full.stderr).not.toContain('guard is off');
+
+    const blind = await runCli(args, { GITHUB_TOKEN: scoped });
+    expect(blind.code, blind.stderr).toBe(0);
+    // The older image went through: the guard could not see the commits, and says so.
+    expect(JSON.parse(blind.stdout).result).toBe('created');
+    expect(blind.stderr).toContain(
+      `warning: the out-of-order guard is off: the token cannot read the application repository ${app} (HTTP 404)`,
+    );
+    expect(blind.stderr).toContain(`repositories: manifests,${app.split('/')[1]}`);
+    expect(blind.stderr.match(/guard is off/g)).toHaveLength(1);
+  });
+});

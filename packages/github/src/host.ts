@@ -728,6 +728,26 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
     return created;
   }
 
+  // ---------- the out-of-order guard's reach ----------
+
+  const unreadable = new Set<string>();
+  /** One warning per run when the token cannot read the application repository. */
+  async function warnIfUnreadable(
+    appRepository: string,
+    app: { owner: string; name: string },
+  ): Promise<void> {
+    if (unreadable.has(appRepository)) return;
+    const status = await client.repos.get({ owner: app.owner, repo: app.name }).then(
+      () => 200,
+      (e: unknown) => (e as { status?: number }).status ?? 0,
+    );
+    if (status !== 404 && status !== 403) return;
+    unreadable.add(appRepository);
+    log(
+      `warning: the out-of-order guard is off: the token cannot read the application repository ${appRepository} (HTTP ${status}), so an older commit's image could replace a newer one. Give the token "contents: read" on ${appRepository} too (a GitHub App token: list both repositories, e.g. repositories: manifests,${app.name}; a fine-grained token: add ${appRepository} to its repositories).`,
+    );
+  }
+
   // ---------- the host ----------
 
   const host: GitHubHost = {
@@ -811,8 +831,12 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
           })),
         };
       } catch (err) {
-        // A tag that is not a commit of the app repository: nothing to compare, no guard.
-        if (isStatus(err, 404, 422)) return undefined;
+        // A tag that is not a commit of the app repository: nothing to compare, no guard. But a
+        // token that cannot read the repository at all answers the same 404: then say the guard is off.
+        if (isStatus(err, 404, 422, 403)) {
+          if (!isStatus(err, 422)) await warnIfUnreadable(request.repository, app);
+          return undefined;
+        }
         throw toHostError(err, 'compare', request.repository, secrets);
       }
     },

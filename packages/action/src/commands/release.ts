@@ -47,8 +47,14 @@ interface OpenHost {
   close(): Promise<void>;
 }
 
+/** Progress lines to the log; a line that starts with "warning: " becomes a warning annotation. */
+function logTo(rt: Runtime): (line: string) => void {
+  return (line) =>
+    line.startsWith('warning: ') ? rt.warning(line.slice('warning: '.length)) : rt.info(line);
+}
+
 async function openHost(inputs: ReleaseInputs, rt: Runtime): Promise<OpenHost> {
-  const log = (line: string) => rt.info(line);
+  const log = logTo(rt);
   if (inputs.host === 'github') {
     if (!inputs.githubToken)
       throw new UsageError(
@@ -183,7 +189,7 @@ export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) =
             dryRun: inputs.dryRun,
           },
           host,
-          { log: (line) => rt.info(line) },
+          { log: logTo(rt) },
         ),
     );
     return {
