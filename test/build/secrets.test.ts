@@ -168,4 +168,22 @@ describe('--no-push (build only, for pull-request CI)', () => {
     await new Promise((done) => setTimeout(done, 300));
     expect(registry.requests().slice(before)).toEqual([]);
   });
+
+  it('--quiet prints neither progress nor the builder’s output; the result still comes', async () => {
+    const r = await cli([
+      '--image',
+      `${registry.host}/team/pr-check`,
+      '--builder',
+      'buildah',
+      '--no-push',
+      '--tag',
+      'quiet',
+      '--quiet',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(
+      `built, not pushed (--no-push) ${registry.host}/team/pr-check:quiet`,
+    );
+  });
 });

@@ -306,3 +306,70 @@ describe('the out-of-order guard when the app repository cannot be read', () => 
     expect(blind.stderr.match(/guard is off/g)).toHaveLength(1);
   });
 });
+
+describe('GH_TOKEN and --quiet', () => {
+  it('takes the token from GH_TOKEN as gh does; --quiet leaves stderr empty and the result on stdout', async () => {
+    const repo = await manifests();
+    const r = await runCli(
+      [
+        'create-release-pr',
+        '--repo',
+        repo,
+        '--github-url',
+        sim.url,
+        '--path',
+        'overlays/staging/kustomization.yaml',
+        '--image',
+        'gcr.io/p/web:abc1234',
+        '--quiet',
+      ],
+      { GH_TOKEN: sim.tokens.write },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^created: created pull request #1 /);
+    expect(r.stderr).toBe('');
+
+    const none = await runCli(
+      ['create-release-pr', '--repo', repo, '--path', 'x', '--image', 'gcr.io/p/web:abc1234'],
+      {},
+    );
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('set the environment variable GH_TOKEN or GITHUB_TOKEN');
+  });
+});
+
+describe('--delete-branch', () => {
+  it('deletes the branches of the pull requests --close-superseded closes, and keeps the new one', async () => {
+    const repo = await manifests();
+    const first = await cli(repo, ['--image', 'gcr.io/p/web:aaa1111']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(await sim.branchHead(repo, 'release-aaa1111')).toBeDefined();
+    const second = await cli(repo, [
+      '--image',
+      'gcr.io/p/web:bbb2222',
+      '--close-superseded',
+      '--delete-branch',
+    ]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({
+      closedPullRequests: [1],
+      deletedBranches: ['release-aaa1111'],
+    });
+    expect(sim.pullRequests(repo).map((p) => [p.number, p.state])).toEqual([
+      [1, 'closed'],
+      [2, 'open'],
+    ]);
+    expect(await sim.branchHead(repo, 'release-aaa1111')).toBeUndefined();
+    expect(await sim.branchHead(repo, 'release-bbb2222')).toBeDefined();
+    expect(sim.requests.every((q) => !q.invalid && !q.simulatorBug)).toBe(true);
+  });
+
+  it('without --close-superseded it is wrong usage, before any request', async () => {
+    const repo = await manifests();
+    sim.clearRequests();
+    const r = await cli(repo, ['--image', 'gcr.io/p/web:ccc3333', '--delete-branch']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('it goes with --close-superseded');
+    expect(sim.requests).toEqual([]);
+  });
+});

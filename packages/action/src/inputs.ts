@@ -76,6 +76,7 @@ export const INPUTS = {
   'auto-merge': { kind: 'boolean', for: 'create_release_pr' },
   'merge-method': { kind: 'enum', for: 'create_release_pr', values: MERGE_METHODS },
   'close-superseded': { kind: 'boolean', for: 'create_release_pr' },
+  'delete-branch': { kind: 'boolean', for: 'create_release_pr' },
   'allow-downgrade': { kind: 'boolean', for: 'create_release_pr' },
   'app-repository': { kind: 'string', for: 'create_release_pr' },
   key: { kind: 'string', for: 'create_release_pr' },
@@ -261,6 +262,7 @@ export interface ReleaseInputs extends CommonInputs {
   autoMerge: boolean;
   mergeMethod: (typeof MERGE_METHODS)[number] | undefined;
   closeSuperseded: boolean;
+  deleteBranch: boolean;
   allowDowngrade: boolean;
   appRepository: string | undefined;
   key: string | undefined;
@@ -431,6 +433,7 @@ function releaseInputs(env: Env, common: CommonInputs, shaLength: number): Relea
     autoMerge,
     mergeMethod,
     closeSuperseded: booleanInput(env, 'close-superseded', false),
+    deleteBranch: booleanInput(env, 'delete-branch', false),
     allowDowngrade: booleanInput(env, 'allow-downgrade', false),
     appRepository: rawInput(env, 'app-repository') ?? (env.GITHUB_REPOSITORY?.trim() || undefined),
     key: rawInput(env, 'key'),

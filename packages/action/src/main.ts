@@ -122,6 +122,8 @@ const FLAG_TO_INPUT: Record<string, string> = {
   'allow-downgrade': 'allow-downgrade',
   'merge-method': 'merge-method',
   body: 'body',
+  'delete-branch': 'delete-branch',
+  'close-superseded': 'close-superseded',
   'body-path': 'body-path',
   author: 'author',
   committer: 'committer',
@@ -131,7 +133,7 @@ const FLAG_TO_INPUT: Record<string, string> = {
 export function inActionTerms(message: string): string {
   return message
     .replace(
-      /the (?:environment )?variable named by --token-env(?: \(default [A-Z_]+\))?/g,
+      /the (?:environment )?variable named by --token-env(?: \(default [^)]*\))?/g,
       'input "github-token"',
     )
     .replace(/(?<![\w-])--([a-z][a-z-]*)(?: [A-Z_]+)?/g, (whole, flag: string) => {

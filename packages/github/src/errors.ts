@@ -86,7 +86,7 @@ export function toHostError(
   const accepted = e.response?.headers?.['x-accepted-github-permissions'];
   if (status === 401) {
     return new HostAuthenticationError(
-      `GitHub refused the token (HTTP 401: ${said}). Set a valid token in the variable named by --token-env (default GITHUB_TOKEN); it may be missing, expired or revoked.`,
+      `GitHub refused the token (HTTP 401: ${said}). Set a valid token in the variable named by --token-env (default GH_TOKEN, then GITHUB_TOKEN); it may be missing, expired or revoked.`,
       { input: 'token-env' },
     );
   }

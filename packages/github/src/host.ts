@@ -791,7 +791,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         api === 'rest' ? upsertRest(request) : upsertGraphql(request),
       ),
 
-    closePullRequest: (pr, comment) =>
+    closePullRequest: (pr, comment, close = {}) =>
       guarded('pull-request', async () => {
         if (api === 'rest' || !pr.id) {
           await client.issues.createComment({
@@ -801,12 +801,19 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
             body: comment,
           });
           await client.pulls.update({ owner, repo: name, pull_number: pr.number, state: 'closed' });
-          return;
+        } else {
+          await graphql(
+            'mutation ReleaseClose($id: ID!, $body: String!) { addComment(input: {subjectId: $id, body: $body}) { clientMutationId } closePullRequest(input: {pullRequestId: $id}) { pullRequest { number } } }',
+            { id: pr.id, body: comment },
+          );
         }
-        await graphql(
-          'mutation ReleaseClose($id: ID!, $body: String!) { addComment(input: {subjectId: $id, body: $body}) { clientMutationId } closePullRequest(input: {pullRequestId: $id}) { pullRequest { number } } }',
-          { id: pr.id, body: comment },
-        );
+        // The closed pull request keeps its commits; the branch is clutter. Already gone is fine.
+        if (close.deleteBranch)
+          await client.git
+            .deleteRef({ owner, repo: name, ref: `heads/${pr.head}` })
+            .catch((err: unknown) => {
+              if (!isStatus(err, 404, 422)) throw err;
+            });
       }),
 
     async compareCommits(request: CompareRequest): Promise<CommitComparison | undefined> {

@@ -184,6 +184,7 @@ export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) =
             draft: inputs.draft,
             autoMerge: inputs.autoMerge ? (inputs.mergeMethod ?? 'squash') : undefined,
             closeSuperseded: inputs.closeSuperseded,
+            deleteBranch: inputs.deleteBranch,
             allowDowngrade: inputs.allowDowngrade,
             appRepository: inputs.host === 'github' ? inputs.appRepository : undefined,
             dryRun: inputs.dryRun,

@@ -27,6 +27,7 @@ import {
   type Io,
   listOption,
   type ParsedArgs,
+  progress,
   requiredOption,
   stringOption,
 } from '../command.js';
@@ -91,6 +92,8 @@ Behaviour and output:
                            only for commit tags).
   --dry-run                Check the registry and say what would happen; build nothing.
   --json                   Print {image, digest, imageRef, tags, result, builder} on stdout.
+  --quiet                  Print no progress and no builder output on stderr (warnings and errors
+                           still); the result still goes to stdout.
 
 Exit codes: 0 built, skipped (already there) or dry run; 1 failed; 2 wrong usage.
 
@@ -143,6 +146,7 @@ const OPTIONS: Command['options'] = {
   'no-skip-existing': { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
 };
 
 /** A malformed flag value is wrong usage (exit 2), whatever the parser calls it. */
@@ -325,7 +329,7 @@ export const buildAndPushImageCommand: Command = {
       throw new UsageError(`--file: there is no Dockerfile at ${dockerfile}`, { input: '--file' });
 
     const login = await readLogin(args, io, registry);
-    const log = (line: string) => io.stderr(`${line}\n`);
+    const log = progress(args, io);
     const { client, authFile } = await openRegistryAccess({ registry, login, env: io.env });
     try {
       const skipExisting = flag(args, 'no-skip-existing')
@@ -365,7 +369,7 @@ export const buildAndPushImageCommand: Command = {
             selectBuilder(builderName as BuilderName | 'auto', {
               env: io.env,
               authDir: authFile?.dir,
-              onLine: (line) => io.stderr(`  ${line}\n`),
+              onLine: (line) => log(`  ${line}`),
             }),
           log,
         },

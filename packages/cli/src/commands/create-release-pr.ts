@@ -24,6 +24,7 @@ import {
   type Io,
   listOption,
   type ParsedArgs,
+  progress,
   requiredOption,
   stringOption,
 } from '../command.js';
@@ -47,7 +48,8 @@ Where:
 
 How:
   --host github|git           Default: github for OWNER/NAME, git for URLs and paths.
-  --token-env NAME            The environment variable holding the token (default GITHUB_TOKEN).
+  --token-env NAME            The environment variable holding the token (default: GH_TOKEN, then
+                              GITHUB_TOKEN, in the order the gh CLI reads them).
                               The token is never printed; for git it is sent as an HTTP header.
   --github-url URL            GitHub Enterprise Server (https://HOST or https://HOST/api/v3);
                               default $GITHUB_API_URL, else https://api.github.com.
@@ -74,6 +76,7 @@ Pull request:
   --auto-merge                Enable auto-merge, with --merge-method squash|merge|rebase (squash).
   --close-superseded          Close older open release pull requests for the same images and
                               paths, with a comment linking the new one.
+  --delete-branch             With --close-superseded, also delete their branches.
 
 Safety:
   --app-repo REPO             The application repository: OWNER/NAME on the same GitHub (the pull
@@ -83,6 +86,7 @@ Safety:
   --allow-downgrade           Release an older commit anyway (a deliberate rollback).
   --dry-run                   Read and plan only: print the diff and the pull request; write nothing.
   --json                      Print the result as JSON on stdout.
+  --quiet                     Print no progress on stderr (warnings and errors still).
 
 Results (exit 0): created, updated, unchanged (the base already deploys it; nothing written),
 pushed (push mode, or a plain git remote: a branch was pushed), skipped-older. Errors exit 1,
@@ -113,6 +117,11 @@ function looksLikeGitHubRepo(repo: string, cwd: string): boolean {
 }
 
 const CI_SHA_VARIABLES = ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA'];
+
+/** GH_TOKEN, then GITHUB_TOKEN: the gh CLI's order, so a job set up for gh needs nothing more. */
+function defaultTokenVariable(env: Io['env']): string {
+  return env.GH_TOKEN?.trim() ? 'GH_TOKEN' : 'GITHUB_TOKEN';
+}
 
 function oneOf<T extends string>(
   value: string | undefined,
@@ -212,12 +221,14 @@ export const createReleasePrCommand: Command = {
     'auto-merge': { type: 'boolean' },
     'merge-method': { type: 'string' },
     'close-superseded': { type: 'boolean' },
+    'delete-branch': { type: 'boolean' },
     'allow-downgrade': { type: 'boolean' },
     'app-repo': { type: 'string' },
     key: { type: 'string' },
     'add-missing': { type: 'boolean' },
     'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
   },
 
   async run(args, io) {
@@ -241,17 +252,18 @@ export const createReleasePrCommand: Command = {
       });
     }
     const api = oneOf(stringOption(args, 'api'), ['graphql', 'rest', 'auto'] as const, 'api');
-    const tokenEnv = stringOption(args, 'token-env') ?? 'GITHUB_TOKEN';
+    const tokenEnv = stringOption(args, 'token-env') ?? defaultTokenVariable(io.env);
     const token = io.env[tokenEnv]?.trim() || undefined;
     const json = flag(args, 'json');
-    const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
+    const show = progress(args, io);
+    const log = (line: string) => show(token ? redact(line, [token]) : line);
 
     let host: GitHost;
     let dispose: () => Promise<void> = async () => {};
     if (hostKind === 'github') {
       if (!token) {
         throw new UsageError(
-          `no GitHub token: set the environment variable ${tokenEnv} (or name another with --token-env)`,
+          `no GitHub token: set the environment variable ${stringOption(args, 'token-env') ?? 'GH_TOKEN or GITHUB_TOKEN'} (or name another with --token-env)`,
           { input: '--token-env' },
         );
       }
@@ -304,6 +316,7 @@ export const createReleasePrCommand: Command = {
     if (flag(args, 'draft')) request.draft = true;
     if (flag(args, 'auto-merge')) request.autoMerge = (mergeMethod ?? 'squash') as MergeMethod;
     if (flag(args, 'close-superseded')) request.closeSuperseded = true;
+    if (flag(args, 'delete-branch')) request.deleteBranch = true;
     if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
     const appRepo = stringOption(args, 'app-repo');
     if (appRepo) request.appRepository = appRepo;

@@ -72,6 +72,8 @@ export interface ReleaseRequest {
   autoMerge?: MergeMethod;
   /** Close older open release pull requests for the same images and paths. */
   closeSuperseded?: boolean;
+  /** With closeSuperseded: also delete the closed pull requests' branches. */
+  deleteBranch?: boolean;
   /** Release even when the new commit is older than the deployed one (a deliberate rollback). */
   allowDowngrade?: boolean;
   /** `OWNER/NAME` of the application repository on the same host, for the guard and the body. */
@@ -117,6 +119,8 @@ export interface ReleaseResult {
   changedFiles: string[];
   changes: ReleasedChange[];
   closedPullRequests: number[];
+  /** Branches of superseded pull requests deleted (with deleteBranch). */
+  deletedBranches?: string[];
   attempts: number;
   dryRun: boolean;
   /** One line for people. */
@@ -198,6 +202,13 @@ export async function createReleasePr(
   if (request.images.length === 0)
     throw new UsageError('give at least one image', { input: 'image' });
   if (request.paths.length === 0) throw new UsageError('give at least one path', { input: 'path' });
+  if (request.deleteBranch && !request.closeSuperseded)
+    throw new UsageError(
+      '--delete-branch deletes the branches of superseded pull requests: it goes with --close-superseded',
+      {
+        input: 'delete-branch',
+      },
+    );
   if ((request.bodyTemplate?.length ?? 0) > MAX_BODY_LENGTH - 4096)
     throw new UsageError(
       `the pull request body is ${request.bodyTemplate!.length} characters; GitHub takes at most ${MAX_BODY_LENGTH} with the generated table, so keep it under ${MAX_BODY_LENGTH - 4096}`,
@@ -451,10 +462,15 @@ async function attemptRelease(
     for (const other of superseded(snapshot, marker, pr, branch)) {
       await host.closePullRequest(
         other,
-        `Superseded by #${pr.number} (${pr.url}), which releases ${imagesText}. Closed by gitops-release.`,
+        `Superseded by #${pr.number} (${pr.url}), which releases ${imagesText}. Closed by gitops-release${request.deleteBranch ? `, which also deleted its branch ${other.head}` : ''}.`,
+        { deleteBranch: request.deleteBranch === true },
       );
       result.closedPullRequests.push(other.number);
-      log(`closed superseded pull request #${other.number}`);
+      if (request.deleteBranch)
+        result.deletedBranches = [...(result.deletedBranches ?? []), other.head];
+      log(
+        `closed superseded pull request #${other.number}${request.deleteBranch ? ` and deleted its branch ${other.head}` : ''}`,
+      );
     }
   }
   return result;

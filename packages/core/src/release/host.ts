@@ -150,8 +150,12 @@ export interface GitHost {
   commit(request: CommitRequest): Promise<CommitResult>;
   /** Opens or updates the pull request, with labels, reviewers, assignees and auto-merge. */
   upsertPullRequest?(request: PullRequestRequest): Promise<PullRequestInfo>;
-  /** Closes a pull request after posting `comment` on it. */
-  closePullRequest?(pullRequest: PullRequestInfo, comment: string): Promise<void>;
+  /** Closes a pull request after posting `comment` on it; `deleteBranch` also deletes its head branch. */
+  closePullRequest?(
+    pullRequest: PullRequestInfo,
+    comment: string,
+    options?: { deleteBranch?: boolean },
+  ): Promise<void>;
   /** Compares two commits of an application repository on the same host; undefined when unknown. */
   compareCommits?(request: CompareRequest): Promise<CommitComparison | undefined>;
   /** A page comparing base and branch, for hosts without a pull request API (github.com, gitlab). */
