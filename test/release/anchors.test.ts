@@ -373,3 +373,25 @@ describe('--delete-branch', () => {
     expect(sim.requests).toEqual([]);
   });
 });
+
+describe('--milestone', () => {
+  it('puts the pull request in the milestone; an unknown one is named, with what did land', async () => {
+    const repo = await manifests();
+    const number = sim.createMilestone(repo, 'Sprint 42');
+    const r = await cli(repo, ['--image', 'gcr.io/p/web:abc1234', '--milestone', String(number)]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(sim.pullRequestMilestone(repo, 1)).toBe(number);
+    expect(sim.requests.every((q) => !q.invalid && !q.simulatorBug)).toBe(true);
+
+    const other = await manifests();
+    const bad = await cli(other, ['--image', 'gcr.io/p/web:abc1234', '--milestone', '99']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`milestone 99 does not exist in ${other}: pull request #1`);
+    expect(sim.pullRequests(other)).toHaveLength(1);
+    expect(sim.pullRequestMilestone(other, 1)).toBeNull();
+
+    const word = await cli(other, ['--image', 'gcr.io/p/web:abc1234', '--milestone', 'Sprint']);
+    expect(word.code).toBe(2);
+    expect(word.stderr).toContain(`--milestone takes the milestone's number, got "Sprint"`);
+  });
+});

@@ -72,6 +72,7 @@ add --github-url "${PARAM_GITHUB_URL:-}"
 ! gr_is_true "${PARAM_AUTO_MERGE:-0}" || args+=(--auto-merge --merge-method "${PARAM_MERGE_METHOD:-squash}")
 ! gr_is_true "${PARAM_CLOSE_SUPERSEDED:-0}" || args+=(--close-superseded)
 ! gr_is_true "${PARAM_DELETE_BRANCH:-0}" || args+=(--delete-branch)
+add --milestone "${PARAM_MILESTONE:-}"
 ! gr_is_true "${PARAM_ALLOW_DOWNGRADE:-0}" || args+=(--allow-downgrade)
 ! gr_is_true "${PARAM_DRY_RUN:-0}" || args+=(--dry-run)
 

@@ -77,6 +77,7 @@ export const INPUTS = {
   'merge-method': { kind: 'enum', for: 'create_release_pr', values: MERGE_METHODS },
   'close-superseded': { kind: 'boolean', for: 'create_release_pr' },
   'delete-branch': { kind: 'boolean', for: 'create_release_pr' },
+  milestone: { kind: 'integer', for: 'create_release_pr' },
   'allow-downgrade': { kind: 'boolean', for: 'create_release_pr' },
   'app-repository': { kind: 'string', for: 'create_release_pr' },
   key: { kind: 'string', for: 'create_release_pr' },
@@ -263,6 +264,7 @@ export interface ReleaseInputs extends CommonInputs {
   mergeMethod: (typeof MERGE_METHODS)[number] | undefined;
   closeSuperseded: boolean;
   deleteBranch: boolean;
+  milestone: number | undefined;
   allowDowngrade: boolean;
   appRepository: string | undefined;
   key: string | undefined;
@@ -434,6 +436,9 @@ function releaseInputs(env: Env, common: CommonInputs, shaLength: number): Relea
     mergeMethod,
     closeSuperseded: booleanInput(env, 'close-superseded', false),
     deleteBranch: booleanInput(env, 'delete-branch', false),
+    milestone: rawInput(env, 'milestone')
+      ? integerInput(env, 'milestone', 0, 1, Number.MAX_SAFE_INTEGER)
+      : undefined,
     allowDowngrade: booleanInput(env, 'allow-downgrade', false),
     appRepository: rawInput(env, 'app-repository') ?? (env.GITHUB_REPOSITORY?.trim() || undefined),
     key: rawInput(env, 'key'),

@@ -123,6 +123,7 @@ const FLAG_TO_INPUT: Record<string, string> = {
   'merge-method': 'merge-method',
   body: 'body',
   'delete-branch': 'delete-branch',
+  milestone: 'milestone',
   'close-superseded': 'close-superseded',
   'body-path': 'body-path',
   author: 'author',

@@ -630,6 +630,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         ),
       );
     }
+    if (request.milestone !== undefined) jobs.push(setMilestone(pr, request.milestone));
     if (request.autoMerge && api === 'rest') {
       // GitHub has no REST endpoint for auto-merge; without GraphQL it cannot be enabled.
       log(
@@ -646,6 +647,22 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
       );
     }
     await Promise.all(jobs);
+  }
+
+  /** A milestone GitHub does not know is a 422 on field "milestone": say so, and what did land. */
+  async function setMilestone(pr: PullRequestInfo, milestone: number): Promise<void> {
+    try {
+      await client.issues.update({ owner, repo: name, issue_number: pr.number, milestone });
+    } catch (err) {
+      const errors = (err as { response?: { data?: { errors?: { field?: string }[] } } }).response
+        ?.data?.errors;
+      if (isStatus(err, 422) && errors?.some((e) => e.field === 'milestone'))
+        throw new UsageError(
+          `milestone ${milestone} does not exist in ${repository}: pull request #${pr.number} (${pr.url}) was opened or updated without it. Give the number of an open milestone (the N of its page, /milestone/N).`,
+          { input: 'milestone' },
+        );
+      throw toHostError(err, 'issues', repository, secrets);
+    }
   }
 
   async function upsertGraphql(request: PullRequestRequest): Promise<PullRequestInfo> {

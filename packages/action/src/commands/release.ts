@@ -185,6 +185,7 @@ export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) =
             autoMerge: inputs.autoMerge ? (inputs.mergeMethod ?? 'squash') : undefined,
             closeSuperseded: inputs.closeSuperseded,
             deleteBranch: inputs.deleteBranch,
+            ...(inputs.milestone === undefined ? {} : { milestone: inputs.milestone }),
             allowDowngrade: inputs.allowDowngrade,
             appRepository: inputs.host === 'github' ? inputs.appRepository : undefined,
             dryRun: inputs.dryRun,

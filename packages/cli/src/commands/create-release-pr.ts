@@ -72,6 +72,7 @@ Pull request:
                               own, signed; with it, it goes through the REST Git Data API.
   --committer "NAME <EMAIL>"  The committer. Default: GIT_COMMITTER_NAME/EMAIL, else the author.
   --label L, --reviewer R, --team-reviewer T, --assignee A   Repeatable.
+  --milestone N               Put the pull request in milestone number N.
   --draft                     Open the pull request as a draft.
   --auto-merge                Enable auto-merge, with --merge-method squash|merge|rebase (squash).
   --close-superseded          Close older open release pull requests for the same images and
@@ -222,6 +223,7 @@ export const createReleasePrCommand: Command = {
     'merge-method': { type: 'string' },
     'close-superseded': { type: 'boolean' },
     'delete-branch': { type: 'boolean' },
+    milestone: { type: 'string' },
     'allow-downgrade': { type: 'boolean' },
     'app-repo': { type: 'string' },
     key: { type: 'string' },
@@ -317,6 +319,14 @@ export const createReleasePrCommand: Command = {
     if (flag(args, 'auto-merge')) request.autoMerge = (mergeMethod ?? 'squash') as MergeMethod;
     if (flag(args, 'close-superseded')) request.closeSuperseded = true;
     if (flag(args, 'delete-branch')) request.deleteBranch = true;
+    const milestone = stringOption(args, 'milestone');
+    if (milestone !== undefined) {
+      if (!/^[1-9]\d*$/.test(milestone))
+        throw new UsageError(`--milestone takes the milestone's number, got "${milestone}"`, {
+          input: '--milestone',
+        });
+      request.milestone = Number(milestone);
+    }
     if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
     const appRepo = stringOption(args, 'app-repo');
     if (appRepo) request.appRepository = appRepo;

@@ -72,6 +72,8 @@ export interface ReleaseRequest {
   autoMerge?: MergeMethod;
   /** Close older open release pull requests for the same images and paths. */
   closeSuperseded?: boolean;
+  /** The number of the milestone to put the pull request in (peter-evans's `milestone`). */
+  milestone?: number;
   /** With closeSuperseded: also delete the closed pull requests' branches. */
   deleteBranch?: boolean;
   /** Release even when the new commit is older than the deployed one (a deliberate rollback). */
@@ -396,6 +398,7 @@ async function attemptRelease(
           ...(request.teamReviewers?.length ? { teamReviewers: request.teamReviewers } : {}),
           ...(request.assignees?.length ? { assignees: request.assignees } : {}),
           ...(request.autoMerge ? { autoMerge: request.autoMerge } : {}),
+          ...(request.milestone ? { milestone: request.milestone } : {}),
         }
       : undefined;
 

@@ -108,6 +108,8 @@ export interface PullRequestRequest {
   teamReviewers?: string[];
   assignees?: string[];
   autoMerge?: MergeMethod;
+  /** The number of the milestone to put the pull request in. */
+  milestone?: number;
 }
 
 export interface CompareRequest {
