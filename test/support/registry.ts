@@ -60,6 +60,8 @@ export const GCP_TEST_KEY = JSON.stringify({
   client_email: 'ci@gitops-release-test.iam.gserviceaccount.com',
   client_id: '1234567890',
 });
+/** The password ECR's GetAuthorizationToken hands out for user `AWS` (see test/support/aws-sim.ts). */
+export const ECR_TEST_PASSWORD = 'ecr-12h-p4ssword-from-GetAuthorizationToken';
 /** A token-auth user that may pull but not push. */
 export const READER_USER = 'reader';
 export const READER_PASSWORD = 'Re4der-only-pass-0042';
@@ -114,7 +116,8 @@ async function startTokenService(dir: string, log: ReturnType<TestRegistry['toke
       const known =
         (user === TEST_USER && password === TEST_PASSWORD) ||
         (user === READER_USER && password === READER_PASSWORD) ||
-        (user === '_json_key' && password === GCP_TEST_KEY);
+        (user === '_json_key' && password === GCP_TEST_KEY) ||
+        (user === 'AWS' && password === ECR_TEST_PASSWORD);
       if (!known) {
         log.push({ account: user, scope: scopes, status: 401 });
         res.writeHead(401, { 'content-type': 'application/json' });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import {
   RegistryUnreachableError,
 } from '@gitops-release/core';
 import { describe, expect, it } from 'vitest';
+import { canonicalRequest, ecrRegion, hasAwsCredentials, signatureV4 } from './aws.js';
 import { buildxArgs, classicDockerArgs, daemonlessBuildArgs, selectBuilder } from './builders.js';
 import {
   authFileText,
@@ -204,6 +206,44 @@ describe('selectBuilder', () => {
 
   it('picks buildah by name', async () => {
     expect((await selectBuilder('buildah', { env: process.env })).name).toBe('buildah');
+  });
+});
+
+describe('AWS Signature Version 4', () => {
+  // AWS's published Signature Version 4 test suite (docs.aws.amazon.com/general/latest/gr/
+  // signature-v4-test-suite.html), case get-vanilla-query-order-key-case of its 2011 edition.
+  it('makes the canonical request and the signature of AWS’s published example', () => {
+    const canonical = canonicalRequest(
+      'GET',
+      new URL('https://host.foo.com/?foo=Zoo&foo=aha'),
+      { Date: 'Mon, 09 Sep 2011 23:36:00 GMT', Host: 'host.foo.com' },
+      '',
+    );
+    expect(canonical.signedHeaders).toBe('date;host');
+    expect(createHash('sha256').update(canonical.text).digest('hex')).toBe(
+      'e25f777ba161a0f1baf778a87faf057187cf5987f17953320e3ca399feb5f00d',
+    );
+    const toSign = [
+      'AWS4-HMAC-SHA256',
+      '20110909T233600Z',
+      '20110909/us-east-1/host/aws4_request',
+      'e25f777ba161a0f1baf778a87faf057187cf5987f17953320e3ca399feb5f00d',
+    ].join('\n');
+    expect(
+      signatureV4(
+        'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+        { day: '20110909', region: 'us-east-1', service: 'host' },
+        toSign,
+      ),
+    ).toBe('be7148d34ebccdc6423b19085378aa0bee970bdc61d144bd1a8c48c33079ab09');
+  });
+
+  it('finds the region in an ECR host, and AWS credentials in the environment', () => {
+    expect(ecrRegion('123456789012.dkr.ecr.ap-northeast-1.amazonaws.com')).toBe('ap-northeast-1');
+    expect(ecrRegion('ghcr.io')).toBeUndefined();
+    expect(hasAwsCredentials({ AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 's' })).toBe(true);
+    expect(hasAwsCredentials({ AWS_ROLE_ARN: 'arn', CIRCLE_OIDC_TOKEN_V2: 't' })).toBe(true);
+    expect(hasAwsCredentials({ AWS_ROLE_ARN: 'arn' })).toBe(false);
   });
 });
 

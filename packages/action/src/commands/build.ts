@@ -9,7 +9,9 @@ import {
 } from '@gitops-release/core';
 import {
   type BuilderName,
+  ecrLoginFromAws,
   gcpKeyLogin,
+  hasAwsCredentials,
   openRegistryAccess,
   passwordLogin,
   type RegistryCredentials,
@@ -37,18 +39,20 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /** The login the inputs give: a GCP key, a user and password, or the workflow token for GHCR. */
-function loginFor(
+async function loginFor(
   inputs: BuildInputs,
   env: Env,
   registry: string,
-): RegistryCredentials | undefined {
+): Promise<RegistryCredentials | undefined> {
   if (inputs.gcpKey !== undefined) return gcpKeyLogin(inputs.gcpKey, 'gcp-key');
   const kind = registryKind(registry);
   let password = inputs.password;
   // GHCR takes the workflow's own token (with `packages: write`) for the actor of the run.
   if (password === undefined && kind === 'ghcr' && inputs.username === undefined)
     password = inputs.githubToken;
-  if (password === undefined) return undefined;
+  if (password === undefined)
+    // ECR with the AWS credentials aws-actions/configure-aws-credentials put in the environment.
+    return kind === 'ecr' && hasAwsCredentials(env) ? ecrLoginFromAws(registry, env) : undefined;
   if (inputs.username !== undefined) return { username: inputs.username, password };
   const implied = passwordLogin(registry, password, env, 'password');
   if (!implied)
@@ -102,7 +106,7 @@ export const buildCommand: CommandRunner<BuildInputs> = async (inputs, rt) => {
     });
 
   // Build only: no login is needed (a fork's pull request has no registry secrets).
-  const login = inputs.push ? loginFor(inputs, rt.env, registry) : undefined;
+  const login = inputs.push ? await loginFor(inputs, rt.env, registry) : undefined;
   const { client, authFile } = await openRegistryAccess({ registry, login, env: rt.env });
   try {
     const result = await rt.group(`Build and push ${inputs.image}`, () =>

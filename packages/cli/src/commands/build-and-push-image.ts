@@ -9,13 +9,16 @@ import {
   InvalidImageReferenceError,
   parseImageName,
   parseKeyValues,
+  registryKind,
   UsageError,
 } from '@gitops-release/core';
 import {
   apiLocation,
   BUILDER_NAMES,
   type BuilderName,
+  ecrLoginFromAws,
   gcpKeyLogin,
+  hasAwsCredentials,
   openRegistryAccess,
   passwordLogin,
   type RegistryCredentials,
@@ -84,6 +87,9 @@ Login (the secret is read from the environment or stdin, never from the command 
   --password-env VAR       Read the password or token from environment variable VAR.
   --password-stdin         Read the password or token from standard input.
   --gcp-key-env VAR        Read a Google service-account JSON key from VAR (user _json_key).
+  ECR without a login option logs in with the job's AWS credentials (AWS_ACCESS_KEY_ID,
+  AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, as aws-actions/configure-aws-credentials sets them;
+  or AWS_ROLE_ARN with CircleCI's CIRCLE_OIDC_TOKEN_V2 or AWS_WEB_IDENTITY_TOKEN_FILE).
   Without a login, the builder's own (docker login, credential helpers) is used.
 
 Behaviour and output:
@@ -254,6 +260,9 @@ async function readLogin(
       throw new UsageError('--username needs --password-env or --password-stdin', {
         input: '--username',
       });
+    // ECR with the job's AWS credentials (configure-aws-credentials, CircleCI OIDC + AWS_ROLE_ARN).
+    if (registryKind(registry) === 'ecr' && hasAwsCredentials(io.env))
+      return ecrLoginFromAws(registry, io.env);
     return undefined;
   }
   if (username) return { username, password };
@@ -328,7 +337,8 @@ export const buildAndPushImageCommand: Command = {
     )
       throw new UsageError(`--file: there is no Dockerfile at ${dockerfile}`, { input: '--file' });
 
-    const login = await readLogin(args, io, registry);
+    // Build only: no login (a fork's pull request has no registry secrets).
+    const login = flag(args, 'no-push') ? undefined : await readLogin(args, io, registry);
     const log = progress(args, io);
     const { client, authFile } = await openRegistryAccess({ registry, login, env: io.env });
     try {
