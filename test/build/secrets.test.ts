@@ -169,7 +169,7 @@ describe('--no-push (build only, for pull-request CI)', () => {
     expect(registry.requests().slice(before)).toEqual([]);
   });
 
-  it('--quiet prints neither progress nor the builder’s output; the result still comes', async () => {
+  it('--quiet prints neither progress nor the builder’s output; the result still comes (with --pull)', async () => {
     const r = await cli([
       '--image',
       `${registry.host}/team/pr-check`,
@@ -179,6 +179,7 @@ describe('--no-push (build only, for pull-request CI)', () => {
       '--tag',
       'quiet',
       '--quiet',
+      '--pull',
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');

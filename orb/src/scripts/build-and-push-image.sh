@@ -27,6 +27,7 @@ done < <(printf '%s\n' "${PARAM_BUILD_ARGS:-}")
 # Explicit both ways: the CLI skips by default only for commit tags, the orb whenever asked.
 if gr_is_true "${PARAM_SKIP_EXISTING:-1}"; then args+=(--skip-existing); else args+=(--no-skip-existing); fi
 ! gr_is_true "${PARAM_DRY_RUN:-0}" || args+=(--dry-run)
+! gr_is_true "${PARAM_QUIET:-0}" || args+=(--quiet)
 gr_is_true "${PARAM_PUSH:-1}" || args+=(--no-push)
 ! gr_is_true "${PARAM_NO_CACHE:-0}" || args+=(--no-cache)
 ! gr_is_true "${PARAM_PULL:-0}" || args+=(--pull)

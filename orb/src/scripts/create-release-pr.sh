@@ -75,6 +75,7 @@ add --github-url "${PARAM_GITHUB_URL:-}"
 add --milestone "${PARAM_MILESTONE:-}"
 ! gr_is_true "${PARAM_ALLOW_DOWNGRADE:-0}" || args+=(--allow-downgrade)
 ! gr_is_true "${PARAM_DRY_RUN:-0}" || args+=(--dry-run)
+! gr_is_true "${PARAM_QUIET:-0}" || args+=(--quiet)
 
 # The token goes to the CLI by the variable's name only, never as an argument. GitHub needs it;
 # a plain git remote may not (a local path, or credentials git already has).
