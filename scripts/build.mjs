@@ -68,6 +68,10 @@ function licensesFor(metafile, out) {
   ];
 }
 
+// The Action's metadata (action.yml and the sub-directory actions), from the one spec of the inputs.
+for (const [file, text] of await (await import('./action-yml.mjs')).actionFiles(root))
+  outputs.set(file, text);
+
 let drift = 0;
 for (const [file, text] of outputs) {
   const path = join(root, file);
@@ -79,7 +83,7 @@ for (const [file, text] of outputs) {
     }
   } else {
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text, { mode: 0o755 });
+    writeFileSync(path, text, { mode: file.endsWith('.cjs') ? 0o755 : 0o644 });
   }
 }
 if (drift) process.exit(1);

@@ -9,4 +9,8 @@ export declare function findSchema(start?: string): string;
 export declare function validateSchema(doc: unknown, where?: string): OrbProblem[];
 export declare function reviewOrb(orb: unknown, includedFiles?: Map<string, string>): OrbProblem[];
 export declare function includedFiles(orb: unknown, srcDir: string): Map<string, string>;
-export declare function checkOrb(options?: { orbFile?: string; srcDir?: string }): OrbProblem[];
+export declare function checkOrb(options?: {
+  orbFile?: string;
+  srcDir?: string;
+  schema?: boolean;
+}): OrbProblem[];

@@ -70,6 +70,8 @@ const PARAMETER_TYPES = [
 ];
 /** Names of parameters that carry a credential, which must be named, never given, in config. */
 const SECRET_NAME = /(token|password|passwd|secret|credential|private_key|api_key|(^|_)key(_|$))/;
+/** Names SECRET_NAME matches that are no credential: `key` is the path of the value to edit (--key). */
+const NOT_SECRET = new Set(['key']);
 /** Values that look like a credential itself. */
 const SECRET_VALUES = [
   ['a GitHub token', /\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})/],
@@ -157,7 +159,12 @@ export function reviewOrb(orb, includedFiles = new Map()) {
           fail('GR002', pwhere, 'a boolean default is true or false');
         }
         // `…_envs` is a list of variable names (ID=VARIABLE lines), which env_var_name cannot hold.
-        if (SECRET_NAME.test(pname) && !/_envs$/.test(pname) && p?.type !== 'env_var_name') {
+        if (
+          SECRET_NAME.test(pname) &&
+          !NOT_SECRET.has(pname) &&
+          !/_envs$/.test(pname) &&
+          p?.type !== 'env_var_name'
+        ) {
           fail(
             'GR003',
             pwhere,
@@ -242,16 +249,20 @@ export function includedFiles(orb, srcDir) {
   return files;
 }
 
-/** All checks: the packed file against the schema, each example's usage as a config, the review. */
-export function checkOrb({ orbFile = ORB_FILE, srcDir = ORB_SRC } = {}) {
+/**
+ * All checks: the packed file against the schema, each example's usage as a config, the review.
+ * `schema: false` leaves out the schema (CircleCI's, third-party data in ../shared): the review
+ * rules need nothing beside the clone.
+ */
+export function checkOrb({ orbFile = ORB_FILE, srcDir = ORB_SRC, schema = true } = {}) {
   const packed = YAML.parse(readFileSync(orbFile, 'utf8'));
-  const problems = validateSchema(packed, 'orb');
-  for (const [name, example] of Object.entries(packed.examples ?? {})) {
+  const problems = schema ? validateSchema(packed, 'orb') : [];
+  for (const [name, example] of Object.entries(schema ? (packed.examples ?? {}) : {})) {
     if (example?.usage) problems.push(...validateSchema(example.usage, `examples.${name}.usage`));
   }
   // The application's example config uses the orb the same way; CircleCI would refuse it first.
   const appConfig = join(root, 'examples/circleci/config.yml');
-  if (existsSync(appConfig)) {
+  if (schema && existsSync(appConfig)) {
     problems.push(
       ...validateSchema(
         YAML.parse(readFileSync(appConfig, 'utf8')),

@@ -34,7 +34,7 @@ if command -v pnpm >/dev/null; then pnpm=(pnpm); else pnpm=(npx -y pnpm@10); fi
 "${pnpm[@]}" run -s lint
 mkdir -p .tmp
 status=0
-"${pnpm[@]}" exec vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json || status=$?
+"${pnpm[@]}" exec vitest run --project unit --project e2e --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json || status=$?
 # One plain closing line that any CI can read, whatever the runner printed above it.
 node -e '
   const r = JSON.parse(require("fs").readFileSync(".tmp/vitest.json", "utf8"));

@@ -71,7 +71,7 @@ describe('build_and_push_image', () => {
       image: `${registry.host}/acme/web`,
       username: TEST_USER,
       password: TEST_PASSWORD,
-      tags: 'latest',
+      'extra-tags': 'latest',
       'build-args': 'GREETING=from the action',
     });
     expect(r.code, r.stdout + r.stderr).toBe(0);

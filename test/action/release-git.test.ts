@@ -33,7 +33,7 @@ async function release(inputs: Record<string, string>, serverUrl: string) {
     {
       command: 'create_release_pr',
       'github-token': TOKEN,
-      path: 'overlays/staging',
+      paths: 'overlays/staging',
       image: 'gcr.io/p/web',
       ...inputs,
     },
@@ -88,7 +88,8 @@ describe('create_release_pr on plain git', () => {
       'https://github.com',
     );
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.outputs).toMatchObject({ result: 'pushed', branch: 'release-fedcba9' });
+    // {sha} is the commit (GITHUB_SHA), as in the CLI, not the tag given.
+    expect(r.outputs).toMatchObject({ result: 'pushed', branch: `release-${SHA.slice(0, 7)}` });
     expect(r.stdout).toContain(`::add-mask::${TOKEN}`);
   });
 

@@ -71,7 +71,7 @@ describe('create_release_pr', () => {
   it('opens the release pull request; outputs, summary and the simulator agree', async () => {
     repo = await manifests();
     sim.clearRequests();
-    const r = await release({ repo, path: 'overlays/staging', image: 'gcr.io/p/web' });
+    const r = await release({ repo, paths: 'overlays/staging', image: 'gcr.io/p/web' });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const [pr] = sim.pullRequests(repo);
     expect(pr).toBeDefined();
@@ -116,7 +116,7 @@ describe('create_release_pr', () => {
   });
 
   it('a re-run updates the same pull request and opens no second one', async () => {
-    const r = await release({ repo, path: 'overlays/staging', image: 'gcr.io/p/web' });
+    const r = await release({ repo, paths: 'overlays/staging', image: 'gcr.io/p/web' });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.outputs).toMatchObject({
       result: 'updated',
@@ -131,7 +131,7 @@ describe('create_release_pr', () => {
     const bodyRepo = await manifests();
     const r = await release({
       repo: bodyRepo,
-      path: 'overlays/staging',
+      paths: 'overlays/staging',
       image: 'gcr.io/p/web',
       body: '## Staging release\n\n  - indented item {sha}\n',
       author: 'Dev One <dev1@example.com>',
@@ -160,7 +160,7 @@ describe('create_release_pr', () => {
 
     const bad = await release({
       repo: bodyRepo,
-      path: 'overlays/staging',
+      paths: 'overlays/staging',
       image: 'gcr.io/p/web',
       'body-path': 'no/such/body.md',
     });
@@ -179,7 +179,7 @@ describe('create_release_pr', () => {
     sim.clearRequests();
     const r = await release({
       repo: deployed,
-      path: 'k',
+      paths: 'k',
       image: 'gcr.io/p/web',
       'dry-run': 'true',
     });
@@ -199,7 +199,7 @@ describe('create_release_pr', () => {
     const before = await sim.branchHead(pushRepo, 'main');
     const r = await release({
       repo: pushRepo,
-      path: 'overlays/staging/kustomization.yaml',
+      paths: 'overlays/staging/kustomization.yaml',
       image: 'gcr.io/p/web:fedcba9',
       mode: 'push',
     });
@@ -211,7 +211,7 @@ describe('create_release_pr', () => {
   });
 
   it('a bad token: one clear failure, outputs set, the token nowhere', async () => {
-    const r = await release({ repo, path: 'overlays/staging', image: 'gcr.io/p/web' }, BAD_TOKEN);
+    const r = await release({ repo, paths: 'overlays/staging', image: 'gcr.io/p/web' }, BAD_TOKEN);
     expect(r.code).toBe(1);
     expect(r.errors).toHaveLength(1);
     expect(r.errors[0]).toMatch(/GitHub refused the token \(HTTP 401/);
@@ -225,7 +225,7 @@ describe('create_release_pr', () => {
     const broken = await manifests({
       'app/kustomization.yaml': 'images:\n  - name: gcr.io/p/web\n    newTag: [unclosed\n',
     });
-    const r = await release({ repo: broken, path: 'app', image: 'gcr.io/p/web' });
+    const r = await release({ repo: broken, paths: 'app', image: 'gcr.io/p/web' });
     expect(r.code).toBe(1);
     expect(r.errors).toHaveLength(1);
     expect(r.errors[0]).toMatch(
@@ -237,11 +237,11 @@ describe('create_release_pr', () => {
   it.each([
     [{ mode: 'direct' }, 'mode'],
     [{ draft: 'maybe' }, 'draft'],
-    [{ path: '' }, 'path'],
+    [{ paths: '' }, 'paths'],
     [{ 'merge-method': 'squash' }, 'merge-method'],
   ])('an invalid input %j fails once naming "%s", before any request', async (given, input) => {
     sim.clearRequests();
-    const r = await release({ repo, path: 'overlays/staging', image: 'gcr.io/p/web', ...given });
+    const r = await release({ repo, paths: 'overlays/staging', image: 'gcr.io/p/web', ...given });
     expect(r.code).toBe(1);
     expect(r.errors).toHaveLength(1);
     expect(r.errors[0]).toContain(`"${input}"`);

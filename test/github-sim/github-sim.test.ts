@@ -284,6 +284,11 @@ describe('GraphQL', () => {
   });
 
   it('opens, finds, labels, assigns, requests reviews, auto-merges, comments on and closes a pull request', async () => {
+    // GitHub's defaults refuse these; this repository is set up as a team on a paid plan would.
+    sim.setAutoMerge(REPO, 'allowed');
+    sim.setDrafts(REPO, true);
+    for (const login of ['alice', 'bob', 'carol', 'dana']) sim.addCollaborator(REPO, login);
+    sim.addTeam(REPO, 'platform');
     const repo = await gql<{
       repository: { id: string; defaultBranchRef: { target: { oid: string } } };
     }>(
@@ -661,6 +666,11 @@ describe('REST', () => {
   });
 
   it('opens, lists, updates and closes a pull request with labels, reviewers, assignees and a comment', async () => {
+    // GitHub's defaults refuse these; this repository is set up as a team on a paid plan would.
+    sim.setAutoMerge(REPO, 'allowed');
+    sim.setDrafts(REPO, true);
+    for (const login of ['alice', 'bob', 'carol', 'dana']) sim.addCollaborator(REPO, login);
+    sim.addTeam(REPO, 'platform');
     await sim.commit(
       REPO,
       'release-eeeeeee',

@@ -17,7 +17,10 @@ import type { PathChange } from './git.js';
 import * as shapes from './shapes.js';
 import {
   type GitHubState,
+  levelOf,
+  type PermissionScope,
   type RepoRecord,
+  ruleFor,
   StateError,
   type TokenGrant,
   WEB_FLOW,
@@ -346,7 +349,12 @@ function pullView(ctx: Ctx, repo: RepoRecord, number: number) {
     bodyText: pr.body ?? '',
     headRefName: pr.head,
     baseRefName: pr.base,
-    headRefOid: async () => (await repo.git.resolveRef(`refs/heads/${pr.head}`)) ?? null,
+    // A fork's pull request names a branch of the fork, which may share its name with ours.
+    isCrossRepository: pr.headRepo !== undefined,
+    headRepository: () => repoView(ctx, headRepoOf(ctx, repo, pr)),
+    headRepositoryOwner: () => userView(ctx, headRepoOf(ctx, repo, pr).meta.owner),
+    headRefOid: async () =>
+      (await headRepoOf(ctx, repo, pr).git.resolveRef(`refs/heads/${pr.head}`)) ?? null,
     baseRefOid: async () => (await repo.git.resolveRef(`refs/heads/${pr.base}`)) ?? null,
     headRef: () => resolveRefView(ctx, repo, pr.head),
     baseRef: () => resolveRefView(ctx, repo, pr.base),
@@ -404,6 +412,10 @@ function pullView(ctx: Ctx, repo: RepoRecord, number: number) {
         }
       : null,
   };
+}
+
+function headRepoOf(ctx: Ctx, repo: RepoRecord, pr: { headRepo?: string }): RepoRecord {
+  return pr.headRepo ? (ctx.state.repos.get(pr.headRepo.toLowerCase()) ?? repo) : repo;
 }
 
 function commentView(ctx: Ctx, repo: RepoRecord, number: number, id: number) {
@@ -542,13 +554,50 @@ function pullById(ctx: Ctx, id: unknown) {
   const { repo, key } = byId(ctx, id, ['PR']);
   const pr = ctx.state.findPull(repo, Number(key));
   if (!pr) throw notFoundNode(String(id));
+  // Right after creation GitHub may not resolve the new pull request's node yet
+  // (peter-evans/create-pull-request#4321, KBVE/kbve#8599).
+  if (pr.unresolvedFor) {
+    pr.unresolvedFor--;
+    throw notFoundNode(String(id));
+  }
   return { repo, pr };
 }
 
-function requireWrite(ctx: Ctx): void {
-  if (ctx.grant.permission !== 'write') {
+/**
+ * A token without write on the scope: FORBIDDEN "Resource not accessible by integration", as for
+ * a GitHub App or Actions token (peterjgrainger/action-create-branch#372,
+ * test-room-7/action-update-file#10; REST says the same with HTTP 403).
+ */
+function requireWrite(ctx: Ctx, scope: PermissionScope = 'contents'): void {
+  if (levelOf(ctx.grant, scope) !== 'write') {
     throw gqlError('FORBIDDEN', 'Resource not accessible by integration');
   }
+}
+
+/** Issue-like writes (comments, labels, assignees) accept issues or pull requests write. */
+function requireIssueWrite(ctx: Ctx): void {
+  if (levelOf(ctx.grant, 'issues') !== 'write' && levelOf(ctx.grant, 'pull_requests') !== 'write')
+    throw gqlError('FORBIDDEN', 'Resource not accessible by integration');
+}
+
+/**
+ * Direct commits to a branch whose protection requires pull requests: classic branch protection
+ * answers BRANCH_PROTECTION_RULE_VIOLATION with "Changes must be made through a pull request."
+ * (Thinkmill/keystatic's handling of it, and issue #1598); a ruleset answers with GitHub's
+ * "Repository rule violations found" text (satisfactory-factories/application#67).
+ */
+function refuseDirectWrite(repo: RepoRecord, branch: string): void {
+  const rule = ruleFor(repo, branch, 'requirePullRequest');
+  if (!rule) return;
+  if (rule.kind === 'protection')
+    throw gqlError(
+      'BRANCH_PROTECTION_RULE_VIOLATION',
+      'Changes must be made through a pull request.',
+    );
+  throw gqlError(
+    'UNPROCESSABLE',
+    'Repository rule violations found\n\nChanges must be made through a pull request.\n\n',
+  );
 }
 
 function loginOfUserId(ctx: Ctx, id: unknown): string {
@@ -585,6 +634,20 @@ function nodeView(ctx: Ctx, id: unknown) {
       return commitView(ctx, repo, key);
     default:
       throw notFoundNode(String(id));
+  }
+}
+
+/**
+ * A workflow's GITHUB_TOKEN opens pull requests only with "Allow GitHub Actions to create and
+ * approve pull requests" on, off by default (microsoft/AL-Go#159 for the GraphQL wording,
+ * peter-evans/create-pull-request#3979 for REST).
+ */
+export function refuseActionsPullRequest(ctx: { grant: TokenGrant }, repo: RepoRecord): void {
+  if (ctx.grant.actions && !repo.actionsCanOpenPullRequests) {
+    throw gqlError(
+      'FORBIDDEN',
+      'GitHub Actions is not permitted to create or approve pull requests.',
+    );
   }
 }
 
@@ -632,7 +695,8 @@ function root(ctx: Ctx) {
           'Either branch.id or both repositoryNameWithOwner and branchName are required.',
         );
       }
-      requireWrite(ctx);
+      requireWrite(ctx, 'contents');
+      refuseDirectWrite(repo, branchName);
       const changes = new Map<string, PathChange>();
       for (const d of input.fileChanges?.deletions ?? []) changes.set(d.path, null);
       for (const a of input.fileChanges?.additions ?? []) {
@@ -664,10 +728,17 @@ function root(ctx: Ctx) {
 
     createRef: async ({ input }: { input: Input }) => {
       const { repo } = byId(ctx, input.repositoryId, ['R']);
-      requireWrite(ctx);
+      requireWrite(ctx, 'contents');
       const name = String(input.name);
       if (!/^refs\/[^/]+\/.+/.test(name))
         throw gqlError('UNPROCESSABLE', `${name} is not a valid ref name.`);
+      // A ruleset's "Restrict creations" (dmf-mxl/mxl#356, release-please-action#1194).
+      if (name.startsWith('refs/heads/') && ruleFor(repo, name, 'creation')) {
+        throw gqlError(
+          'UNPROCESSABLE',
+          'Repository rule violations found\n\nCannot create ref due to creations being restricted.\n\n',
+        );
+      }
       if ((await repo.git.objectType(input.oid)) !== 'commit') {
         throw gqlError('UNPROCESSABLE', `Object does not exist: ${input.oid}`);
       }
@@ -683,7 +754,8 @@ function root(ctx: Ctx) {
 
     updateRef: async ({ input }: { input: Input }) => {
       const { repo, key: name } = byId(ctx, input.refId, ['REF']);
-      requireWrite(ctx);
+      requireWrite(ctx, 'contents');
+      refuseDirectWrite(repo, name);
       if ((await repo.git.objectType(input.oid)) !== 'commit') {
         throw gqlError('UNPROCESSABLE', `Object does not exist: ${input.oid}`);
       }
@@ -707,7 +779,7 @@ function root(ctx: Ctx) {
 
     deleteRef: async ({ input }: { input: Input }) => {
       const { repo, key: name } = byId(ctx, input.refId, ['REF']);
-      requireWrite(ctx);
+      requireWrite(ctx, 'contents');
       const current = await repo.git.resolveRef(name);
       if (!current || !(await repo.git.deleteRef(name, current)))
         throw notFoundNode(String(input.refId));
@@ -716,7 +788,15 @@ function root(ctx: Ctx) {
 
     createPullRequest: async ({ input }: { input: Input }) => {
       const { repo } = byId(ctx, input.repositoryId, ['R']);
-      requireWrite(ctx);
+      requireWrite(ctx, 'pull_requests');
+      refuseActionsPullRequest(ctx, repo);
+      // Drafts need a public repository or a paid plan (cli/cli#520, MetaMask/action-create-release-pr#67).
+      if (input.draft && !repo.drafts) {
+        throw gqlError(
+          'UNPROCESSABLE',
+          'Draft pull requests are not supported in this repository.',
+        );
+      }
       const head = String(input.headRefName)
         .replace(/^refs\/heads\//, '')
         .replace(/^[^:]+:/, '');
@@ -744,7 +824,7 @@ function root(ctx: Ctx) {
 
     updatePullRequest: async ({ input }: { input: Input }) => {
       const { repo, pr } = pullById(ctx, input.pullRequestId);
-      requireWrite(ctx);
+      requireWrite(ctx, 'pull_requests');
       if (input.baseRefName) {
         if (!(await repo.git.resolveRef(`refs/heads/${input.baseRefName}`))) {
           throw gqlError('UNPROCESSABLE', `Base ref ${input.baseRefName} does not exist.`);
@@ -776,7 +856,7 @@ function root(ctx: Ctx) {
 
     closePullRequest: async ({ input }: { input: Input }) => {
       const { repo, pr } = pullById(ctx, input.pullRequestId);
-      requireWrite(ctx);
+      requireWrite(ctx, 'pull_requests');
       if (pr.state === 'open') {
         pr.state = 'closed';
         pr.closedAt = shapes.timestamp();
@@ -788,9 +868,38 @@ function root(ctx: Ctx) {
       };
     },
 
+    mergePullRequest: async ({ input }: { input: Input }) => {
+      const { repo, pr } = pullById(ctx, input.pullRequestId);
+      requireWrite(ctx, 'contents');
+      const method = String(input.mergeMethod ?? 'MERGE').toLowerCase() as
+        | 'merge'
+        | 'squash'
+        | 'rebase';
+      // leynier/alera#721: "Merge commits are not allowed on this repository."
+      if (!repo.mergeMethods.includes(method)) {
+        const what =
+          method === 'merge'
+            ? 'Merge commits'
+            : method === 'squash'
+              ? 'Squash merges'
+              : 'Rebase merges';
+        throw gqlError('UNPROCESSABLE', `${what} are not allowed on this repository.`);
+      }
+      try {
+        await ctx.state.mergePull(repo, pr, method, ctx.grant.login);
+      } catch (error) {
+        fromState(error);
+      }
+      return {
+        clientMutationId: input.clientMutationId ?? null,
+        actor: userView(ctx, ctx.grant.login),
+        pullRequest: pullView(ctx, repo, pr.number),
+      };
+    },
+
     addComment: async ({ input }: { input: Input }) => {
       const { repo, pr } = pullById(ctx, input.subjectId);
-      requireWrite(ctx);
+      requireIssueWrite(ctx);
       const c = ctx.state.addComment(pr, input.body, ctx.grant.login);
       const node = commentView(ctx, repo, pr.number, c.id);
       return {
@@ -803,7 +912,7 @@ function root(ctx: Ctx) {
 
     addLabelsToLabelable: async ({ input }: { input: Input }) => {
       const { repo, pr } = pullById(ctx, input.labelableId);
-      requireWrite(ctx);
+      requireIssueWrite(ctx);
       for (const id of input.labelIds as unknown[]) {
         const name = labelNameOfId(ctx, repo, id);
         if (!pr.labels.includes(name)) pr.labels.push(name);
@@ -817,7 +926,7 @@ function root(ctx: Ctx) {
 
     createLabel: async ({ input }: { input: Input }) => {
       const { repo } = byId(ctx, input.repositoryId, ['R']);
-      requireWrite(ctx);
+      requireIssueWrite(ctx);
       if (ctx.state.label(repo, input.name, false)) {
         throw gqlError('UNPROCESSABLE', 'Name has already been taken');
       }
@@ -832,7 +941,7 @@ function root(ctx: Ctx) {
 
     requestReviews: async ({ input }: { input: Input }) => {
       const { repo, pr } = pullById(ctx, input.pullRequestId);
-      requireWrite(ctx);
+      requireWrite(ctx, 'pull_requests');
       const users = ((input.userIds ?? []) as unknown[]).map((id) => loginOfUserId(ctx, id));
       const teams = ((input.teamIds ?? []) as unknown[]).map((id) => {
         const parsed = parseNode(String(id));
@@ -859,7 +968,7 @@ function root(ctx: Ctx) {
 
     addAssigneesToAssignable: async ({ input }: { input: Input }) => {
       const { repo, pr } = pullById(ctx, input.assignableId);
-      requireWrite(ctx);
+      requireIssueWrite(ctx);
       for (const id of input.assigneeIds as unknown[]) {
         const login = loginOfUserId(ctx, id);
         if (!pr.assignees.includes(login)) pr.assignees.push(login);
@@ -873,16 +982,30 @@ function root(ctx: Ctx) {
 
     enablePullRequestAutoMerge: async ({ input }: { input: Input }) => {
       const { repo, pr } = pullById(ctx, input.pullRequestId);
-      requireWrite(ctx);
+      requireWrite(ctx, 'pull_requests');
       if (pr.state !== 'open') throw gqlError('UNPROCESSABLE', 'Pull request is closed');
+      // "Allow auto-merge" is off by default (AliceJump/ok-end-field#211, enfabrica/enkit#1172).
       if (repo.autoMerge === 'disallowed') {
         throw gqlError(
           'UNPROCESSABLE',
           'Pull request Auto merge is not allowed for this repository',
         );
       }
+      // Nothing to wait for (no required check or review pending): GitHub refuses to arm it
+      // (peter-evans/enable-pull-request-automerge#343, rjwalters/loom#3379).
       if (repo.autoMerge === 'clean-status') {
         throw gqlError('UNPROCESSABLE', 'Pull request Pull request is in clean status');
+      }
+      const wanted = String(input.mergeMethod ?? 'MERGE').toLowerCase() as
+        | 'merge'
+        | 'squash'
+        | 'rebase';
+      if (!repo.mergeMethods.includes(wanted)) {
+        // coder/coder#16297
+        throw gqlError(
+          'UNPROCESSABLE',
+          `Merge method ${wanted === 'merge' ? 'merge commits' : wanted === 'squash' ? 'squash merging' : 'rebase merging'} are not allowed on this repository`,
+        );
       }
       if (input.expectedHeadOid) {
         const head = await repo.git.resolveRef(`refs/heads/${pr.head}`);

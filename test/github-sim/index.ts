@@ -46,9 +46,11 @@
  *   issues/{n}/labels, issues/{n}/assignees, pulls/{n}/requested_reviewers; GET
  *   compare/{base}...{head}, rate_limit, user.
  */
+
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -57,9 +59,9 @@ import type { PathChange } from './git.js';
 import { describe as describeGraphQL, runGraphQL } from './graphql.js';
 import { findRoute, HttpError, isWrite, type Reply } from './rest.js';
 import type { PullState, Urls } from './shapes.js';
-import { type AutoMergeMode, GitHubState, type TokenGrant } from './state.js';
+import { type AutoMergeMode, type BranchRule, GitHubState, type TokenGrant } from './state.js';
 
-export type { AutoMergeMode, TokenGrant } from './state.js';
+export type { AutoMergeMode, BranchRule, TokenGrant } from './state.js';
 
 export interface LoggedRequest {
   method: string;
@@ -167,7 +169,7 @@ export interface GitHubSimulator {
   mergePullRequest(
     fullName: string,
     number: number,
-    options?: { method?: 'merge' | 'squash'; by?: string },
+    options?: { method?: 'merge' | 'squash'; by?: string; deleteBranch?: boolean },
   ): Promise<string>;
   /** The newest `limit` commits of a branch (first parent), newest first. */
   commits(fullName: string, branch: string, limit?: number): Promise<CommitView[]>;
@@ -187,8 +189,51 @@ export interface GitHubSimulator {
   pullRequests(fullName: string): PullRequestView[];
   setLatency(ms: number): void;
   setGraphqlEnabled(enabled: boolean): void;
-  /** The next `n` requests (that `match`, if given) answer `status` (default 502). */
-  failNext(n: number, status?: number, match?: (r: RequestHookInfo) => boolean): void;
+  /**
+   * The next `n` requests (that `match`, if given) answer `status` (default 502). With
+   * `{ afterExecuting: true }` the request is carried out first and only the answer is lost, as
+   * when GitHub times out after a mutation landed.
+   */
+  failNext(
+    n: number,
+    status?: number,
+    match?: (r: RequestHookInfo) => boolean,
+    options?: { afterExecuting?: boolean },
+  ): void;
+  /**
+   * The next `n` GraphQL requests (that `match`) answer HTTP 200 with a RATE_LIMITED error, as
+   * GitHub's GraphQL API signals its limits (octokit/plugin-throttling.js#632).
+   */
+  rateLimitGraphqlNext(
+    n: number,
+    resetInSeconds?: number,
+    match?: (r: RequestHookInfo) => boolean,
+  ): void;
+  /** A ruleset or classic branch protection on branches matching `rule.pattern`. */
+  addRule(fullName: string, rule: BranchRule): void;
+  /** Whether draft pull requests are offered (GitHub Free, private repository: no; the default). */
+  setDrafts(fullName: string, offered: boolean): void;
+  /** A collaborator (may be asked for review and assigned). */
+  addCollaborator(fullName: string, login: string): void;
+  /** A team with access to the repository (may be asked for review). */
+  addTeam(fullName: string, slug: string): void;
+  /** "Allow GitHub Actions to create and approve pull requests" (default off). */
+  setActionsCanOpenPullRequests(fullName: string, allowed: boolean): void;
+  /** The merge methods the repository allows (default all three). */
+  setMergeMethods(fullName: string, methods: ('merge' | 'squash' | 'rebase')[]): void;
+  /** The first `n` requests naming each new pull request answer "Could not resolve to a node". */
+  setUnresolvedAfterCreate(fullName: string, n: number): void;
+  /**
+   * Someone forks `fullName` to `fork`, commits `files` on `branch` there and opens a pull request
+   * into the default branch; returns its number.
+   */
+  forkPullRequest(
+    fullName: string,
+    fork: string,
+    branch: string,
+    files: Record<string, string>,
+    options?: { title?: string; body?: string },
+  ): Promise<number>;
   /**
    * The next `n` requests (that `match`) answer GitHub's primary rate limit: 403,
    * `x-ratelimit-remaining: 0` and `x-ratelimit-reset` `resetInSeconds` from now.
@@ -221,6 +266,7 @@ const token = (kind: string) => `ghs_sim${kind}${randomBytes(12).toString('hex')
 interface Fault {
   remaining: number;
   match?: (r: RequestHookInfo) => boolean;
+  afterExecuting?: boolean;
   apply: () => {
     status: number;
     body: unknown;
@@ -308,12 +354,17 @@ export async function startGitHubSimulator(
     }
     requests.push(entry);
 
+    let lostAnswer: ReturnType<Fault['apply']> | undefined;
     const send = async (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      if (lostAnswer) {
+        ({ status, body: payload, headers } = lostAnswer);
+        entry.fault = lostAnswer.fault;
+      }
       if (latency > 0) await new Promise((r) => setTimeout(r, latency));
       entry.status = status;
       const isRaw = Buffer.isBuffer(payload);
-      const text = isRaw
-        ? payload
+      const text: Buffer = isRaw
+        ? (payload as Buffer)
         : payload === undefined
           ? Buffer.alloc(0)
           : Buffer.from(JSON.stringify(payload));
@@ -339,9 +390,12 @@ export async function startGitHubSimulator(
     if (fault) {
       fault.remaining--;
       const answer = fault.apply();
-      entry.fault = answer.fault;
-      await send(answer.status, answer.body, answer.headers);
-      return;
+      if (fault.afterExecuting) lostAnswer = answer;
+      else {
+        entry.fault = answer.fault;
+        await send(answer.status, answer.body, answer.headers);
+        return;
+      }
     }
 
     const docs = 'https://docs.github.com/rest';
@@ -524,7 +578,61 @@ export async function startGitHubSimulator(
       const repo = repoOf(fullName);
       const pr = state.findPull(repo, number);
       if (!pr) throw new Error(`github-sim: no pull request #${number} in ${fullName}`);
-      return state.mergePull(repo, pr, opts.method ?? 'merge', opts.by ?? 'octocat');
+      const oid = await state.mergePull(repo, pr, opts.method ?? 'merge', opts.by ?? 'octocat');
+      if (opts.deleteBranch) {
+        const ref = `refs/heads/${pr.head}`;
+        const head = await repo.git.resolveRef(ref);
+        if (head) await repo.git.deleteRef(ref, head);
+      }
+      return oid;
+    },
+    addRule(fullName, rule) {
+      repoOf(fullName).rules.push(rule);
+    },
+    setDrafts(fullName, offered) {
+      repoOf(fullName).drafts = offered;
+    },
+    addCollaborator(fullName, login) {
+      repoOf(fullName).collaborators.add(login.toLowerCase());
+    },
+    addTeam(fullName, slug) {
+      repoOf(fullName).teams.add(slug.toLowerCase());
+    },
+    setActionsCanOpenPullRequests(fullName, allowed) {
+      repoOf(fullName).actionsCanOpenPullRequests = allowed;
+    },
+    setMergeMethods(fullName, methods) {
+      repoOf(fullName).mergeMethods = [...methods];
+    },
+    setUnresolvedAfterCreate(fullName, n) {
+      repoOf(fullName).unresolvedAfterCreate = n;
+    },
+    async forkPullRequest(fullName, fork, branch, files, opts = {}) {
+      const repo = repoOf(fullName);
+      const [forkOwner, forkName] = fork.split('/');
+      const path = join(dir, forkOwner!, `${forkName}.git`);
+      await mkdir(join(dir, forkOwner!), { recursive: true });
+      execFileSync('git', ['clone', '-q', '--bare', repo.git.path, path]);
+      const forked = state.adoptRepo(fork, path, repo.meta.defaultBranch);
+      const changes = new Map<string, PathChange>();
+      for (const [p, content] of Object.entries(files))
+        changes.set(p, { content: Buffer.from(content) });
+      const from = await forked.git.resolveRef(`refs/heads/${repo.meta.defaultBranch}`);
+      await state.commitOnBranch(forked, branch, changes, 'A change from a fork', {
+        author: state.identity(forkOwner!),
+        signed: false,
+        createFrom: from,
+      });
+      const pr = state.newPull(repo, {
+        title: opts.title ?? `Change from ${forkOwner}`,
+        body: opts.body ?? null,
+        head: branch,
+        base: repo.meta.defaultBranch,
+        draft: false,
+        user: forkOwner!,
+      });
+      pr.headRepo = forked.meta.fullName;
+      return pr.number;
     },
     async commits(fullName, branch, limit = 20) {
       const repo = repoOf(fullName);
@@ -591,10 +699,11 @@ export async function startGitHubSimulator(
     setGraphqlEnabled(enabled) {
       graphqlEnabled = enabled;
     },
-    failNext(n, status = 502, match) {
+    failNext(n, status = 502, match, opts = {}) {
       faults.push({
         remaining: n,
         match,
+        ...(opts.afterExecuting ? { afterExecuting: true } : {}),
         apply: () => ({
           status,
           body: { message: status === 502 ? 'Server Error' : `Simulated ${status}` },
@@ -637,6 +746,28 @@ export async function startGitHubSimulator(
           headers: {
             'x-ratelimit-remaining': '0',
             'x-ratelimit-used': '5000',
+            'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + resetInSeconds),
+          },
+          fault: 'rate-limit',
+        }),
+      });
+    },
+    rateLimitGraphqlNext(n, resetInSeconds = 1, match) {
+      faults.push({
+        remaining: n,
+        match: (r) => r.kind === 'graphql' && (!match || match(r)),
+        apply: () => ({
+          status: 200,
+          body: {
+            errors: [
+              {
+                type: 'RATE_LIMITED',
+                message: 'API rate limit exceeded for installation ID 1000.',
+              },
+            ],
+          },
+          headers: {
+            'x-ratelimit-remaining': '0',
             'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + resetInSeconds),
           },
           fault: 'rate-limit',

@@ -4,7 +4,14 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { type PathChange, ZERO_OID } from './git.js';
 import { type Operation, operation } from './openapi.js';
 import * as shapes from './shapes.js';
-import { type GitHubState, type RepoRecord, StateError, type TokenGrant } from './state.js';
+import {
+  type GitHubState,
+  levelOf,
+  type RepoRecord,
+  ruleFor,
+  StateError,
+  type TokenGrant,
+} from './state.js';
 
 export interface Reply {
   status: number;
@@ -93,11 +100,22 @@ function validationFailed(ctx: Ctx, errors: Record<string, unknown>[]): never {
   fail(ctx, 422, 'Validation Failed', { errors });
 }
 
+/** Whether the token may write where this route writes (its fine-grained permission, if any). */
+function mayWrite(ctx: Ctx): boolean {
+  const t = ctx.op.template;
+  if (t.includes('/issues/'))
+    return (
+      levelOf(ctx.grant, 'issues') === 'write' || levelOf(ctx.grant, 'pull_requests') === 'write'
+    );
+  if (t.includes('/pulls')) return levelOf(ctx.grant, 'pull_requests') === 'write';
+  return levelOf(ctx.grant, 'contents') === 'write';
+}
+
 /** The repository of the path, if this token may see it; a write also needs write access. */
 function repoOf(ctx: Ctx, write: boolean): RepoRecord {
   const repo = ctx.state.visibleRepo(`${ctx.params.owner}/${ctx.params.repo}`, ctx.grant);
   if (!repo) fail(ctx, 404, 'Not Found');
-  if (write && ctx.grant.permission !== 'write')
+  if (write && !mayWrite(ctx))
     fail(
       ctx,
       403,
@@ -122,10 +140,11 @@ function repoBody(ctx: Ctx, repo: RepoRecord) {
 async function pullBody(ctx: Ctx, repo: RepoRecord, number: number) {
   const pr = ctx.state.findPull(repo, number);
   if (!pr) fail(ctx, 404, 'Not Found');
-  const head = (await repo.git.resolveRef(`refs/heads/${pr.head}`)) ?? ZERO_OID;
+  const fork = pr.headRepo ? ctx.state.repos.get(pr.headRepo.toLowerCase()) : undefined;
+  const head = (await (fork ?? repo).git.resolveRef(`refs/heads/${pr.head}`)) ?? ZERO_OID;
   const base = (await repo.git.resolveRef(`refs/heads/${pr.base}`)) ?? ZERO_OID;
   let stats = { commits: 0, additions: 0, deletions: 0, changedFiles: 0 };
-  if (head !== ZERO_OID && base !== ZERO_OID) {
+  if (head !== ZERO_OID && base !== ZERO_OID && !fork) {
     const mergeBase = (await repo.git.mergeBase(base, head)) ?? base;
     const files = await repo.git.diffNameStatus(mergeBase, head);
     stats = {
@@ -143,7 +162,30 @@ async function pullBody(ctx: Ctx, repo: RepoRecord, number: number) {
     { head, base },
     lookup(ctx.state, repo),
     stats,
+    fork ? { meta: fork.meta, body: repoBody(ctx, fork) } : undefined,
   );
+}
+
+/**
+ * Right after a pull request is created, label and assignee calls may not resolve it yet: 422
+ * "Validation Failed" with GitHub's node error (peter-evans/create-pull-request#4321).
+ */
+function refuseUnresolved(
+  ctx: Ctx,
+  repo: RepoRecord,
+  pr: { number: number; unresolvedFor?: number },
+  resource: string,
+) {
+  if (!pr.unresolvedFor) return;
+  pr.unresolvedFor--;
+  validationFailed(ctx, [
+    {
+      resource,
+      code: 'unprocessable',
+      field: 'data',
+      message: `Could not resolve to a node with the global id of '${shapes.nodeId('PR', `${repo.meta.fullName}\n${pr.number}`)}'.`,
+    },
+  ]);
 }
 
 // --- repositories and contents ---
@@ -156,6 +198,9 @@ route('GET', '/repos/{owner}/{repo}', async (ctx) => {
     body: {
       ...repoBody(ctx, repo),
       allow_auto_merge: repo.autoMerge !== 'disallowed',
+      allow_merge_commit: repo.mergeMethods.includes('merge'),
+      allow_squash_merge: repo.mergeMethods.includes('squash'),
+      allow_rebase_merge: repo.mergeMethods.includes('rebase'),
       allow_update_branch: false,
       use_squash_pr_title_as_default: false,
       temp_clone_token: '',
@@ -391,6 +436,10 @@ route('POST', '/repos/{owner}/{repo}/git/refs', async (ctx) => {
     fail(ctx, 422, `${ref} is not a valid ref name.`);
   }
   if ((await repo.git.objectType(sha)) !== 'commit') fail(ctx, 422, 'Object does not exist');
+  // A ruleset restricting creations answers REST's bare "Reference update failed"
+  // (release-plz/action#518, github/rest-api-description#4887): not a race, though it is a 422.
+  if (ref.startsWith('refs/heads/') && ruleFor(repo, ref, 'creation'))
+    fail(ctx, 422, 'Reference update failed');
   if (!(await repo.git.compareAndSwapRef(ref, sha, ZERO_OID)))
     fail(ctx, 422, 'Reference already exists');
   repo.pushedAt = shapes.timestamp();
@@ -402,6 +451,13 @@ route('PATCH', '/repos/{owner}/{repo}/git/refs/{ref}', async (ctx) => {
   const name = `refs/${ctx.params.ref}`;
   const { sha, force = false } = ctx.body as { sha: string; force?: boolean };
   if ((await repo.git.objectType(sha)) !== 'commit') fail(ctx, 422, 'Object does not exist');
+  // Changes must go through a pull request (satisfactory-factories/application#67, on this call).
+  if (ruleFor(repo, name, 'requirePullRequest'))
+    fail(
+      ctx,
+      422,
+      'Repository rule violations found\n\nChanges must be made through a pull request.\n\n',
+    );
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await repo.git.resolveRef(name);
     if (!current) fail(ctx, 422, 'Reference does not exist');
@@ -437,10 +493,9 @@ route('GET', '/repos/{owner}/{repo}/pulls', async (ctx) => {
   let list = repo.pulls.filter((p) => state === 'all' || p.state === state);
   if (head) {
     const [owner, branch] = head.includes(':') ? head.split(':', 2) : [repo.meta.owner, head];
-    list =
-      owner?.toLowerCase() === repo.meta.owner.toLowerCase()
-        ? list.filter((p) => p.head === branch)
-        : [];
+    const headOwner = (p: (typeof list)[number]) =>
+      (p.headRepo ?? repo.meta.fullName).split('/')[0]!.toLowerCase();
+    list = list.filter((p) => p.head === branch && headOwner(p) === owner?.toLowerCase());
   }
   if (base) list = list.filter((p) => p.base === base);
   list = [...list].sort((a, b) =>
@@ -511,6 +566,11 @@ route('POST', '/repos/{owner}/{repo}/pulls', async (ctx) => {
   };
   if (!title)
     validationFailed(ctx, [{ resource: 'PullRequest', code: 'missing_field', field: 'title' }]);
+  if (ctx.grant.actions && !repo.actionsCanOpenPullRequests)
+    fail(ctx, 403, 'GitHub Actions is not permitted to create or approve pull requests.');
+  // fledge#260: HTTP 422 "Draft pull requests are not supported in this repository."
+  if (draft && !repo.drafts)
+    fail(ctx, 422, 'Draft pull requests are not supported in this repository.');
   let branch = head;
   if (head.includes(':')) {
     const [owner, name] = head.split(':', 2);
@@ -614,6 +674,7 @@ route('POST', '/repos/{owner}/{repo}/issues/{issue_number}/labels', async (ctx) 
   const repo = repoOf(ctx, true);
   const pr = ctx.state.findPull(repo, Number(ctx.params.issue_number));
   if (!pr) fail(ctx, 404, 'Not Found');
+  refuseUnresolved(ctx, repo, pr, 'Label');
   const raw = Array.isArray(ctx.body) ? ctx.body : ctx.body.labels;
   const names: string[] = (raw as (string | { name: string })[]).map((l) =>
     typeof l === 'string' ? l : l.name,
@@ -637,8 +698,21 @@ route('POST', '/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers', a
     reviewers?: string[];
     team_reviewers?: string[];
   };
+  refuseUnresolved(ctx, repo, pr, 'PullRequest');
   if (reviewers.some((r) => r.toLowerCase() === pr.user.toLowerCase())) {
     fail(ctx, 422, 'Review cannot be requested from pull request author.');
+  }
+  // peter-evans/create-pull-request#4138: every reviewer must be a collaborator, every team
+  // must have access; one that is not refuses the whole request.
+  if (
+    reviewers.some((r) => !ctx.state.isCollaborator(repo, r)) ||
+    team_reviewers.some((t) => !repo.teams.has(t.toLowerCase()))
+  ) {
+    fail(
+      ctx,
+      422,
+      `Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the ${repo.meta.fullName} repository.`,
+    );
   }
   for (const r of reviewers)
     if (!pr.reviewers.includes(r)) pr.reviewers.push(ctx.state.user(r).login);
@@ -653,10 +727,15 @@ route('POST', '/repos/{owner}/{repo}/issues/{issue_number}/assignees', async (ct
   const repo = repoOf(ctx, true);
   const pr = ctx.state.findPull(repo, Number(ctx.params.issue_number));
   if (!pr) fail(ctx, 404, 'Not Found');
+  refuseUnresolved(ctx, repo, pr, 'Issue');
   const list = ((ctx.body.assignees ?? []) as (string | { login: string })[]).map((a) =>
     typeof a === 'string' ? a : a.login,
   );
-  for (const a of list) if (!pr.assignees.includes(a)) pr.assignees.push(ctx.state.user(a).login);
+  // Logins that cannot be assigned are left out without an error; the answer shows who was
+  // (docs.github.com/rest/issues/assignees, "Check if a user can be assigned").
+  for (const a of list)
+    if (!pr.assignees.includes(a) && ctx.state.isCollaborator(repo, a))
+      pr.assignees.push(ctx.state.user(a).login);
   pr.updatedAt = shapes.timestamp();
   return {
     status: 201,

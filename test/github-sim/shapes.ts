@@ -72,6 +72,10 @@ export interface PullState {
   closedAt: string | null;
   /** Set when merged (sim.mergePullRequest): the merge commit, who and when. */
   merged: { sha: string; by: string; at: string } | null;
+  /** A fork's pull request: the fork's full name (its head branch lives there). */
+  headRepo?: string;
+  /** Requests naming this pull request that still answer "Could not resolve to a node" (eventual consistency). */
+  unresolvedFor?: number;
 }
 
 export interface RepoMeta {
@@ -380,6 +384,7 @@ export function pullRequest(
     milestone?(number: number): MilestoneState | undefined;
   },
   stats: { commits: number; additions: number; deletions: number; changedFiles: number },
+  fork?: { meta: RepoMeta; body: ReturnType<typeof repository> },
 ) {
   const r = `${urls.api}/repos/${repo.fullName}`;
   const html = `${urls.web}/${repo.fullName}/pull/${pr.number}`;
@@ -419,11 +424,11 @@ export function pullRequest(
     requested_reviewers: pr.reviewers.map((login) => simpleUser(urls, lookup.user(login))),
     requested_teams: pr.teamReviewers.map((slug) => team(urls, lookup.team(slug))),
     head: {
-      label: `${repo.owner}:${pr.head}`,
+      label: `${fork?.meta.owner ?? repo.owner}:${pr.head}`,
       ref: pr.head,
-      repo: repoBody,
+      repo: fork?.body ?? repoBody,
       sha: shas.head,
-      user: owner,
+      user: fork ? simpleUser(urls, lookup.user(fork.meta.owner)) : owner,
     },
     base: {
       label: `${repo.owner}:${pr.base}`,

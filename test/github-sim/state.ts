@@ -15,11 +15,21 @@ import {
 } from './shapes.js';
 
 /** What a token may do. */
+export type PermissionScope = 'contents' | 'pull_requests' | 'issues';
+export type PermissionLevel = 'none' | 'read' | 'write';
+
 export interface TokenGrant {
   /** The login the token acts as (`viewer.login`, the author of commits and pull requests). */
   login: string;
   /** `write` may change repositories; `read` gets 403 "Resource not accessible by integration". */
   permission: 'read' | 'write';
+  /**
+   * Fine-grained permissions (a GitHub App or fine-grained token), overriding `permission` per
+   * scope: e.g. `{ contents: 'read' }` may open pull requests but not commit.
+   */
+  permissions?: Partial<Record<PermissionScope, PermissionLevel>>;
+  /** A workflow's GITHUB_TOKEN: opening pull requests also needs the repository's Actions setting. */
+  actions?: boolean;
   /** Full names the token can see (others answer 404 / NOT_FOUND); all repositories when absent. */
   repos?: string[];
   /** The account type shown for `login`; a `[bot]` suffix makes it a Bot by default. */
@@ -37,7 +47,54 @@ export interface RepoRecord {
   signed: Set<string>;
   /** How enablePullRequestAutoMerge behaves (see GitHubSimulator.setAutoMerge). */
   autoMerge: AutoMergeMode;
+  /** Rulesets and classic branch protection (see GitHubSimulator.addRule). */
+  rules: BranchRule[];
+  /** Draft pull requests offered: public repositories, or a paid plan (default: private on Free, no). */
+  drafts: boolean;
+  /** Logins who may be asked for review or assigned (lowercase); the token's own login is added. */
+  collaborators: Set<string>;
+  /** Team slugs with access to the repository (lowercase), who may be asked for review. */
+  teams: Set<string>;
+  /** "Allow GitHub Actions to create and approve pull requests" (off by default since 2022). */
+  actionsCanOpenPullRequests: boolean;
+  /** Requests naming a new pull request that answer "Could not resolve to a node" first. */
+  unresolvedAfterCreate: number;
+  /** Merge methods the repository allows (GitHub's default: all three). */
+  mergeMethods: ('merge' | 'squash' | 'rebase')[];
   pushedAt: string;
+}
+
+/** A ruleset or a classic branch protection rule on branches matching `pattern` (`*` globs). */
+export interface BranchRule {
+  kind: 'ruleset' | 'protection';
+  pattern: string;
+  /** Refuses creating a matching branch (ruleset rule "Restrict creations"). */
+  creation?: boolean;
+  /** Refuses direct commits and ref updates: changes must go through a pull request. */
+  requirePullRequest?: boolean;
+}
+
+export function ruleFor(
+  repo: RepoRecord,
+  branch: string,
+  what: 'creation' | 'requirePullRequest',
+): BranchRule | undefined {
+  const name = branch.replace(/^refs\/heads\//, '');
+  return repo.rules.find((r) => {
+    if (!r[what]) return false;
+    const re = new RegExp(
+      `^${r.pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    );
+    return re.test(name);
+  });
+}
+
+/** The level a token has for a scope (fine-grained permissions first). */
+export function levelOf(grant: TokenGrant, scope: PermissionScope): PermissionLevel {
+  return grant.permissions?.[scope] ?? grant.permission;
 }
 
 /**
@@ -45,6 +102,25 @@ export interface RepoRecord {
  * GitHub refuses when the pull request could be merged at once (no required checks pending).
  */
 export type AutoMergeMode = 'allowed' | 'disallowed' | 'clean-status';
+
+function newRecordDefaults() {
+  return {
+    labels: new Map<string, LabelState>(),
+    pulls: [] as PullState[],
+    signed: new Set<string>(),
+    // GitHub's defaults: "Allow auto-merge" is off for a new repository, a private repository on
+    // GitHub Free has no drafts, nobody but the owner is a collaborator, and Actions may not open
+    // pull requests (github.blog changelog 2022-05-03).
+    autoMerge: 'disallowed' as AutoMergeMode,
+    rules: [] as BranchRule[],
+    drafts: false,
+    collaborators: new Set<string>(),
+    teams: new Set<string>(),
+    actionsCanOpenPullRequests: false,
+    unresolvedAfterCreate: 0,
+    mergeMethods: ['merge', 'squash', 'rebase'] as ('merge' | 'squash' | 'rebase')[],
+  };
+}
 
 export class StateError extends Error {
   constructor(
@@ -101,6 +177,15 @@ export class GitHubState {
     return l;
   }
 
+  /** Who GitHub lets be asked for review or assigned: collaborators (and the tokens' own logins). */
+  isCollaborator(repo: RepoRecord, login: string): boolean {
+    const key = login.toLowerCase();
+    if (repo.collaborators.has(key)) return true;
+    return [...this.grants.values()].some(
+      (g) => g.login.toLowerCase() === key && this.visibleRepo(repo.meta.fullName, g) !== undefined,
+    );
+  }
+
   identity(login: string): { name: string; email: string } {
     const user = this.user(login);
     return { name: user.login, email: `${user.id}+${user.login}@users.noreply.github.com` };
@@ -135,10 +220,7 @@ export class GitHubState {
     const record: RepoRecord = {
       meta: { id: this.id(), owner, name, fullName, defaultBranch, createdAt: created },
       git,
-      labels: new Map(),
-      pulls: [],
-      signed: new Set(),
-      autoMerge: 'allowed',
+      ...newRecordDefaults(),
       pushedAt: created,
     };
     this.repos.set(fullName.toLowerCase(), record);
@@ -161,10 +243,7 @@ export class GitHubState {
     const record: RepoRecord = {
       meta: { id: this.id(), owner, name, fullName, defaultBranch, createdAt: created },
       git: new BareRepo(path),
-      labels: new Map(),
-      pulls: [],
-      signed: new Set(),
-      autoMerge: 'allowed',
+      ...newRecordDefaults(),
       pushedAt: created,
     };
     this.repos.set(fullName.toLowerCase(), record);
@@ -252,7 +331,9 @@ export class GitHubState {
     // Checked again here, synchronously with the push: two racing creations both passed
     // checkNewPull's awaits, and GitHub opens only one of them.
     if (
-      repo.pulls.some((p) => p.state === 'open' && p.head === input.head && p.base === input.base)
+      repo.pulls.some(
+        (p) => p.state === 'open' && !p.headRepo && p.head === input.head && p.base === input.base,
+      )
     ) {
       throw new StateError(
         'UNPROCESSABLE',
@@ -282,6 +363,7 @@ export class GitHubState {
       updatedAt: now,
       closedAt: null,
       merged: null,
+      ...(repo.unresolvedAfterCreate ? { unresolvedFor: repo.unresolvedAfterCreate } : {}),
     };
     repo.pulls.push(pr);
     return pr;
@@ -293,7 +375,11 @@ export class GitHubState {
     const baseOid = await repo.git.resolveRef(`refs/heads/${base}`);
     if (!baseOid) throw new StateError('UNPROCESSABLE', `Base ref ${base} does not exist.`);
     if (!headOid) throw new StateError('UNPROCESSABLE', `Head ref ${head} does not exist.`);
-    if (repo.pulls.some((p) => p.state === 'open' && p.head === head && p.base === base)) {
+    if (
+      repo.pulls.some(
+        (p) => p.state === 'open' && !p.headRepo && p.head === head && p.base === base,
+      )
+    ) {
       throw new StateError(
         'UNPROCESSABLE',
         `A pull request already exists for ${repo.meta.owner}:${head}.`,
@@ -312,7 +398,7 @@ export class GitHubState {
   async mergePull(
     repo: RepoRecord,
     pr: PullState,
-    method: 'merge' | 'squash',
+    method: 'merge' | 'squash' | 'rebase',
     by: string,
   ): Promise<string> {
     if (pr.state !== 'open') throw new StateError('UNPROCESSABLE', 'Pull Request is not mergeable');
@@ -325,13 +411,17 @@ export class GitHubState {
     } catch {
       throw new StateError('UNPROCESSABLE', 'Merge conflict: the pull request cannot be merged.');
     }
+    // Rebase replays the head's commits onto the base; for the one-commit release branches this
+    // simulator serves, that is one commit with the head's message on top of the base.
     const message =
       method === 'squash'
         ? `${pr.title} (#${pr.number})`
-        : `Merge pull request #${pr.number} from ${repo.meta.owner}/${pr.head}\n\n${pr.title}`;
+        : method === 'rebase'
+          ? (await repo.git.readCommit(head)).message
+          : `Merge pull request #${pr.number} from ${repo.meta.owner}/${pr.head}\n\n${pr.title}`;
     const oid = await repo.git.commitTree(
       tree,
-      method === 'squash' ? [base] : [base, head],
+      method === 'merge' ? [base, head] : [base],
       message,
       this.identity(by),
       WEB_FLOW,

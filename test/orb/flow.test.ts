@@ -137,7 +137,7 @@ function seedConfig(
     if (args.name === 'create_release_pr' && host === 'git') {
       // The manifest repository on a plain git remote, with its token in GIT_TOKEN.
       args.host = 'git';
-      args.manifest_repo = '$GIT_SERVER/manifests.git';
+      args.repo = '$GIT_SERVER/manifests.git';
       args.token_env = 'GIT_TOKEN';
     }
     if (args.name === 'create_release_pr' && host === 'github') {
@@ -162,7 +162,7 @@ function seedConfig(
 function runner(config: string, context: Record<string, string>, commit = sha) {
   return new OfflineRunner({
     config,
-    orbs: { 'gitops-release/gitops-release@0.1': join(root, 'orb/orb.yml') },
+    orbs: { 'gitops-release/gitops-release@1': join(root, 'orb/orb.yml') },
     pipeline: {
       sha: commit,
       branch: 'main',

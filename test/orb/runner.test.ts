@@ -30,7 +30,7 @@ const pipeline = {
 function runner(config: string, extra: Partial<RunnerOptions> = {}) {
   return new OfflineRunner({
     config,
-    orbs: { 'test/probe@1.0': probeOrb, 'gitops-release/gitops-release@0.1': packedOrb },
+    orbs: { 'test/probe@1.0': probeOrb, 'gitops-release/gitops-release@1': packedOrb },
     pipeline,
     workDir: mkdtempSync(join(work, 'run-')),
     machineEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
@@ -203,7 +203,7 @@ workflows:
     const results = await runner(`
 version: 2.1
 orbs:
-  gitops-release: gitops-release/gitops-release@0.1
+  gitops-release: gitops-release/gitops-release@1
 jobs:
   use_cli:
     executor: gitops-release/node
@@ -230,7 +230,7 @@ workflows:
     const r = runner(`
 version: 2.1
 orbs:
-  gitops-release: gitops-release/gitops-release@0.1
+  gitops-release: gitops-release/gitops-release@1
 jobs:
   use_cli:
     executor: gitops-release/node
@@ -283,7 +283,7 @@ workflows:
     const config = (args: string) => `
 version: 2.1
 orbs:
-  gitops-release: gitops-release/gitops-release@0.1
+  gitops-release: gitops-release/gitops-release@1
 workflows:
   main:
     jobs:

@@ -375,7 +375,7 @@ describe('--delete-branch', () => {
 });
 
 describe('--milestone', () => {
-  it('puts the pull request in the milestone; an unknown one is named, with what did land', async () => {
+  it('puts the pull request in the milestone; an unknown one is a warning naming it', async () => {
     const repo = await manifests();
     const number = sim.createMilestone(repo, 'Sprint 42');
     const r = await cli(repo, ['--image', 'gcr.io/p/web:abc1234', '--milestone', String(number)]);
@@ -384,9 +384,15 @@ describe('--milestone', () => {
     expect(sim.requests.every((q) => !q.invalid && !q.simulatorBug)).toBe(true);
 
     const other = await manifests();
+    // The pull request is made by then: an unknown milestone is a warning, as a refused label is.
     const bad = await cli(other, ['--image', 'gcr.io/p/web:abc1234', '--milestone', '99']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain(`milestone 99 does not exist in ${other}: pull request #1`);
+    expect(bad.code, bad.stderr).toBe(0);
+    expect(bad.stderr).toContain(
+      `warning: #1 was not put in milestone 99: there is no such milestone in ${other}`,
+    );
+    expect(JSON.parse(bad.stdout).warnings).toEqual([
+      expect.objectContaining({ kind: 'milestone' }),
+    ]);
     expect(sim.pullRequests(other)).toHaveLength(1);
     expect(sim.pullRequestMilestone(other, 1)).toBeNull();
 

@@ -429,6 +429,11 @@ describe('create-release-pr on GitHub', () => {
 
   it('sets labels, reviewers, assignees, draft and auto-merge, and closes the superseded release', async () => {
     const repo = await manifests();
+    // What GitHub offers only when set up so: drafts (a paid plan), collaborators, auto-merge on.
+    sim.setDrafts(repo, true);
+    sim.addCollaborator(repo, 'alice');
+    sim.addCollaborator(repo, 'bob');
+    sim.setAutoMerge(repo, 'allowed');
     const common = [
       ...kustomizationPath,
       '--label',

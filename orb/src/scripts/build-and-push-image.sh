@@ -9,7 +9,7 @@ args=(build-and-push-image --image "$image" --context "$(gr_expand "${PARAM_CONT
 # Without a tag the CLI takes CIRCLE_SHA1 and shortens it, as ${CIRCLE_SHA1:0:7} does.
 tag=$(gr_expand "${PARAM_TAG:-}")
 [ -z "$tag" ] || args+=(--tag "$tag")
-[ -z "${PARAM_DOCKERFILE:-}" ] || args+=(--file "$(gr_expand "$PARAM_DOCKERFILE")")
+[ -z "${PARAM_FILE:-}" ] || args+=(--file "$(gr_expand "$PARAM_FILE")")
 # Lists are read line by line from printf, not from a here-string: CircleCI would take its
 # double angle bracket for a parameter reference.
 while IFS= read -r t; do
@@ -19,10 +19,21 @@ done < <(printf '%s\n' "${PARAM_EXTRA_TAGS:-}" | tr ',' '\n')
 while IFS= read -r p; do
   p=${p//[[:space:]]/}
   [ -z "$p" ] || args+=(--platform "$p")
-done < <(printf '%s\n' "${PARAM_PLATFORM:-}" | tr ',' '\n')
+done < <(printf '%s\n' "${PARAM_PLATFORMS:-}" | tr ',' '\n')
 while IFS= read -r line; do
   [ -z "${line//[[:space:]]/}" ] || args+=(--build-arg "$(gr_expand "$line")")
 done < <(printf '%s\n' "${PARAM_BUILD_ARGS:-}")
+# Labels and cache specs hold commas (type=registry,ref=REF,mode=max): one a line, each whole.
+while IFS= read -r line; do
+  [ -z "${line//[[:space:]]/}" ] || args+=(--label "$(gr_expand "$line")")
+done < <(printf '%s\n' "${PARAM_IMAGE_LABELS:-}")
+while IFS= read -r line; do
+  [ -z "${line//[[:space:]]/}" ] || args+=(--cache-from "$(gr_expand "$line")")
+done < <(printf '%s\n' "${PARAM_CACHE_FROM:-}")
+while IFS= read -r line; do
+  [ -z "${line//[[:space:]]/}" ] || args+=(--cache-to "$(gr_expand "$line")")
+done < <(printf '%s\n' "${PARAM_CACHE_TO:-}")
+[ -z "${PARAM_SHA_LENGTH:-}" ] || args+=(--sha-length "$PARAM_SHA_LENGTH")
 [ -z "${PARAM_TARGET:-}" ] || args+=(--target "$PARAM_TARGET")
 # Explicit both ways: the CLI skips by default only for commit tags, the orb whenever asked.
 if gr_is_true "${PARAM_SKIP_EXISTING:-1}"; then args+=(--skip-existing); else args+=(--no-skip-existing); fi
@@ -40,7 +51,7 @@ done < <(printf '%s\n' "${PARAM_SECRET_ENVS:-}")
 # Secrets go to the CLI by the variable's name only, never as an argument.
 login=${PARAM_REGISTRY_LOGIN:-auto}
 if [ "$login" = auto ]; then
-  if [ -n "${PARAM_REGISTRY_USERNAME:-}" ]; then
+  if [ -n "${PARAM_USERNAME:-}" ]; then
     login=password
   elif [ -n "${!PARAM_GCP_KEY_ENV:-}" ]; then
     login=gcp_key
@@ -50,10 +61,10 @@ if [ "$login" = auto ]; then
 fi
 case "$login" in
 password)
-  gr_require_env registry_password_env "$PARAM_REGISTRY_PASSWORD_ENV"
+  gr_require_env password_env "$PARAM_PASSWORD_ENV"
   # An empty user is left to the CLI's defaults (AWS for ECR, $GITHUB_ACTOR for ghcr.io).
-  [ -z "${PARAM_REGISTRY_USERNAME:-}" ] || args+=(--username "$PARAM_REGISTRY_USERNAME")
-  args+=(--password-env "$PARAM_REGISTRY_PASSWORD_ENV")
+  [ -z "${PARAM_USERNAME:-}" ] || args+=(--username "$PARAM_USERNAME")
+  args+=(--password-env "$PARAM_PASSWORD_ENV")
   ;;
 gcp_key)
   gr_require_env gcp_key_env "$PARAM_GCP_KEY_ENV"

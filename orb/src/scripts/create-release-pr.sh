@@ -5,7 +5,7 @@ set -euo pipefail
 eval "$GITOPS_RELEASE_UTILS"
 
 tag=$(gr_expand "${PARAM_TAG:-}")
-args=(create-release-pr --repo "$(gr_expand "$PARAM_MANIFEST_REPO")" --host "${PARAM_HOST:-github}" --mode "${PARAM_MODE:-pull-request}" --json)
+args=(create-release-pr --repo "$(gr_expand "$PARAM_REPO")" --host "${PARAM_HOST:-github}" --mode "${PARAM_MODE:-pull-request}" --json)
 
 # An image without a tag or digest gets the tag parameter; with none, the CLI takes the short
 # SHA of CIRCLE_SHA1, the tag build_and_push_image pushed.
@@ -57,7 +57,7 @@ if [ -z "$message" ] && [ -n "${CIRCLE_BUILD_URL:-}" ]; then
   printf -v message '%s\n\nReleased by CircleCI%s: %s' "${title:-$default_title}" \
     "${CIRCLE_BRANCH:+ from branch $CIRCLE_BRANCH}" "$CIRCLE_BUILD_URL"
 fi
-add --message "$message"
+add --commit-message "$message"
 # The body is Markdown, passed as written: a $ in it is text, not a variable.
 [ -z "${PARAM_BODY:-}" ] || args+=(--body "$PARAM_BODY")
 add --body-path "${PARAM_BODY_PATH:-}"
@@ -68,6 +68,10 @@ add --reviewer "${PARAM_REVIEWERS:-}"
 add --team-reviewer "${PARAM_TEAM_REVIEWERS:-}"
 add --assignee "${PARAM_ASSIGNEES:-}"
 add --github-url "${PARAM_GITHUB_URL:-}"
+add --key "${PARAM_KEY:-}"
+# GitHub's API choice; a plain git remote has none to make.
+[ "${PARAM_HOST:-github}" != github ] || add --api "${PARAM_API:-}"
+! gr_is_true "${PARAM_ADD_MISSING:-0}" || args+=(--add-missing)
 ! gr_is_true "${PARAM_DRAFT:-0}" || args+=(--draft)
 ! gr_is_true "${PARAM_AUTO_MERGE:-0}" || args+=(--auto-merge --merge-method "${PARAM_MERGE_METHOD:-squash}")
 ! gr_is_true "${PARAM_CLOSE_SUPERSEDED:-0}" || args+=(--close-superseded)

@@ -48,7 +48,7 @@ describe('action.yml', () => {
 
   it.each<Record<string, string>>([
     { command: 'build_and_push_image', image: 'ghcr.io/o/app' },
-    { command: 'create_release_pr', repo: 'o/m', path: 'p', image: 'ghcr.io/o/app' },
+    { command: 'create_release_pr', repo: 'o/m', paths: 'p', image: 'ghcr.io/o/app' },
   ])('has the same defaults as the code ($command)', (given) => {
     // The runner passes action.yml's defaults as INPUT_* values; they must change nothing.
     const env = (inputs: Record<string, string>) => ({

@@ -61,7 +61,7 @@ describe('getInputs: build_and_push_image', () => {
           command: 'build_and_push_image',
           image: 'ghcr.io/o/app',
           tag: 't',
-          tags: 'latest\n  stable , edge\n',
+          'extra-tags': 'latest\n  stable , edge\n',
           'build-args': 'A=1\nB=x,y=z\n\n',
           platforms: 'linux/amd64,linux/arm64',
         },
@@ -69,7 +69,7 @@ describe('getInputs: build_and_push_image', () => {
       ),
     );
     expect(inputs).toMatchObject({
-      tags: ['latest', 'stable', 'edge'],
+      extraTags: ['latest', 'stable', 'edge'],
       buildArgs: { A: '1', B: 'x,y=z' },
       platforms: ['linux/amd64', 'linux/arm64'],
     });
@@ -129,7 +129,7 @@ describe('getInputs: build_and_push_image', () => {
 });
 
 describe('getInputs: create_release_pr', () => {
-  const base = { command: 'create_release_pr', repo: 'o/manifests', path: 'overlays/staging' };
+  const base = { command: 'create_release_pr', repo: 'o/manifests', paths: 'overlays/staging' };
 
   it('gives untagged images the short SHA and keeps tagged and digest ones', () => {
     const inputs = getInputs(
@@ -150,7 +150,7 @@ describe('getInputs: create_release_pr', () => {
       ],
       host: 'github',
       mode: 'pull-request',
-      appRepository: 'o/app',
+      appRepo: 'o/app',
       githubUrl: 'http://127.0.0.1:1',
     });
   });
@@ -167,7 +167,7 @@ describe('getInputs: create_release_pr', () => {
 
   it.each([
     [{ ...base, repo: '', image: 'a/b:c' }, 'repo'],
-    [{ ...base, path: ' ', image: 'a/b:c' }, 'path'],
+    [{ ...base, paths: ' ', image: 'a/b:c' }, 'paths'],
     [{ ...base }, 'image'],
     [{ ...base, image: 'a/b' }, 'image'],
     [{ ...base, image: 'a/b:c', mode: 'direct' }, 'mode'],
@@ -188,7 +188,7 @@ describe('getInputs: commit', () => {
     expect(getInputs(env({ ...build, commit: head }, { GITHUB_SHA: SHA }))).toMatchObject({
       sha: head,
     });
-    const release = { command: 'create_release_pr', repo: 'o/m', path: 'p', image: 'a/b' };
+    const release = { command: 'create_release_pr', repo: 'o/m', paths: 'p', image: 'a/b' };
     expect(getInputs(env({ ...release, commit: head }, { GITHUB_SHA: SHA }))).toMatchObject({
       images: ['a/b:fffffff'],
     });
@@ -211,6 +211,65 @@ describe('secretValues', () => {
 
 describe('listInput', () => {
   it('drops YAML bullets and blank lines', () => {
-    expect(listInput(env({ path: '- a\n- b\n\n' }), 'path')).toEqual(['a', 'b']);
+    expect(listInput(env({ paths: '- a\n- b\n\n' }), 'paths')).toEqual(['a', 'b']);
+  });
+});
+
+describe('inputs the command does not read', () => {
+  const build = { command: 'build_and_push_image', image: 'ghcr.io/o/app' };
+  const release = { command: 'create_release_pr', repo: 'o/m', paths: 'p', image: 'ghcr.io/o/a' };
+  const warnings = (given: Record<string, string>) =>
+    getInputs(env(given, { GITHUB_SHA: SHA })).notes.map((n) => `${n.level}: ${n.message}`);
+
+  it("warns about another command's input, naming it, and what the build calls image labels", () => {
+    expect(warnings({ ...build, labels: 'org.opencontainers.image.vendor=acme' })).toEqual([
+      'warning: input "labels" is for create_release_pr, not build_and_push_image: it is ignored; image labels are "image-labels"',
+    ]);
+    expect(warnings({ ...release, 'build-args': 'A=1' })).toEqual([
+      'warning: input "build-args" is for build_and_push_image, not create_release_pr: it is ignored',
+    ]);
+  });
+
+  it('stays quiet about the defaults the runner passes for every input of action.yml', () => {
+    expect(warnings({ ...release, context: '.', builder: 'auto' })).toEqual([]);
+  });
+
+  it('names the input a docker/build-push-action user writes (tags, dockerfile) instead of dropping it', () => {
+    expect(warnings({ ...build, tags: 'latest', dockerfile: 'Dockerfile.prod' })).toEqual([
+      'warning: input "tags" is not an input of gitops-release build_and_push_image: it is ignored; use "extra-tags" (the image is tagged with the commit already; a full reference of the same image is accepted there)',
+      'warning: input "dockerfile" is not an input of gitops-release build_and_push_image: it is ignored; use "file"',
+    ]);
+  });
+});
+
+describe('image names', () => {
+  it('lowercases a mixed-case owner from github.repository, with a notice; the tag keeps its case', () => {
+    const build = getInputs(
+      env({ command: 'build_and_push_image', image: 'ghcr.io/Acme-Corp/Web', tag: 'RC-1' }),
+    );
+    expect(build.command === 'build_and_push_image' && build.image).toBe('ghcr.io/acme-corp/web');
+    expect(build.notes).toEqual([
+      {
+        level: 'notice',
+        message:
+          'input "image": "ghcr.io/Acme-Corp/Web" has upper-case letters, which registries refuse in an image name: using "ghcr.io/acme-corp/web"',
+      },
+    ]);
+    const release = getInputs(
+      env({ command: 'create_release_pr', repo: 'o/m', paths: 'p', image: 'ghcr.io/Acme/App:V2' }),
+    );
+    expect(release.command === 'create_release_pr' && release.images).toEqual([
+      'ghcr.io/acme/app:V2',
+    ]);
+  });
+});
+
+describe('sub-directory actions', () => {
+  it('take their command from GITOPS_RELEASE_COMMAND, with no command input', () => {
+    const inputs = getInputs({
+      GITOPS_RELEASE_COMMAND: 'create_release_pr',
+      ...env({ repo: 'o/m', paths: 'p', image: 'ghcr.io/o/a:1' }),
+    });
+    expect(inputs.command).toBe('create_release_pr');
   });
 });

@@ -1,93 +1,35 @@
-import { UsageError } from '@gitops-release/core';
+import { lowercaseImageName, UsageError } from '@gitops-release/core';
+import {
+  APIS,
+  BUILDERS,
+  COMMANDS,
+  type CommandName,
+  HOSTS,
+  INPUT_NAMES,
+  INPUTS,
+  type InputName,
+  type InputSpec,
+  inputsOf,
+  MERGE_METHODS,
+  MODES,
+} from './spec.js';
 
 // The action's inputs, read from the environment the way the runner passes them: input `foo-bar`
 // arrives as INPUT_FOO-BAR (uppercased, spaces → `_`, hyphens kept). Reading an injected env
 // instead of process.env keeps this testable without module mocks.
 
-export const COMMANDS = ['build_and_push_image', 'create_release_pr'] as const;
-export type CommandName = (typeof COMMANDS)[number];
-
-export const BUILDERS = ['auto', 'docker', 'buildah', 'podman'] as const;
-export const HOSTS = ['github', 'git'] as const;
-export const MODES = ['pull-request', 'push'] as const;
-export const MERGE_METHODS = ['squash', 'merge', 'rebase'] as const;
-export const APIS = ['auto', 'graphql', 'rest'] as const;
-
-type Kind = 'string' | 'boolean' | 'list' | 'enum' | 'integer';
-
-interface InputSpec {
-  kind: Kind;
-  /** Which command reads it; `all` for both. */
-  for: CommandName | 'all';
-  /** Never printed; registered with the runner's masking as soon as it is read. */
-  secret?: boolean;
-  values?: readonly string[];
-}
-
-/** Every input action.yml declares, and how the code reads it. A unit test holds the two equal. */
-export const INPUTS = {
-  command: { kind: 'enum', for: 'all', values: COMMANDS },
-  'dry-run': { kind: 'boolean', for: 'all' },
-  'github-token': { kind: 'string', for: 'all', secret: true },
-  tag: { kind: 'string', for: 'all' },
-  commit: { kind: 'string', for: 'all' },
-  'sha-length': { kind: 'integer', for: 'all' },
-  image: { kind: 'list', for: 'all' },
-  // build_and_push_image
-  tags: { kind: 'list', for: 'build_and_push_image' },
-  context: { kind: 'string', for: 'build_and_push_image' },
-  file: { kind: 'string', for: 'build_and_push_image' },
-  target: { kind: 'string', for: 'build_and_push_image' },
-  builder: { kind: 'enum', for: 'build_and_push_image', values: BUILDERS },
-  'build-args': { kind: 'list', for: 'build_and_push_image' },
-  'image-labels': { kind: 'list', for: 'build_and_push_image' },
-  platforms: { kind: 'list', for: 'build_and_push_image' },
-  'cache-from': { kind: 'list', for: 'build_and_push_image' },
-  'cache-to': { kind: 'list', for: 'build_and_push_image' },
-  username: { kind: 'string', for: 'build_and_push_image' },
-  password: { kind: 'string', for: 'build_and_push_image', secret: true },
-  'gcp-key': { kind: 'string', for: 'build_and_push_image', secret: true },
-  'skip-existing': { kind: 'boolean', for: 'build_and_push_image' },
-  push: { kind: 'boolean', for: 'build_and_push_image' },
-  secrets: { kind: 'list', for: 'build_and_push_image', secret: true },
-  'secret-envs': { kind: 'list', for: 'build_and_push_image' },
-  'no-cache': { kind: 'boolean', for: 'build_and_push_image' },
-  pull: { kind: 'boolean', for: 'build_and_push_image' },
-  // create_release_pr
-  repo: { kind: 'string', for: 'create_release_pr' },
-  base: { kind: 'string', for: 'create_release_pr' },
-  path: { kind: 'list', for: 'create_release_pr' },
-  host: { kind: 'enum', for: 'create_release_pr', values: HOSTS },
-  'github-url': { kind: 'string', for: 'create_release_pr' },
-  api: { kind: 'enum', for: 'create_release_pr', values: APIS },
-  mode: { kind: 'enum', for: 'create_release_pr', values: MODES },
-  branch: { kind: 'string', for: 'create_release_pr' },
-  title: { kind: 'string', for: 'create_release_pr' },
-  'commit-message': { kind: 'string', for: 'create_release_pr' },
-  body: { kind: 'string', for: 'create_release_pr' },
-  'body-path': { kind: 'string', for: 'create_release_pr' },
-  author: { kind: 'string', for: 'create_release_pr' },
-  committer: { kind: 'string', for: 'create_release_pr' },
-  labels: { kind: 'list', for: 'create_release_pr' },
-  reviewers: { kind: 'list', for: 'create_release_pr' },
-  'team-reviewers': { kind: 'list', for: 'create_release_pr' },
-  assignees: { kind: 'list', for: 'create_release_pr' },
-  draft: { kind: 'boolean', for: 'create_release_pr' },
-  'auto-merge': { kind: 'boolean', for: 'create_release_pr' },
-  'merge-method': { kind: 'enum', for: 'create_release_pr', values: MERGE_METHODS },
-  'close-superseded': { kind: 'boolean', for: 'create_release_pr' },
-  'delete-branch': { kind: 'boolean', for: 'create_release_pr' },
-  milestone: { kind: 'integer', for: 'create_release_pr' },
-  'allow-downgrade': { kind: 'boolean', for: 'create_release_pr' },
-  'app-repository': { kind: 'string', for: 'create_release_pr' },
-  key: { kind: 'string', for: 'create_release_pr' },
-  'add-missing': { kind: 'boolean', for: 'create_release_pr' },
-  'git-token': { kind: 'string', for: 'create_release_pr', secret: true },
-  'ssh-key': { kind: 'string', for: 'create_release_pr', secret: true },
-} as const satisfies Record<string, InputSpec>;
-
-export type InputName = keyof typeof INPUTS;
-export const INPUT_NAMES = Object.keys(INPUTS) as InputName[];
+export {
+  APIS,
+  BUILDERS,
+  COMMANDS,
+  type CommandName,
+  HOSTS,
+  INPUT_NAMES,
+  INPUTS,
+  type InputName,
+  MERGE_METHODS,
+  MODES,
+} from './spec.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -155,12 +97,16 @@ export function integerInput(
   return n;
 }
 
-/** A list written one per line or comma-separated (YAML block `|` or flow style); blanks and `- ` bullets dropped. */
+/**
+ * A list written one per line or comma-separated (YAML block `|` or flow style); blanks and `- `
+ * bullets dropped. An input of kind `lines` splits on newlines only: its items hold commas.
+ */
 export function listInput(env: Env, name: InputName): string[] {
   const value = rawInput(env, name);
   if (value === undefined) return [];
+  const spec: InputSpec = INPUTS[name];
   return value
-    .split(/[\n,]/)
+    .split(spec.kind === 'lines' ? /\n/ : /[\n,]/)
     .map((item) => item.trim().replace(/^- +/, ''))
     .filter((item) => item !== '');
 }
@@ -199,12 +145,20 @@ function resolveTag(env: Env, shaLength: number): string | undefined {
   return rawInput(env, 'tag') ?? shortSha(env, shaLength);
 }
 
+/** Something to tell the user about their inputs, though the step goes on. */
+export interface InputNote {
+  level: 'warning' | 'notice';
+  message: string;
+}
+
 export interface CommonInputs {
   dryRun: boolean;
   githubToken: string | undefined;
   /** Full commit SHA of the application repository: `commit`, else GITHUB_SHA. */
   sha: string | undefined;
   shaLength: number;
+  /** Warnings (an input the command does not read) and notices (an image name lowercased). */
+  notes: InputNote[];
 }
 
 export interface BuildInputs extends CommonInputs {
@@ -212,7 +166,7 @@ export interface BuildInputs extends CommonInputs {
   image: string;
   /** The tag given; undefined means the short commit SHA (core's tag rule). */
   tag: string | undefined;
-  tags: string[];
+  extraTags: string[];
   context: string;
   file: string | undefined;
   target: string | undefined;
@@ -266,7 +220,7 @@ export interface ReleaseInputs extends CommonInputs {
   deleteBranch: boolean;
   milestone: number | undefined;
   allowDowngrade: boolean;
-  appRepository: string | undefined;
+  appRepo: string | undefined;
   key: string | undefined;
   addMissing: boolean;
   gitToken: string | undefined;
@@ -324,21 +278,96 @@ function buildSecrets(env: Env): { id: string; value: string }[] {
   return out;
 }
 
+/**
+ * The variable a sub-directory action's entry sets to fix its command (build-and-push-image/,
+ * create-release-pr/ have no `command` input).
+ */
+export const FIXED_COMMAND_VARIABLE = 'GITOPS_RELEASE_COMMAND';
+
 /** Reads and validates the inputs of the command chosen by `command`; throws a UsageError naming the input. */
 export function getInputs(env: Env): Inputs {
-  const command = rawInput(env, 'command');
+  const fixed = env[FIXED_COMMAND_VARIABLE];
+  const command = fixed ?? rawInput(env, 'command');
   if (command === undefined) fail('command', `is required: set it to ${COMMANDS.join(' or ')}`);
-  const chosen = enumInput(env, 'command', COMMANDS, COMMANDS[0]);
+  const chosen: CommandName = fixed
+    ? (COMMANDS.find((c) => c === fixed) ?? fail('command', `unknown command "${fixed}"`))
+    : enumInput(env, 'command', COMMANDS, COMMANDS[0]);
   const shaLength = integerInput(env, 'sha-length', 7, 4, 40);
   const common: CommonInputs = {
     dryRun: booleanInput(env, 'dry-run', false),
     githubToken: rawInput(env, 'github-token'),
     sha: commitInput(env),
     shaLength,
+    notes: strayInputs(env, chosen),
   };
   return chosen === 'build_and_push_image'
     ? buildInputs(env, common)
     : releaseInputs(env, common, shaLength);
+}
+
+/**
+ * Names users of other actions write, and what they are called here: the runner passes an
+ * undeclared `with:` key as INPUT_* too, so it can be named instead of dropped.
+ */
+const KNOWN_ELSEWHERE: Record<string, Partial<Record<CommandName, string>>> = {
+  // docker/build-push-action and docker/metadata-action
+  tags: {
+    build_and_push_image:
+      '"extra-tags" (the image is tagged with the commit already; a full reference of the same image is accepted there)',
+  },
+  labels: { build_and_push_image: '"image-labels" ("labels" are the release pull request\'s)' },
+  dockerfile: { build_and_push_image: '"file"' },
+  platform: { build_and_push_image: '"platforms"' },
+  // this action's names before 1.0
+  path: { create_release_pr: '"paths"' },
+  'app-repository': { create_release_pr: '"app-repo"' },
+  // peter-evans/create-pull-request
+  token: { create_release_pr: '"github-token"', build_and_push_image: '"github-token"' },
+};
+
+/**
+ * Inputs given that the chosen command does not read: another command's (with a value other
+ * than action.yml's default, which the runner passes for every input), or a name this action
+ * spells differently. Each is a warning naming it, never silently dropped.
+ */
+function strayInputs(env: Env, command: CommandName): InputNote[] {
+  const notes: InputNote[] = [];
+  const own = new Set<string>(['command', ...inputsOf(command)]);
+  for (const name of INPUT_NAMES) {
+    if (own.has(name)) continue;
+    const value = rawInput(env, name);
+    const spec: InputSpec = INPUTS[name];
+    if (value === undefined || value === spec.default) continue;
+    const hint =
+      command === 'build_and_push_image' && name === 'labels'
+        ? `; image labels are "image-labels"`
+        : '';
+    notes.push({
+      level: 'warning',
+      message: `input "${name}" is for ${spec.for}, not ${command}: it is ignored${hint}`,
+    });
+  }
+  for (const [name, where] of Object.entries(KNOWN_ELSEWHERE)) {
+    if (own.has(name) || INPUT_NAMES.includes(name as InputName)) continue;
+    const instead = where[command];
+    if (instead && env[inputVariable(name)]?.trim())
+      notes.push({
+        level: 'warning',
+        message: `input "${name}" is not an input of gitops-release ${command}: it is ignored; use ${instead}`,
+      });
+  }
+  return notes;
+}
+
+/** The image with its name lowercased (core's rule), and a notice naming the input when it changed. */
+function lowercased(image: string, input: string, notes: InputNote[]): string {
+  const lowered = lowercaseImageName(image);
+  if (lowered !== image)
+    notes.push({
+      level: 'notice',
+      message: `input "${input}": "${image}" has upper-case letters, which registries refuse in an image name: using "${lowered}"`,
+    });
+  return lowered;
 }
 
 function buildInputs(env: Env, common: CommonInputs): BuildInputs {
@@ -346,10 +375,11 @@ function buildInputs(env: Env, common: CommonInputs): BuildInputs {
   if (images.length === 0)
     fail('image', 'is required for build_and_push_image: the image name, e.g. ghcr.io/OWNER/APP');
   if (images.length > 1)
-    fail('image', 'takes one image name for build_and_push_image; put extra tags in "tags"');
+    fail('image', 'takes one image name for build_and_push_image; put extra tags in "extra-tags"');
+  const image = lowercased(images[0]!, 'image', common.notes);
   // Core applies the tag rule (short SHA by default) and knows a commit tag from an explicit one.
   const tag = rawInput(env, 'tag');
-  if (tag === undefined && common.sha === undefined && !/:[^/]+$/.test(images[0]!))
+  if (tag === undefined && common.sha === undefined && !/:[^/]+$/.test(image))
     fail('tag', 'is required when GITHUB_SHA is not set (it defaults to the short commit SHA)');
   const password = rawInput(env, 'password');
   const username = rawInput(env, 'username');
@@ -359,9 +389,9 @@ function buildInputs(env: Env, common: CommonInputs): BuildInputs {
   return {
     ...common,
     command: 'build_and_push_image',
-    image: images[0]!,
+    image,
     tag,
-    tags: listInput(env, 'tags'),
+    extraTags: listInput(env, 'extra-tags'),
     context: rawInput(env, 'context') ?? '.',
     file: rawInput(env, 'file'),
     target: rawInput(env, 'target'),
@@ -390,14 +420,15 @@ function releaseInputs(env: Env, common: CommonInputs, shaLength: number): Relea
     'repo',
     'for create_release_pr: the manifest repository, OWNER/NAME or a git URL',
   );
-  const paths = listInput(env, 'path');
+  const paths = listInput(env, 'paths');
   if (paths.length === 0)
-    fail('path', 'is required for create_release_pr: the files or directories to edit');
+    fail('paths', 'is required for create_release_pr: the files or directories to edit');
   const given = listInput(env, 'image');
   if (given.length === 0)
     fail('image', 'is required for create_release_pr: the image(s) to release, e.g. ghcr.io/o/app');
   const tag = resolveTag(env, shaLength);
-  const images = given.map((image) => {
+  const images = given.map((value) => {
+    const image = lowercased(value, 'image', common.notes);
     if (hasTagOrDigest(image)) return image;
     if (tag === undefined)
       fail('image', `"${image}" has no tag, and neither "tag" nor GITHUB_SHA gives one`);
@@ -440,7 +471,7 @@ function releaseInputs(env: Env, common: CommonInputs, shaLength: number): Relea
       ? integerInput(env, 'milestone', 0, 1, Number.MAX_SAFE_INTEGER)
       : undefined,
     allowDowngrade: booleanInput(env, 'allow-downgrade', false),
-    appRepository: rawInput(env, 'app-repository') ?? (env.GITHUB_REPOSITORY?.trim() || undefined),
+    appRepo: rawInput(env, 'app-repo') ?? (env.GITHUB_REPOSITORY?.trim() || undefined),
     key: rawInput(env, 'key'),
     addMissing: booleanInput(env, 'add-missing', false),
     gitToken: rawInput(env, 'git-token'),
@@ -457,6 +488,11 @@ function bodyInput(env: Env): string | undefined {
   return given.replace(/\s+$/, '');
 }
 
+/** `{sha}` of the release templates: the short application commit, as the CLI gives core. */
+export function shortCommit(inputs: CommonInputs): string | undefined {
+  return inputs.sha ? inputs.sha.slice(0, inputs.shaLength).toLowerCase() : undefined;
+}
+
 /** True when the last path segment carries `:tag` or the reference carries `@digest`. */
 function hasTagOrDigest(image: string): boolean {
   if (image.includes('@')) return true;
@@ -464,6 +500,6 @@ function hasTagOrDigest(image: string): boolean {
   return last.includes(':');
 }
 
-function looksLikeGitUrl(repo: string): boolean {
+export function looksLikeGitUrl(repo: string): boolean {
   return /^(https?:\/\/|ssh:\/\/|git@|file:\/\/|\/|\.)/.test(repo);
 }

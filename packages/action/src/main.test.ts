@@ -40,6 +40,7 @@ function recorder(inputs: Record<string, string>, extra: Env = {}): [Runtime, Re
     },
     info: (m) => r.log.push(m),
     warning: (m) => r.log.push(`warning: ${m}`),
+    notice: (m) => r.log.push(`notice: ${m}`),
     error: (message, place) => r.errors.push({ message, place }),
     group: async (name, fn) => {
       r.log.push(`group: ${name}`);
@@ -74,7 +75,7 @@ function loaders(
 const release = {
   command: 'create_release_pr',
   repo: 'o/m',
-  path: 'overlays/staging',
+  paths: 'overlays/staging',
   image: 'ghcr.io/o/app:abc1234',
   'github-token': 'ghs_SECRETTOKEN123',
 };

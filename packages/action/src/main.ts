@@ -9,6 +9,7 @@ import {
 } from './inputs.js';
 import { completeOutputs, FAILED, OUTPUTS, type Outputs } from './outputs.js';
 import { type AnnotationPlace, actionsRuntime, type Runtime } from './runtime.js';
+import { INPUT_NAMES, INPUTS, type InputSpec } from './spec.js';
 
 /** What a command hands back to the adapter: outputs, the job summary, one line for the log. */
 export interface CommandOutcome {
@@ -41,6 +42,7 @@ export async function run(
   const clean = (text: string) => redact(text, secrets);
   try {
     const inputs = getInputs(rt.env);
+    for (const note of inputs.notes) rt[note.level](clean(note.message));
     const outcome = await runCommand(inputs, rt, commands);
     const outputs = completeOutputs(outcome.outputs);
     for (const name of OUTPUTS) rt.setOutput(name, clean(outputs[name]));
@@ -90,45 +92,16 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-/** The CLI flags core's and the hosts' messages may name, as the action's inputs. */
-const FLAG_TO_INPUT: Record<string, string> = {
-  tag: 'tag',
-  'extra-tag': 'tags',
-  'sha-length': 'sha-length',
-  image: 'image',
-  context: 'context',
-  file: 'file',
-  builder: 'builder',
-  'build-arg': 'build-args',
-  label: 'image-labels',
-  platform: 'platforms',
-  username: 'username',
-  'password-env': 'password',
-  'password-stdin': 'password',
-  'gcp-key-env': 'gcp-key',
-  'no-skip-existing': 'skip-existing',
-  'skip-existing': 'skip-existing',
-  'secret-env': 'secret-envs',
-  'no-push': 'push',
-  'no-cache': 'no-cache',
-  repo: 'repo',
-  path: 'path',
-  base: 'base',
-  host: 'host',
-  mode: 'mode',
-  // The plain git host says --token-env too; for it, git-token is the input (see release.ts).
-  'token-env': 'github-token',
-  'github-url': 'github-url',
-  'allow-downgrade': 'allow-downgrade',
-  'merge-method': 'merge-method',
-  body: 'body',
-  'delete-branch': 'delete-branch',
-  milestone: 'milestone',
-  'close-superseded': 'close-superseded',
-  'body-path': 'body-path',
-  author: 'author',
-  committer: 'committer',
-};
+/**
+ * The CLI flags core's and the hosts' messages may name, as the action's inputs: from the spec.
+ * (`--label` is both commands'; core names it only for image labels.)
+ */
+const FLAG_TO_INPUT: Record<string, string> = Object.fromEntries(
+  INPUT_NAMES.flatMap((name) => {
+    const spec: InputSpec = INPUTS[name];
+    return Array.isArray(spec.cli) ? spec.cli.map((flag) => [flag, name]) : [];
+  }).filter(([flag, name]) => !(flag === 'label' && name === 'labels')),
+);
 
 /** Core speaks the CLI's flags; in a workflow the user sets inputs, so name those instead. */
 export function inActionTerms(message: string): string {

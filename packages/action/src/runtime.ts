@@ -22,6 +22,8 @@ export interface Runtime {
   setOutput(name: string, value: string): void;
   info(message: string): void;
   warning(message: string): void;
+  /** A notice annotation: something the action changed for the user, not a problem. */
+  notice(message: string): void;
   /** An error annotation, on a file and line when `place` has them. */
   error(message: string, place?: AnnotationPlace): void;
   group<T>(name: string, fn: () => Promise<T>): Promise<T>;
@@ -78,7 +80,11 @@ export function actionsRuntime(
   write: (text: string) => void = (text) => process.stdout.write(text),
 ): Runtime {
   const line = (text: string) => write(`${text}${EOL}`);
-  const annotate = (kind: 'error' | 'warning', message: string, place: AnnotationPlace = {}) =>
+  const annotate = (
+    kind: 'error' | 'warning' | 'notice',
+    message: string,
+    place: AnnotationPlace = {},
+  ) =>
     line(
       workflowCommand(
         kind,
@@ -103,6 +109,7 @@ export function actionsRuntime(
     },
     info: line,
     warning: (message) => annotate('warning', message),
+    notice: (message) => annotate('notice', message),
     error: (message, place) => annotate('error', message, place),
     group: async (name, fn) => {
       line(workflowCommand('group', {}, name));

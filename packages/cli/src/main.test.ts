@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Command } from './command.js';
 import { commands } from './main.js';
 import { runCli } from './test-io.js';
 
@@ -34,5 +35,38 @@ describe('gitops-release', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--no-such-flag');
     expect(r.stderr).toContain(`gitops-release ${name} --help`);
+  });
+
+  it('an unexpected error is one line that says it is a bug; the trace only with --debug', async () => {
+    const boom: Command = {
+      name: 'boom',
+      summary: 'throws',
+      help: 'Usage: gitops-release boom\nExamples: none',
+      options: {},
+      run: async () => {
+        throw new TypeError('x is not a function\n    at nowhere');
+      },
+    };
+    (commands as Command[]).push(boom);
+    try {
+      const plain = await runCli(['boom'], { cwd: '/' });
+      expect(plain.code).toBe(1);
+      expect(plain.stderr).toMatch(
+        /^error: internal error \(TypeError: x is not a function\)\. This is a bug/,
+      );
+      expect(plain.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(plain.stderr).not.toMatch(/\n\s+at /);
+      const debug = await runCli(['boom', '--debug'], { cwd: '/' });
+      expect(debug.stderr).toMatch(/\n\s+at .*main\.test\.ts/);
+    } finally {
+      (commands as Command[]).pop();
+    }
+  });
+
+  it('escapes control characters from input in everything it prints', async () => {
+    const r = await runCli(['set-image\x1b[2J\u202e'], { cwd: '/' });
+    expect(r.stderr).toContain('unknown command "set-image\\u001b[2J\\u202e"');
+    expect(r.stderr).not.toContain('\x1b');
+    expect(r.stderr).not.toContain('\u202e');
   });
 });

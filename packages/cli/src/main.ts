@@ -4,6 +4,7 @@ import { buildAndPushImageCommand } from './commands/build-and-push-image.js';
 import { createReleasePrCommand } from './commands/create-release-pr.js';
 import { findImagesCommand } from './commands/find-images.js';
 import { setImageCommand } from './commands/set-image.js';
+import { escapeControl } from './terminal.js';
 
 declare const GITOPS_RELEASE_VERSION: string | undefined;
 const VERSION = typeof GITOPS_RELEASE_VERSION === 'string' ? GITOPS_RELEASE_VERSION : 'dev';
@@ -25,14 +26,22 @@ function overview(): string {
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    "Run 'gitops-release <command> --help' for a command's options.",
+    "Run 'gitops-release <command> --help' for a command's options; add --debug to any command",
+    'to see the stack trace of an unexpected error.',
     '',
   ].join('\n');
 }
 
 /** Runs the CLI and returns its exit code: 0 ok, 1 failed, 2 wrong usage. Never calls process.exit. */
-export async function run(argv: string[], io: Io): Promise<number> {
-  const [name, ...rest] = argv;
+export async function run(argv: string[], rawIo: Io): Promise<number> {
+  // `--debug` anywhere: an unexpected error shows its stack trace (never otherwise).
+  const debug = argv.includes('--debug');
+  const io: Io = {
+    ...rawIo,
+    stdout: (text) => rawIo.stdout(escapeControl(text)),
+    stderr: (text) => rawIo.stderr(escapeControl(text)),
+  };
+  const [name, ...rest] = argv.filter((a) => a !== '--debug');
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout(overview());
     return name === undefined ? 2 : 0;
@@ -54,11 +63,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     return await command.run(args, io);
   } catch (err) {
-    return reportError(err, io, command);
+    return reportError(err, io, command, debug);
   }
 }
 
-function reportError(err: unknown, io: Io, command: Command): number {
+function reportError(err: unknown, io: Io, command: Command, debug: boolean): number {
   if (err instanceof UsageError) {
     io.stderr(`error: ${err.message}\nRun 'gitops-release ${command.name} --help' for usage.\n`);
     return 2;
@@ -67,7 +76,15 @@ function reportError(err: unknown, io: Io, command: Command): number {
     io.stderr(`error: ${err.message}\n`);
     return 1;
   }
-  // An error we did not name is a bug of ours: show the stack so it can be reported.
-  io.stderr(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  // An error we did not name is a bug of ours: one line to report, the trace only on request.
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const line = message.split('\n')[0];
+  if (debug) {
+    io.stderr(`error: ${err instanceof Error ? (err.stack ?? message) : message}\n`);
+  } else {
+    io.stderr(
+      `error: internal error (${line}). This is a bug in gitops-release ${VERSION}: please report it; run again with --debug for the stack trace.\n`,
+    );
+  }
   return 1;
 }

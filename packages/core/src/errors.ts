@@ -95,6 +95,20 @@ export class KeyPathError extends GitopsReleaseError {
   readonly code = 'key-path';
 }
 
+/**
+ * An edit whose result no longer parses as YAML. It is a bug of gitops-release, never of the file:
+ * the plan fails before anything is written.
+ */
+export class EditVerificationError extends GitopsReleaseError {
+  readonly code = 'edit-verification';
+  constructor(file: string, reason: string) {
+    super(
+      `${file}: the edited text would not parse as YAML (${reason}); nothing was written. This is a bug in gitops-release: please report it with the file`,
+      { location: { file } },
+    );
+  }
+}
+
 // --- build and push ---
 
 /** No image builder could be used; names each one that was looked for and why it did not fit. */
@@ -251,6 +265,23 @@ export class HostNotFoundError extends GitopsReleaseError {
  */
 export class HostUnreachableError extends GitopsReleaseError {
   readonly code = 'host-unreachable';
+}
+
+/**
+ * A rule of the repository refused the write: branch protection or a ruleset on the base (push
+ * mode) or on the release branch (a ruleset restricting branch creation). Not a race: retrying
+ * cannot help; the message carries the host's words and the rule to change or the bypass to grant.
+ */
+export class HostRuleError extends GitopsReleaseError {
+  readonly code = 'host-rule';
+}
+
+/**
+ * The host refused a request for a reason of its own that is neither a race, nor a permission, nor
+ * a rule (e.g. a validation error); the message carries the host's words.
+ */
+export class HostRefusedError extends GitopsReleaseError {
+  readonly code = 'host-refused';
 }
 
 /** The host answered something the release flow cannot use (5xx after retries, bad payload). */

@@ -58,6 +58,38 @@ describe('readManifestFiles', () => {
     expect(err).toBeInstanceOf(PathError);
     expect(err.message).toContain('tree/escape.yaml');
   });
+
+  it('refuses a symlink given directly that leads outside the working directory', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'gr-out-'));
+    await writeFile(join(outside, 'secret.yaml'), 'x: 1\n');
+    await symlink(join(outside, 'secret.yaml'), join(dir, 'values.yaml'));
+    await expect(readManifestFiles(['values.yaml'], dir)).rejects.toThrow(
+      /values\.yaml is a symlink to .*secret\.yaml, outside/,
+    );
+    await put('real.yaml', 'a: 1\n');
+    await symlink(join(dir, 'real.yaml'), join(dir, 'inside.yaml'));
+    expect((await readManifestFiles(['inside.yaml'], dir))[0]?.text).toBe('a: 1\n');
+  });
+
+  it('refuses files that are not UTF-8, naming the line, and keeps a BOM', async () => {
+    await writeFile(join(dir, 'latin1.yaml'), Buffer.from('a: 1\n# caf\xe9\nb: 2\n', 'latin1'));
+    await expect(readManifestFiles(['latin1.yaml'], dir)).rejects.toThrow(
+      /^latin1\.yaml:2: not UTF-8 text \(byte 0xe9 at offset 10\)/,
+    );
+    await writeFile(join(dir, 'bom.yaml'), '\ufeffa: 1\n');
+    expect((await readManifestFiles(['bom.yaml'], dir))[0]?.text).toBe('\ufeffa: 1\n');
+  });
+
+  it('says what a path is when it is not a file or directory, and when a directory has no YAML', async () => {
+    await expect(readManifestFiles(['/dev/null'], dir)).rejects.toThrow(
+      /\/dev\/null is a character device, not a regular file or a directory/,
+    );
+    await mkdir(join(dir, 'empty'));
+    await put('empty/README.md', 'no yaml\n');
+    await expect(readManifestFiles(['empty'], dir)).rejects.toThrow(
+      /^empty: no YAML files \(\*\.yaml, \*\.yml\) in this directory$/,
+    );
+  });
 });
 
 describe('writeFilesAtomically', () => {

@@ -1,8 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  type Dirent,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { type ManifestFile, PathError } from '@gitops-release/core';
+import { decodeManifestText, type ManifestFile, PathError } from '@gitops-release/core';
+import { describeSpecial, pathError } from './errors.js';
 
 const MANIFEST_EXTENSIONS = ['.yaml', '.yml'];
 const SKIPPED_DIRECTORIES = new Set(['.git']);
@@ -19,36 +29,103 @@ function isInside(root: string, target: string): boolean {
 /**
  * Reads the manifest files named by `paths` (files, or directories searched recursively for
  * *.yaml and *.yml, skipping .git). Each file keeps the path as the user gave it, joined with its
- * place below a directory. A symlink found inside a directory that leads outside it is refused.
+ * place below a directory. A symlink that leads outside its tree is refused, whether it was given
+ * directly (the tree is the working directory) or found inside a directory (the tree is that
+ * directory). Every failure is a PathError naming the path and what is wrong with it.
  */
 export async function readManifestFiles(paths: string[], cwd: string): Promise<ManifestFile[]> {
   const files: FoundFile[] = [];
   const seen = new Set<string>();
   for (const given of paths.length ? paths : ['.']) {
     const absolute = resolve(cwd, given);
-    const info = statOrUndefined(absolute);
-    if (!info) throw new PathError(`${given}: no such file or directory`, { input: 'PATH' });
+    const info = statGiven(given, absolute);
+    const real = checkedRealpath(given, absolute, cwd);
     if (info.isFile()) {
-      const real = realpathSync(absolute);
       if (seen.has(real)) continue;
       seen.add(real);
-      files.push({ path: given, absolute });
+      files.push({ path: given, absolute: real });
       continue;
     }
-    const root = realpathSync(absolute);
-    walk(root, absolute, given, root, files, seen);
+    if (!info.isDirectory()) {
+      throw new PathError(
+        `${given} is ${describeSpecial(info)}, not a regular file or a directory; give a YAML file or a directory of them`,
+        { input: 'PATH' },
+      );
+    }
+    const found = { count: 0 };
+    walk(real, absolute, given, real, files, seen, found);
+    if (found.count === 0) {
+      throw new PathError(`${given}: no YAML files (*.yaml, *.yml) in this directory`, {
+        input: 'PATH',
+      });
+    }
   }
   // Synchronous on purpose: for thousands of small files, fs/promises' open/fstat/read/close
   // hops through the thread pool cost more than the reads themselves.
-  return files.map((f) => ({ path: f.path, text: readFileSync(f.absolute, 'utf8') }));
+  return files.map((f) => ({ path: f.path, text: readText(f.path, f.absolute) }));
 }
 
-function statOrUndefined(path: string) {
+function statGiven(given: string, absolute: string) {
   try {
-    return statSync(path);
+    return statSync(absolute);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      const dangling = lstatOrUndefined(absolute)?.isSymbolicLink();
+      throw new PathError(
+        `${given}: no such file or directory${dangling ? ' (a symlink to a path that does not exist)' : ''}`,
+        { input: 'PATH' },
+      );
+    }
+    throw pathError(given, err, 'read it');
+  }
+}
+
+/**
+ * The real path of a path given directly. When a symlink is on the way, it must stay inside the
+ * tree: the working directory for a path inside it, else the directory the user named.
+ */
+function checkedRealpath(given: string, absolute: string, cwd: string): string {
+  let real: string;
+  let treeRoot: string;
+  try {
+    real = realpathSync(absolute);
+    treeRoot = realpathSync(isInside(resolve(cwd), absolute) ? cwd : dirname(absolute));
+  } catch (err) {
+    throw pathError(given, err, 'resolve it');
+  }
+  if (!isInside(treeRoot, real)) {
+    throw new PathError(
+      `${given} is a symlink to ${real}, outside ${treeRoot}; refusing to edit files outside the tree`,
+      { input: 'PATH' },
+    );
+  }
+  return real;
+}
+
+function realpathOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync(path);
   } catch {
     return undefined;
   }
+}
+
+function lstatOrUndefined(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function readText(shown: string, absolute: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(absolute);
+  } catch (err) {
+    throw pathError(shown, err, 'read it');
+  }
+  return decodeManifestText(bytes, shown);
 }
 
 interface FoundFile {
@@ -63,8 +140,14 @@ function walk(
   realDir: string,
   files: FoundFile[],
   seen: Set<string>,
+  found: { count: number },
 ): void {
-  const entries = readdirSync(absolute, { withFileTypes: true });
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(absolute, { withFileTypes: true });
+  } catch (err) {
+    throw pathError(shown, err, 'list the directory');
+  }
   // By name, symlinks last: a file reached both directly and through a link keeps its own name.
   entries.sort(
     (a, b) =>
@@ -76,11 +159,16 @@ function walk(
     const childShown = shown === '.' ? entry.name : join(shown, entry.name);
     if (entry.isDirectory()) {
       if (SKIPPED_DIRECTORIES.has(entry.name)) continue;
-      walk(treeRoot, childAbsolute, childShown, join(realDir, entry.name), files, seen);
+      walk(treeRoot, childAbsolute, childShown, join(realDir, entry.name), files, seen, found);
     } else if (entry.isSymbolicLink()) {
       const target = realpathOrUndefined(childAbsolute);
       if (!target) continue; // a dangling link holds nothing to edit
-      const targetInfo = statSync(target);
+      let targetInfo: ReturnType<typeof statSync>;
+      try {
+        targetInfo = statSync(target);
+      } catch (err) {
+        throw pathError(childShown, err, 'read it');
+      }
       if (!targetInfo.isFile() && !targetInfo.isDirectory()) continue;
       if (targetInfo.isFile() && !isManifestName(entry.name)) continue;
       if (!isInside(treeRoot, target)) {
@@ -89,28 +177,22 @@ function walk(
           { input: 'PATH' },
         );
       }
+      if (targetInfo.isFile()) found.count++;
       if (seen.has(target)) continue;
       if (targetInfo.isDirectory()) {
         seen.add(target);
-        walk(treeRoot, childAbsolute, childShown, target, files, seen);
+        walk(treeRoot, childAbsolute, childShown, target, files, seen, found);
       } else {
         seen.add(target);
         files.push({ path: childShown, absolute: target });
       }
     } else if (entry.isFile() && isManifestName(entry.name)) {
+      found.count++;
       const real = join(realDir, entry.name);
       if (seen.has(real)) continue;
       seen.add(real);
       files.push({ path: childShown, absolute: childAbsolute });
     }
-  }
-}
-
-function realpathOrUndefined(path: string): string | undefined {
-  try {
-    return realpathSync(path);
-  } catch {
-    return undefined;
   }
 }
 
@@ -128,7 +210,7 @@ export interface FileWrite {
  * A symlink is kept: its target file is replaced.
  */
 export async function writeFilesAtomically(writes: FileWrite[], cwd: string): Promise<void> {
-  const staged: { temp: string; target: string }[] = [];
+  const staged: { temp: string; target: string; path: string }[] = [];
   try {
     await inParallel(writes, async (write) => {
       const target = realpathSync(resolve(cwd, write.path));
@@ -137,26 +219,60 @@ export async function writeFilesAtomically(writes: FileWrite[], cwd: string): Pr
           input: 'PATH',
         });
       }
+      try {
+        // Renaming over a read-only file would succeed; the user's chmod says not to.
+        accessSync(target, constants.W_OK);
+      } catch (err) {
+        throw pathError(write.path, err, 'write it');
+      }
       const mode = lstatSync(target).mode & 0o7777;
       const temp = join(
         dirname(target),
         `.${basename(target)}.gitops-release-${randomBytes(4).toString('hex')}.tmp`,
       );
-      const handle = await open(temp, 'wx', mode);
-      staged.push({ temp, target });
+      let handle: Awaited<ReturnType<typeof open>>;
+      try {
+        handle = await open(temp, 'wx', mode);
+      } catch (err) {
+        throw pathError(write.path, err, `write a temporary file in ${dirname(target)}`);
+      }
+      staged.push({ temp, target, path: write.path });
       try {
         await handle.writeFile(write.after, 'utf8');
         await handle.chmod(mode); // open()'s mode is filtered by the umask
+      } catch (err) {
+        throw pathError(write.path, err, 'write it');
       } finally {
         await handle.close();
       }
     });
   } catch (err) {
-    await Promise.all(staged.map(({ temp }) => unlink(temp).catch(() => undefined)));
+    await removeTemps(staged);
     throw err;
   }
   // The renames come only after every file is staged; no fsync, as git itself does not by default.
-  await inParallel(staged, ({ temp, target }) => rename(temp, target));
+  const renamed: string[] = [];
+  try {
+    await inParallel(staged, async ({ temp, target, path }) => {
+      try {
+        await rename(temp, target);
+      } catch (err) {
+        throw pathError(path, err, 'replace it');
+      }
+      renamed.push(path);
+    });
+  } catch (err) {
+    await removeTemps(staged);
+    // Rare (the temporary file sat in the same directory), but then say exactly what was written.
+    const written = renamed.length
+      ? `; already written: ${renamed.join(', ')}`
+      : '; nothing was written';
+    throw new PathError(`${(err as Error).message}${written}`, { input: 'PATH', cause: err });
+  }
+}
+
+async function removeTemps(staged: readonly { temp: string }[]): Promise<void> {
+  await Promise.all(staged.map(({ temp }) => unlink(temp).catch(() => undefined)));
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   type CommitRequest,
   type CommitResult,
   type CompareRequest,
+  decodeManifestText,
   GitCommandError,
   type GitHost,
   HostAuthenticationError,
@@ -299,7 +300,7 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
       if (header[1] !== 'blob' || !Number.isFinite(size)) {
         throw new GitCommandError(`git cat-file could not read ${f.path} (${header.join(' ')})`);
       }
-      f.text = batch.subarray(eol + 1, eol + 1 + size).toString('utf8');
+      f.text = decodeManifestText(batch.subarray(eol + 1, eol + 1 + size), f.path);
       at = eol + 1 + size + 1;
     }
     return files;

@@ -53,5 +53,8 @@ describe('restBaseUrl', () => {
     expect(restBaseUrl('https://github.com')).toBe('https://api.github.com');
     expect(restBaseUrl('https://ghe.example.com')).toBe('https://ghe.example.com/api/v3');
     expect(restBaseUrl('https://ghe.example.com/api/v3/')).toBe('https://ghe.example.com/api/v3');
+    // Enterprise Cloud with data residency: no /api/v3, GraphQL at /graphql.
+    expect(restBaseUrl('https://octocorp.ghe.com')).toBe('https://api.octocorp.ghe.com');
+    expect(restBaseUrl('https://api.octocorp.ghe.com/')).toBe('https://api.octocorp.ghe.com');
   });
 });

@@ -68,6 +68,7 @@ export function toHostError(
   operation: Operation,
   repository: string,
   secrets: readonly string[],
+  tokenHint?: string,
 ): Error {
   if (err instanceof GitopsReleaseError) return err;
   const e = (err ?? {}) as HttpishError;
@@ -87,6 +88,21 @@ export function toHostError(
   if (status === 401) {
     return new HostAuthenticationError(
       `GitHub refused the token (HTTP 401: ${said}). Set a valid token in the variable named by --token-env (default GH_TOKEN, then GITHUB_TOKEN); it may be missing, expired or revoked.`,
+      { input: 'token-env' },
+    );
+  }
+  // The repository or organization setting, not a permission of the token: GitHub's default for
+  // new repositories since 2022 (github.blog changelog 2022-05-03; peter-evans/create-pull-request#3979).
+  if (status === 403 && /not permitted to create or approve pull requests/i.test(said)) {
+    return new HostPermissionError(
+      `GitHub refused to open the pull request in ${repository} (HTTP 403: ${said}). A workflow's GITHUB_TOKEN may open pull requests only when "Allow GitHub Actions to create and approve pull requests" is on (Settings → Actions → General → Workflow permissions, in the repository or its organization); or use a GitHub App token.`,
+      { input: 'token-env' },
+    );
+  }
+  if ((status === 403 || status === 404) && tokenHint) {
+    const Err = status === 403 ? HostPermissionError : HostNotFoundError;
+    return new Err(
+      `GitHub ${status === 403 ? 'refused to change' : 'answered 404 for'} ${repository} (HTTP ${status}: ${said}). ${tokenHint}`,
       { input: 'token-env' },
     );
   }

@@ -3,17 +3,30 @@ import {
   type CommitRequest,
   type CommitResult,
   type CompareRequest,
+  decodeManifestText,
   type GitHost,
   PathError,
   type PullRequestInfo,
   type PullRequestRequest,
   type ReadRequest,
-  ReleaseConflictError,
+  type ReleaseWarning,
   type RepositorySnapshot,
   UsageError,
 } from '@gitops-release/core';
 import { createGitHubClient, type GitHubClient, type GitHubClientOptions } from './client.js';
-import { type Operation, redact, toHostError } from './errors.js';
+import { type Operation, toHostError } from './errors.js';
+import { applyGitHubExtras, type ExtrasContext } from './extras.js';
+import {
+  errorOf,
+  type FieldError,
+  fieldErrors,
+  isRace,
+  type RefusalContext,
+  raceError,
+  refusalError,
+  restFieldError,
+  restStatus,
+} from './refusals.js';
 
 type ManifestFile = RepositorySnapshot['files'][number];
 
@@ -24,6 +37,14 @@ export interface GitHubHostOptions extends GitHubClientOptions {
   api?: 'graphql' | 'rest' | 'auto';
   /** An existing client (shares limits across hosts); built from the options otherwise. */
   client?: GitHubClient;
+  /**
+   * In GitHub Actions, the repository the workflow runs in (GITHUB_REPOSITORY): a refusal of an
+   * installation token (`ghs_…`) on another repository then says that the workflow's own
+   * GITHUB_TOKEN cannot reach it, instead of advising `permissions:` that cannot help.
+   */
+  workflowRepository?: string;
+  /** Waits between retries of a pull request GitHub does not resolve yet; tests pass a fake. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface GitHubHost extends GitHost {
@@ -37,8 +58,17 @@ export interface GitHubHost extends GitHost {
 const MANIFEST = /\.ya?ml$/;
 /** Directory levels below a given path that one GraphQL read expands. */
 const TREE_DEPTH = 4;
-const CONFLICT =
-  /expected branch to point to|already exists|not a fast.?forward|reference cannot be updated|stale|was modified|head sha can't be blank|no commits between/i;
+
+/** The hint for a workflow's own token used on another repository (see workflowRepository). */
+function workflowTokenHint(
+  token: string,
+  repository: string,
+  workflowRepository: string | undefined,
+): string | undefined {
+  if (!workflowRepository || !token.startsWith('ghs_')) return undefined;
+  if (workflowRepository.toLowerCase() === repository.toLowerCase()) return undefined;
+  return `If this is the workflow's own GITHUB_TOKEN: it can only reach ${workflowRepository}, the repository the workflow runs in, and no \`permissions:\` setting extends it to ${repository}. Use a GitHub App installation token (actions/create-github-app-token) or a fine-grained personal access token granted ${repository} with Contents and Pull requests read and write (README: GitHub Actions → Permissions and tokens).`;
+}
 
 function splitRepository(repository: string): { owner: string; name: string } {
   const m = repository.match(/^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?$/);
@@ -62,7 +92,8 @@ function objectFields(depth: number): string {
   return `${BLOB} ... on Tree { entries { name type mode object { ${objectFields(depth - 1)} } } }`;
 }
 const ENTRY = objectFields(TREE_DEPTH);
-const PR_FIELDS = 'id number url title body headRefName baseRefName';
+const PR_FIELDS =
+  'id number url title body headRefName baseRefName state isCrossRepository headRepository { nameWithOwner }';
 
 interface GqlBlob {
   oid?: string;
@@ -80,6 +111,9 @@ interface GqlPr {
   body: string;
   headRefName: string;
   baseRefName: string;
+  state?: 'OPEN' | 'CLOSED' | 'MERGED';
+  isCrossRepository?: boolean;
+  headRepository?: { nameWithOwner: string } | null;
 }
 
 function toPr(pr: GqlPr): PullRequestInfo {
@@ -91,7 +125,20 @@ function toPr(pr: GqlPr): PullRequestInfo {
     body: pr.body ?? '',
     head: pr.headRefName,
     base: pr.baseRefName,
+    state: pr.state === 'MERGED' ? 'merged' : pr.state === 'CLOSED' ? 'closed' : 'open',
   };
+}
+
+/**
+ * Ours: opened from a branch of the manifest repository itself. A fork's pull request from a
+ * same-named branch (`release-<sha>` on a public repository) must never be adopted, edited or
+ * armed for auto-merge.
+ */
+function sameRepository(pr: GqlPr, repository: string): boolean {
+  return (
+    pr.isCrossRepository === false &&
+    pr.headRepository?.nameWithOwner.toLowerCase() === repository.toLowerCase()
+  );
 }
 
 interface RestPr {
@@ -100,7 +147,9 @@ interface RestPr {
   html_url: string;
   title: string;
   body?: string | null;
-  head: { ref: string };
+  state?: string;
+  merged_at?: string | null;
+  head: { ref: string; repo?: { full_name: string } | null };
   base: { ref: string };
 }
 
@@ -113,29 +162,16 @@ function restPr(pr: RestPr): PullRequestInfo {
     body: pr.body ?? '',
     head: pr.head.ref,
     base: pr.base.ref,
+    state: pr.merged_at ? 'merged' : pr.state === 'closed' ? 'closed' : 'open',
   };
+}
+
+function restSameRepository(pr: RestPr, repository: string): boolean {
+  return pr.head.repo?.full_name.toLowerCase() === repository.toLowerCase();
 }
 
 function isStatus(err: unknown, ...statuses: number[]): boolean {
   return statuses.includes((err as { status?: number })?.status ?? -1);
-}
-
-function errorText(err: unknown): string {
-  const e = err as {
-    errors?: { message?: string }[];
-    response?: { data?: { message?: string } };
-    message?: string;
-  };
-  return [
-    ...(e?.errors ?? []).map((x) => x.message ?? ''),
-    e?.response?.data?.message ?? '',
-    e?.message ?? '',
-  ].join(' ');
-}
-
-function firstError(err: unknown): string {
-  const e = err as { errors?: { message?: string }[]; message?: string };
-  return (e?.errors?.[0]?.message ?? e?.message ?? String(err)).trim();
 }
 
 /**
@@ -150,6 +186,9 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
   const repository = `${owner}/${name}`;
   const client = options.client ?? createGitHubClient(options);
   const secrets = [options.token];
+  const tokenHint = workflowTokenHint(options.token, repository, options.workflowRepository);
+  const refusals: RefusalContext = { repository, secrets, ...(tokenHint ? { tokenHint } : {}) };
+  const sleep = options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   let requests = 0;
   client.hook.before('request', () => {
     requests++;
@@ -165,7 +204,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
     try {
       return await run();
     } catch (err) {
-      throw toHostError(err, operation, repository, secrets);
+      throw toHostError(err, operation, repository, secrets, tokenHint);
     }
   }
 
@@ -278,11 +317,13 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         parents: (repo.branch.target.parents?.nodes ?? []).map((p) => p.oid),
       };
     }
-    const release = repo.release?.nodes.find((pr) => pr.baseRefName === base.name);
+    const release = repo.release?.nodes.find(
+      (pr) => pr.baseRefName === base.name && sameRepository(pr, repository),
+    );
     if (release) snapshot.pullRequest = toPr(release);
     if (repo.open)
       snapshot.openPullRequests = repo.open.nodes
-        .filter((pr) => pr.baseRefName === base.name)
+        .filter((pr) => pr.baseRefName === base.name && sameRepository(pr, repository))
         .map(toPr);
     return snapshot;
   }
@@ -403,9 +444,10 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         parents: commit.data.parents.map((p) => p.sha),
       };
     }
-    const pr = release?.data.find((p) => p.base.ref === baseName);
+    const ours = (p: unknown) => restSameRepository(p as RestPr, repository);
+    const pr = release?.data.find((p) => p.base.ref === baseName && ours(p));
     if (pr) snapshot.pullRequest = restPr(pr as RestPr);
-    if (open) snapshot.openPullRequests = open.data.map((p) => restPr(p as RestPr));
+    if (open) snapshot.openPullRequests = open.data.filter(ours).map((p) => restPr(p as RestPr));
     return snapshot;
   }
 
@@ -438,7 +480,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         const data = res.data as { content?: string; encoding?: string };
         const text =
           data.encoding === 'base64' && data.content !== undefined
-            ? Buffer.from(data.content, 'base64').toString('utf8')
+            ? decodeManifestText(Buffer.from(data.content, 'base64'), c.path)
             : await rawFile(c.path, sha); // past 1 MB the contents API leaves content out
         return { path: c.path, text };
       }),
@@ -447,12 +489,38 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
 
   // ---------- commit ----------
 
-  async function commitGraphql(request: CommitRequest): Promise<CommitResult> {
-    const declared = ['$input: CreateCommitOnBranchInput!'];
-    const fields: string[] = [];
-    const variables: Record<string, unknown> = {};
+  type MutationData = {
+    createRef?: { ref?: { id?: string } } | null;
+    createCommitOnBranch?: { commit?: { oid?: string } } | null;
+    createPullRequest?: { pullRequest?: GqlPr } | null;
+    updatePullRequest?: { pullRequest?: GqlPr } | null;
+  };
+
+  /** Runs a mutation document; field errors come back beside the data (fields fail alone). */
+  async function mutate(
+    name: string,
+    declared: string[],
+    fields: string[],
+    variables: Record<string, unknown>,
+  ): Promise<{ data: MutationData | undefined; errors: FieldError[] }> {
+    const document = `mutation ${name}(${declared.join(', ')}) { ${fields.join(' ')} }`;
+    try {
+      return { data: await graphql<MutationData>(document, variables), errors: [] };
+    } catch (err) {
+      const errors = fieldErrors(err);
+      if (!errors.length) throw err; // HTTP failure, not field errors
+      return { data: (err as { data?: MutationData }).data, errors };
+    }
+  }
+
+  // Whether createCommitOnBranch sees a branch that createRef made earlier in the same document is
+  // not documented. When it does not, the commit goes out again on its own (three round trips),
+  // and the ref is created on its own for the rest of the run.
+  let createRefAlone = false;
+
+  function commitInput(request: CommitRequest) {
     const [headline, ...rest] = request.message.split('\n');
-    variables.input = {
+    return {
       branch: { repositoryNameWithOwner: repository, branchName: request.branch },
       message: rest.join('\n').trim() ? { headline, body: rest.join('\n').trim() } : { headline },
       expectedHeadOid: request.parent,
@@ -463,83 +531,181 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         })),
       },
     };
-    if (request.observed === null) {
+  }
+
+  function pullRequestField(
+    pr: PullRequestRequest | undefined,
+    declared: string[],
+    fields: string[],
+    variables: Record<string, unknown>,
+  ): 'createPullRequest' | 'updatePullRequest' | undefined {
+    if (pr?.existing?.id) {
+      declared.push('$update: UpdatePullRequestInput!');
+      variables.update = { pullRequestId: pr.existing.id, title: pr.title, body: pr.body };
+      fields.push(`updatePullRequest(input: $update) { pullRequest { ${PR_FIELDS} } }`);
+      return 'updatePullRequest';
+    }
+    if (pr && !pr.existing) {
+      declared.push('$create: CreatePullRequestInput!');
+      variables.create = createInput(pr, pr.draft === true);
+      fields.push(`createPullRequest(input: $create) { pullRequest { ${PR_FIELDS} } }`);
+      return 'createPullRequest';
+    }
+    return undefined;
+  }
+
+  function createInput(pr: PullRequestRequest, draft: boolean) {
+    return {
+      repositoryId,
+      baseRefName: pr.base,
+      headRefName: pr.head,
+      title: pr.title,
+      body: pr.body,
+      draft,
+    };
+  }
+
+  const CREATE_REF =
+    'createRef(input: {repositoryId: $repositoryId, name: $refName, oid: $oid}) { ref { id } }';
+
+  /** Deletes the branch this run created when its commit was refused: nothing is left behind. */
+  async function undoBranch(refId: string, branch: string): Promise<string> {
+    try {
+      await graphql(
+        'mutation ReleaseUndo($id: ID!) { deleteRef(input: {refId: $id}) { clientMutationId } }',
+        { id: refId },
+      );
+      return `The branch ${branch} this run created was deleted again; nothing is left behind.`;
+    } catch (err) {
+      return `The branch ${branch} this run created could not be deleted (${fieldErrors(err)[0]?.message ?? String(err)}): it is left behind; delete it by hand.`;
+    }
+  }
+
+  async function commitGraphql(
+    request: CommitRequest,
+    createdRefId?: string,
+  ): Promise<CommitResult> {
+    const declared = ['$input: CreateCommitOnBranchInput!'];
+    const fields: string[] = [];
+    const variables: Record<string, unknown> = { input: commitInput(request) };
+    const branchExisted = request.observed !== null;
+    let refField: 'createRef' | 'updateRef' | undefined;
+    if (request.observed === null && !createdRefId) {
       declared.push('$repositoryId: ID!', '$refName: String!', '$oid: GitObjectID!');
       Object.assign(variables, {
         repositoryId,
         refName: `refs/heads/${request.branch}`,
         oid: request.parent,
       });
-      fields.push(
-        'createRef(input: {repositoryId: $repositoryId, name: $refName, oid: $oid}) { ref { id } }',
-      );
-    } else if (request.observed !== request.parent) {
+      refField = 'createRef';
+      fields.push(CREATE_REF);
+      if (createRefAlone) {
+        const { input: _commit, ...refVariables } = variables;
+        const made = await mutate('ReleaseBranch', declared.slice(1), fields, refVariables);
+        refusedRef(made.errors, 'createRef', request, branchExisted);
+        const id = made.data?.createRef?.ref?.id ?? '';
+        return commitGraphql(request, id);
+      }
+    } else if (request.observed !== null && request.observed !== request.parent) {
       declared.push('$refId: ID!', '$oid: GitObjectID!');
       Object.assign(variables, { refId: refIds.get(request.branch), oid: request.parent });
+      refField = 'updateRef';
       fields.push('updateRef(input: {refId: $refId, oid: $oid, force: true}) { ref { id } }');
     }
     fields.push('createCommitOnBranch(input: $input) { commit { oid } }');
     // The pull request rides in the same document: mutation fields run in order, so it is opened
     // (or updated) right after the commit lands — a one-file release is 2 round trips, not 3.
-    const pr = request.pullRequest;
-    if (pr?.existing?.id) {
-      declared.push('$update: UpdatePullRequestInput!');
-      variables.update = { pullRequestId: pr.existing.id, title: pr.title, body: pr.body };
-      fields.push(`updatePullRequest(input: $update) { pullRequest { ${PR_FIELDS} } }`);
-    } else if (pr && !pr.existing) {
-      declared.push('$create: CreatePullRequestInput!');
-      variables.create = {
-        repositoryId,
-        baseRefName: pr.base,
-        headRefName: pr.head,
-        title: pr.title,
-        body: pr.body,
-        draft: pr.draft === true,
-      };
-      fields.push(`createPullRequest(input: $create) { pullRequest { ${PR_FIELDS} } }`);
-    }
-    const document = `mutation ReleaseCommit(${declared.join(', ')}) { ${fields.join(' ')} }`;
-    type Data = {
-      createCommitOnBranch?: { commit?: { oid?: string } } | null;
-      createPullRequest?: { pullRequest?: GqlPr } | null;
-      updatePullRequest?: { pullRequest?: GqlPr } | null;
-    };
-    let data: Data | undefined;
-    let failure: unknown;
-    try {
-      data = await graphql<Data>(document, variables);
-    } catch (err) {
-      // Fields run in order and fail alone: a commit can land although createRef lost a race.
-      data = (err as { data?: Data }).data;
-      failure = err;
-      if (!(err as { errors?: unknown }).errors) throw err; // HTTP failure, not field errors
-    }
+    const prField = pullRequestField(request.pullRequest, declared, fields, variables);
+    const { data, errors } = await mutate('ReleaseCommit', declared, fields, variables);
+
+    // The first field that failed decides; the errors of later fields only follow from it.
+    if (refField) refusedRef(errors, refField, request, branchExisted);
+    const madeRef = createdRefId ?? data?.createRef?.ref?.id;
     const oid = data?.createCommitOnBranch?.commit?.oid;
     if (!oid) {
-      if (CONFLICT.test(errorText(failure))) {
-        throw new ReleaseConflictError(
-          request.branch,
-          redact(firstError(failure), secrets),
-          failure,
-        );
+      const e = errorOf(errors, 'createCommitOnBranch') ?? {
+        message: 'createCommitOnBranch returned no commit',
+      };
+      if (refField === 'createRef' && madeRef && e.type === 'NOT_FOUND') {
+        createRefAlone = true;
+        log('GitHub did not see the new branch within the same document; committing on its own');
+        return commitGraphql(request, madeRef);
       }
-      throw failure ?? new Error('createCommitOnBranch returned no commit');
-    }
-    const node = data?.createPullRequest?.pullRequest ?? data?.updatePullRequest?.pullRequest;
-    if (!pr || !node) {
-      // Another run opened the pull request in between: re-read and update that one.
-      if (pr && !pr.existing && /already exists/i.test(errorText(failure))) {
-        throw new ReleaseConflictError(
-          request.branch,
-          'another run opened its pull request first',
-          failure,
-        );
+      if (isRace('createCommitOnBranch', e, branchExisted)) {
+        throw raceError(request.branch, e, secrets, errors);
       }
-      return { sha: oid }; // the flow opens or updates the pull request on its own
+      const after = madeRef ? await undoBranch(madeRef, request.branch) : '';
+      throw refusalError(e, 'write', refusals, `the commit on ${request.branch}`, after);
     }
-    const opened = toPr(node);
-    await extras(opened, pr);
-    return { sha: oid, pullRequest: opened };
+    const pr = request.pullRequest;
+    if (!pr || !prField) return { sha: oid };
+    const node = data?.[prField]?.pullRequest;
+    if (node) return { sha: oid, pullRequest: toPr(node) };
+    const e = errorOf(errors, prField);
+    if (!e) return { sha: oid };
+    return { sha: oid, pullRequest: await afterPullRequestRefusal(e, pr, oid, errors) };
+  }
+
+  function refusedRef(
+    errors: FieldError[],
+    field: 'createRef' | 'updateRef',
+    request: CommitRequest,
+    branchExisted: boolean,
+  ): void {
+    const e = errorOf(errors, field);
+    if (!e) return;
+    if (isRace(field, e, branchExisted)) throw raceError(request.branch, e, secrets, errors);
+    const what =
+      field === 'createRef'
+        ? `creating the branch ${request.branch}`
+        : `resetting the leftover branch ${request.branch}`;
+    throw refusalError(e, 'write', refusals, what);
+  }
+
+  /** The commit landed but the pull request field was refused: a race, a draft, or an error. */
+  async function afterPullRequestRefusal(
+    e: FieldError,
+    pr: PullRequestRequest,
+    sha: string,
+    cause: unknown,
+  ): Promise<PullRequestInfo> {
+    if (!pr.existing && isRace('createPullRequest', e, true)) {
+      throw raceError(
+        pr.head,
+        { message: 'another run opened its pull request first' },
+        secrets,
+        cause,
+      );
+    }
+    if (!pr.existing && isDraftRefusal(e.message)) return createWithoutDraft(pr, e.message);
+    throw refusalError(
+      e,
+      'pull-request',
+      refusals,
+      pr.existing ? `updating pull request #${pr.existing.number}` : 'opening the pull request',
+      `The commit ${sha.slice(0, 7)} is on branch ${pr.head}; run the release again once this is fixed and it opens the pull request.`,
+    );
+  }
+
+  // Draft pull requests are not offered on every plan (private repositories on GitHub Free):
+  // "Draft pull requests are not supported in this repository." (cli/cli#520, fledge#260).
+  function isDraftRefusal(message: string): boolean {
+    return /draft pull requests are not supported/i.test(message);
+  }
+
+  function draftWarning(said: string): ReleaseWarning {
+    return {
+      kind: 'draft',
+      message: `opened as a normal pull request, not a draft: GitHub said "${said}" (drafts need a public repository or a paid plan); drop --draft`,
+    };
+  }
+
+  async function createWithoutDraft(
+    pr: PullRequestRequest,
+    said: string,
+  ): Promise<PullRequestInfo> {
+    const opened = await createPullRequestGraphql({ ...pr, draft: false });
+    return { ...opened, warnings: [draftWarning(said), ...(opened.warnings ?? [])] };
   }
 
   async function commitRest(request: CommitRequest): Promise<CommitResult> {
@@ -581,168 +747,121 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         });
       }
     } catch (err) {
-      if (isStatus(err, 422) || CONFLICT.test(errorText(err))) {
-        throw new ReleaseConflictError(request.branch, redact(firstError(err), secrets), err);
-      }
-      throw err;
+      throw restRefRefusal(err, request);
     }
     return { sha };
   }
 
-  // ---------- pull request ----------
-
-  async function extras(pr: PullRequestInfo, request: PullRequestRequest): Promise<void> {
-    const jobs: Promise<unknown>[] = [];
-    if (request.labels?.length) {
-      jobs.push(
-        guarded('issues', () =>
-          client.issues.addLabels({
-            owner,
-            repo: name,
-            issue_number: pr.number,
-            labels: request.labels!,
-          }),
-        ),
-      );
+  /**
+   * A 422 on a ref write is a race only when GitHub says the reference already exists (create) or
+   * the update is not a fast-forward / the branch is gone (update). A ruleset or protection refusal
+   * ("Repository rule violations found …", "Reference update failed") is an error: the commit
+   * object made before it is unreachable, so no branch is left behind.
+   */
+  function restRefRefusal(err: unknown, request: CommitRequest): Error {
+    const status = restStatus(err);
+    const e = restFieldError(err);
+    if (status === 422) {
+      const race =
+        request.observed === null
+          ? /reference already exists/i.test(e.message)
+          : /not a fast.?forward|reference does not exist/i.test(e.message);
+      if (race) return raceError(request.branch, e, secrets, err);
     }
-    if (request.reviewers?.length || request.teamReviewers?.length) {
-      jobs.push(
-        guarded('issues', () =>
-          client.pulls.requestReviewers({
-            owner,
-            repo: name,
-            pull_number: pr.number,
-            reviewers: request.reviewers ?? [],
-            team_reviewers: request.teamReviewers ?? [],
-          }),
-        ),
-      );
+    if (status === 401 || status === 403 || status === 404) {
+      return toHostError(err, 'write', repository, secrets, tokenHint);
     }
-    if (request.assignees?.length) {
-      jobs.push(
-        guarded('issues', () =>
-          client.issues.addAssignees({
-            owner,
-            repo: name,
-            issue_number: pr.number,
-            assignees: request.assignees!,
-          }),
-        ),
-      );
-    }
-    if (request.milestone !== undefined) jobs.push(setMilestone(pr, request.milestone));
-    if (request.autoMerge && api === 'rest') {
-      // GitHub has no REST endpoint for auto-merge; without GraphQL it cannot be enabled.
-      log(
-        `auto-merge not enabled on #${pr.number}: it needs GitHub's GraphQL API, which is not served here`,
-      );
-    } else if (request.autoMerge) {
-      jobs.push(
-        guarded('auto-merge', () =>
-          graphql(
-            'mutation AutoMerge($id: ID!, $mergeMethod: PullRequestMergeMethod!) { enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: $mergeMethod}) { pullRequest { number } } }',
-            { id: pr.id, mergeMethod: request.autoMerge!.toUpperCase() },
-          ),
-        ),
-      );
-    }
-    await Promise.all(jobs);
+    const what =
+      request.observed === null
+        ? `creating the branch ${request.branch}`
+        : `moving the branch ${request.branch}`;
+    return refusalError(e, 'write', refusals, what);
   }
 
-  /** A milestone GitHub does not know is a 422 on field "milestone": say so, and what did land. */
-  async function setMilestone(pr: PullRequestInfo, milestone: number): Promise<void> {
+  // ---------- pull request ----------
+
+  async function createPullRequestGraphql(request: PullRequestRequest): Promise<PullRequestInfo> {
     try {
-      await client.issues.update({ owner, repo: name, issue_number: pr.number, milestone });
+      const data = await graphql<{ createPullRequest: { pullRequest: GqlPr } }>(
+        `mutation ReleaseCreate($input: CreatePullRequestInput!) { createPullRequest(input: $input) { pullRequest { ${PR_FIELDS} } } }`,
+        { input: createInput(request, request.draft === true) },
+      );
+      return toPr(data.createPullRequest.pullRequest);
     } catch (err) {
-      const errors = (err as { response?: { data?: { errors?: { field?: string }[] } } }).response
-        ?.data?.errors;
-      if (isStatus(err, 422) && errors?.some((e) => e.field === 'milestone'))
-        throw new UsageError(
-          `milestone ${milestone} does not exist in ${repository}: pull request #${pr.number} (${pr.url}) was opened or updated without it. Give the number of an open milestone (the N of its page, /milestone/N).`,
-          { input: 'milestone' },
+      const e = fieldErrors(err)[0];
+      if (!e) throw err;
+      if (isRace('createPullRequest', e, true)) {
+        throw raceError(
+          request.head,
+          { message: 'another run opened its pull request first' },
+          secrets,
+          err,
         );
-      throw toHostError(err, 'issues', repository, secrets);
+      }
+      if (request.draft && isDraftRefusal(e.message)) return createWithoutDraft(request, e.message);
+      throw refusalError(e, 'pull-request', refusals, 'opening the pull request');
     }
   }
 
   async function upsertGraphql(request: PullRequestRequest): Promise<PullRequestInfo> {
-    if (request.existing) {
-      const update = graphql<{ updatePullRequest: { pullRequest: GqlPr } }>(
-        `mutation ReleaseUpdate($input: UpdatePullRequestInput!) { updatePullRequest(input: $input) { pullRequest { ${PR_FIELDS} } } }`,
-        { input: { pullRequestId: request.existing.id, title: request.title, body: request.body } },
+    if (!request.existing) return createPullRequestGraphql(request);
+    const data = await graphql<{ updatePullRequest: { pullRequest: GqlPr } }>(
+      `mutation ReleaseUpdate($input: UpdatePullRequestInput!) { updatePullRequest(input: $input) { pullRequest { ${PR_FIELDS} } } }`,
+      { input: { pullRequestId: request.existing.id, title: request.title, body: request.body } },
+    ).catch((err) => {
+      const e = fieldErrors(err)[0];
+      if (!e) throw err;
+      throw refusalError(
+        e,
+        'pull-request',
+        refusals,
+        `updating pull request #${request.existing!.number}`,
       );
-      // Labels, reviewers and auto-merge go out alongside the update: one round trip of waiting.
-      const [data] = await Promise.all([update, extras(request.existing, request)]);
-      return toPr(data.updatePullRequest.pullRequest);
-    }
-    let created: PullRequestInfo;
-    try {
-      const data = await graphql<{ createPullRequest: { pullRequest: GqlPr } }>(
-        `mutation ReleaseCreate($input: CreatePullRequestInput!) { createPullRequest(input: $input) { pullRequest { ${PR_FIELDS} } } }`,
-        {
-          input: {
-            repositoryId,
-            baseRefName: request.base,
-            headRefName: request.head,
-            title: request.title,
-            body: request.body,
-            draft: request.draft === true,
-          },
-        },
-      );
-      created = toPr(data.createPullRequest.pullRequest);
-    } catch (err) {
-      if (CONFLICT.test(errorText(err))) {
-        throw new ReleaseConflictError(
-          request.head,
-          'another run opened its pull request first',
-          err,
-        );
-      }
-      throw err;
-    }
-    await extras(created, request);
-    return created;
+    });
+    return toPr(data.updatePullRequest.pullRequest);
   }
 
   async function upsertRest(request: PullRequestRequest): Promise<PullRequestInfo> {
     if (request.existing) {
-      const [res] = await Promise.all([
-        client.pulls.update({
-          owner,
-          repo: name,
-          pull_number: request.existing.number,
-          title: request.title,
-          body: request.body,
-        }),
-        extras(request.existing, request),
-      ]);
+      const res = await client.pulls.update({
+        owner,
+        repo: name,
+        pull_number: request.existing.number,
+        title: request.title,
+        body: request.body,
+      });
       return restPr(res.data as RestPr);
     }
-    let created: PullRequestInfo;
-    try {
-      const res = await client.pulls.create({
+    const create = (draft: boolean) =>
+      client.pulls.create({
         owner,
         repo: name,
         base: request.base,
         head: request.head,
         title: request.title,
         body: request.body,
-        draft: request.draft === true,
+        draft,
       });
-      created = restPr(res.data as RestPr);
+    try {
+      return restPr((await create(request.draft === true)).data as RestPr);
     } catch (err) {
-      if (isStatus(err, 422) && CONFLICT.test(errorText(err))) {
-        throw new ReleaseConflictError(
+      const status = restStatus(err);
+      const e = restFieldError(err);
+      if (status === 422 && /already exists/i.test(e.message)) {
+        throw raceError(
           request.head,
-          'another run opened its pull request first',
+          { message: 'another run opened its pull request first' },
+          secrets,
           err,
         );
       }
-      throw err;
+      if (status === 422 && request.draft && isDraftRefusal(e.message)) {
+        const opened = restPr((await create(false)).data as RestPr);
+        return { ...opened, warnings: [draftWarning(e.message)] };
+      }
+      if (status === 401 || status === 403 || status === 404) throw err; // guarded names the permission
+      throw refusalError(e, 'pull-request', refusals, 'opening the pull request');
     }
-    await extras(created, request);
-    return created;
   }
 
   // ---------- the out-of-order guard's reach ----------
@@ -764,6 +883,17 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
       `warning: the out-of-order guard is off: the token cannot read the application repository ${appRepository} (HTTP ${status}), so an older commit's image could replace a newer one. Give the token "contents: read" on ${appRepository} too (a GitHub App token: list both repositories, e.g. repositories: manifests,${app.name}; a fine-grained token: add ${appRepository} to its repositories).`,
     );
   }
+  const extrasContext: ExtrasContext = {
+    client,
+    owner,
+    name,
+    repository,
+    secrets,
+    api: () => api,
+    graphql,
+    sleep,
+    ...(tokenHint ? { tokenHint } : {}),
+  };
 
   // ---------- the host ----------
 
@@ -807,6 +937,8 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
       guarded('pull-request', () =>
         api === 'rest' ? upsertRest(request) : upsertGraphql(request),
       ),
+
+    applyExtras: (pr, extras) => applyGitHubExtras(extrasContext, pr, extras),
 
     closePullRequest: (pr, comment, close = {}) =>
       guarded('pull-request', async () => {

@@ -257,3 +257,26 @@ export async function openRegistryAccess(options: {
   const authFile = login ? await writeAuthFile(logins, { userConfigDir }) : undefined;
   return { client, authFile };
 }
+
+/**
+ * Whether the user's docker config already logs in to `registry`: an `auths` entry (docker login,
+ * docker/login-action) or a `credHelpers` entry for it. Then a default credential of ours (the
+ * Action's workflow token for ghcr.io) must not replace that login.
+ */
+export async function dockerConfigHasLogin(
+  env: Readonly<Record<string, string | undefined>>,
+  registry: string,
+): Promise<boolean> {
+  const dir = env.DOCKER_CONFIG || (env.HOME ? join(env.HOME, '.docker') : undefined);
+  if (!dir) return false;
+  const config = await readFile(join(dir, 'config.json'), 'utf8')
+    .then((t) => JSON.parse(t) as { auths?: Record<string, unknown>; credHelpers?: object })
+    .catch(() => ({}) as { auths?: Record<string, unknown>; credHelpers?: object });
+  const hostOf = (key: string) =>
+    key
+      .replace(/^https?:\/\//, '')
+      .replace(/\/.*$/, '')
+      .toLowerCase();
+  const keys = [...Object.keys(config.auths ?? {}), ...Object.keys(config.credHelpers ?? {})];
+  return keys.some((key) => hostOf(key) === registry.toLowerCase());
+}

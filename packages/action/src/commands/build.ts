@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
+  type BuildAndPushRequest,
   type BuildAndPushResult,
   buildAndPushImage,
   parseImageName,
@@ -9,6 +10,9 @@ import {
 } from '@gitops-release/core';
 import {
   type BuilderName,
+  defaultUsername,
+  dockerConfigHasLogin,
+  ecrLogin,
   ecrLoginFromAws,
   gcpKeyLogin,
   hasAwsCredentials,
@@ -38,8 +42,12 @@ async function isFile(path: string): Promise<boolean> {
   );
 }
 
-/** The login the inputs give: a GCP key, a user and password, or the workflow token for GHCR. */
-async function loginFor(
+/**
+ * The login the inputs give: a GCP key, a user and password, or the workflow token for GHCR. The
+ * token (github-token defaults to it) is not used over a login an earlier step made to ghcr.io
+ * (docker/login-action with a PAT that can push where the workflow token cannot).
+ */
+export async function loginFor(
   inputs: BuildInputs,
   env: Env,
   registry: string,
@@ -48,7 +56,12 @@ async function loginFor(
   const kind = registryKind(registry);
   let password = inputs.password;
   // GHCR takes the workflow's own token (with `packages: write`) for the actor of the run.
-  if (password === undefined && kind === 'ghcr' && inputs.username === undefined)
+  if (
+    password === undefined &&
+    kind === 'ghcr' &&
+    inputs.username === undefined &&
+    !(await dockerConfigHasLogin(env, registry))
+  )
     password = inputs.githubToken;
   if (password === undefined)
     // ECR with the AWS credentials aws-actions/configure-aws-credentials put in the environment.
@@ -93,13 +106,47 @@ function summary(r: BuildAndPushResult): string {
   ].join('\n');
 }
 
+/** What core's buildAndPushImage is asked: every input the command reads, with its value. */
+export function buildRequest(
+  inputs: BuildInputs,
+  env: Env,
+  cwd: string,
+  now: Date,
+): BuildAndPushRequest {
+  const context = resolve(cwd, inputs.context);
+  const dockerfile = inputs.file ? resolve(cwd, inputs.file) : join(context, 'Dockerfile');
+  return {
+    image: inputs.image,
+    tag: inputs.tag,
+    commitSha: inputs.sha,
+    shaLength: inputs.shaLength,
+    extraTags: inputs.extraTags,
+    context,
+    dockerfile,
+    target: inputs.target,
+    buildArgs: inputs.buildArgs,
+    labels: inputs.labels,
+    platforms: inputs.platforms,
+    cacheFrom: inputs.cacheFrom,
+    cacheTo: inputs.cacheTo,
+    source: sourceUrl(env),
+    skipExisting: inputs.skipExisting,
+    dryRun: inputs.dryRun,
+    push: inputs.push,
+    secrets: inputs.secrets,
+    noCache: inputs.noCache,
+    pull: inputs.pull,
+    now,
+  };
+}
+
 export const buildCommand: CommandRunner<BuildInputs> = async (inputs, rt) => {
   const ref = parseImageName(inputs.image, 'image');
   const registry = ref.registry ?? 'docker.io';
-  const context = resolve(rt.cwd, inputs.context);
+  const request = buildRequest(inputs, rt.env, rt.cwd, new Date());
+  const { context, dockerfile = join(context, 'Dockerfile') } = request;
   if (!(await isDirectory(context)))
     throw new UsageError(`input "context": ${context} is not a directory`, { input: 'context' });
-  const dockerfile = inputs.file ? resolve(rt.cwd, inputs.file) : join(context, 'Dockerfile');
   if (!(await isFile(dockerfile)))
     throw new UsageError(`input "file": there is no Dockerfile at ${dockerfile}`, {
       input: 'file',
@@ -110,41 +157,16 @@ export const buildCommand: CommandRunner<BuildInputs> = async (inputs, rt) => {
   const { client, authFile } = await openRegistryAccess({ registry, login, env: rt.env });
   try {
     const result = await rt.group(`Build and push ${inputs.image}`, () =>
-      buildAndPushImage(
-        {
-          image: inputs.image,
-          tag: inputs.tag,
-          commitSha: inputs.sha,
-          shaLength: inputs.shaLength,
-          extraTags: inputs.tags,
-          context,
-          dockerfile,
-          target: inputs.target,
-          buildArgs: inputs.buildArgs,
-          labels: inputs.labels,
-          platforms: inputs.platforms,
-          cacheFrom: inputs.cacheFrom,
-          cacheTo: inputs.cacheTo,
-          source: sourceUrl(rt.env),
-          skipExisting: inputs.skipExisting,
-          dryRun: inputs.dryRun,
-          push: inputs.push,
-          secrets: inputs.secrets,
-          noCache: inputs.noCache,
-          pull: inputs.pull,
-          now: new Date(),
-        },
-        {
-          registry: client,
-          builder: () =>
-            selectBuilder(inputs.builder as BuilderName | 'auto', {
-              env: rt.env,
-              authDir: authFile?.dir,
-              onLine: (line) => rt.info(`  ${line}`),
-            }),
-          log: (line) => rt.info(line),
-        },
-      ),
+      buildAndPushImage(request, {
+        registry: client,
+        builder: () =>
+          selectBuilder(inputs.builder as BuilderName | 'auto', {
+            env: rt.env,
+            authDir: authFile?.dir,
+            onLine: (line) => rt.info(`  ${line}`),
+          }),
+        log: (line) => rt.info(line),
+      }),
     );
     return {
       outputs: {

@@ -8,11 +8,12 @@ import {
   GitopsReleaseError,
   parseImageReference,
   pullRequestOutputs,
+  type ReleaseRequest,
   type ReleaseResult,
   UsageError,
 } from '@gitops-release/core';
 import { httpFetch } from '../http-fetch.js';
-import type { Env, ReleaseInputs } from '../inputs.js';
+import { type Env, looksLikeGitUrl, type ReleaseInputs, shortCommit } from '../inputs.js';
 import type { CommandRunner } from '../main.js';
 import { code, text } from '../markdown.js';
 import type { Runtime } from '../runtime.js';
@@ -71,6 +72,8 @@ async function openHost(inputs: ReleaseInputs, rt: Runtime): Promise<OpenHost> {
       repository: inputs.repo,
       fetch: httpFetch as typeof fetch,
       log,
+      // A refusal of the workflow's own token on another repository then says so.
+      ...(rt.env.GITHUB_REPOSITORY ? { workflowRepository: rt.env.GITHUB_REPOSITORY } : {}),
     });
     return { host, close: async () => {} };
   }
@@ -104,9 +107,9 @@ async function openHost(inputs: ReleaseInputs, rt: Runtime): Promise<OpenHost> {
 }
 
 /** `body`, or the file `body-path` names (relative to the workspace). */
-async function readBody(inputs: ReleaseInputs, rt: Runtime): Promise<string | undefined> {
+async function readBody(inputs: ReleaseInputs, cwd: string): Promise<string | undefined> {
   if (inputs.bodyPath === undefined) return inputs.body;
-  const file = resolve(rt.cwd, inputs.bodyPath);
+  const file = resolve(cwd, inputs.bodyPath);
   return readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`input "body-path": cannot read ${file} (${err.code ?? err.message})`, {
       input: 'body-path',
@@ -150,50 +153,73 @@ function summary(r: ReleaseResult): string {
   if (r.compareUrl) facts.push(`Open the pull request: ${r.compareUrl}`);
   if (r.closedPullRequests.length > 0)
     facts.push(`Closed as superseded: ${r.closedPullRequests.map((n) => `#${n}`).join(', ')}`);
+  if (r.replacedPullRequest)
+    facts.push(
+      `#${r.replacedPullRequest.number} was ${r.replacedPullRequest.state.replace('-or-', ' or ')} while this release was written; it went into a new pull request`,
+    );
+  if (r.merged) facts.push('Merged at once: auto-merge was asked and nothing was left to wait for');
   lines.push(...facts.map((f) => `- ${f}`), '');
+  if (r.warnings.length > 0) {
+    lines.push('#### Warnings', '', ...r.warnings.map((w) => `- ${text(w.message)}`), '');
+  }
   return lines.join('\n');
 }
 
+/** What core's createReleasePr is asked: every input the command reads, with its value. */
+export async function releaseRequest(
+  inputs: ReleaseInputs,
+  env: Env = {},
+  cwd = '.',
+): Promise<ReleaseRequest> {
+  const body = await readBody(inputs, cwd);
+  return {
+    images: inputs.images.map((image) => parseImageReference(image, 'image')),
+    paths: inputs.paths,
+    base: inputs.base,
+    mode: inputs.mode,
+    // {sha} in the templates is the commit, as the CLI's; without it core falls back to the tag.
+    sha: shortCommit(inputs),
+    branchTemplate: inputs.branch,
+    titleTemplate: inputs.title,
+    messageTemplate: inputs.commitMessage,
+    ...(body === undefined ? {} : { bodyTemplate: body }),
+    // The actor is the default author on plain git only: on GitHub the token's own is signed.
+    ...commitIdentities({ author: inputs.author, committer: inputs.committer }, env, {
+      useCiUser: inputs.host === 'git',
+      authorInput: 'input "author"',
+      committerInput: 'input "committer"',
+    }),
+    ...(inputs.milestone === undefined ? {} : { milestone: inputs.milestone }),
+    labels: inputs.labels,
+    reviewers: inputs.reviewers,
+    teamReviewers: inputs.teamReviewers,
+    assignees: inputs.assignees,
+    draft: inputs.draft,
+    autoMerge: inputs.autoMerge ? (inputs.mergeMethod ?? 'squash') : undefined,
+    closeSuperseded: inputs.closeSuperseded,
+    deleteBranch: inputs.deleteBranch,
+    allowDowngrade: inputs.allowDowngrade,
+    // On a plain git remote the guard fetches the application repository: a URL or path only.
+    appRepository:
+      inputs.host === 'github' || (inputs.appRepo && looksLikeGitUrl(inputs.appRepo))
+        ? inputs.appRepo
+        : undefined,
+    key: inputs.key,
+    addMissing: inputs.addMissing,
+    dryRun: inputs.dryRun,
+  };
+}
+
 export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) => {
-  const images = inputs.images.map((image) => parseImageReference(image, 'image'));
-  const body = await readBody(inputs, rt);
+  const request = await releaseRequest(inputs, rt.env, rt.cwd);
   const { host, close } = await openHost(inputs, rt);
   try {
     const result = await rt.group(
       `Release ${inputs.images.join(', ')} into ${host.repository}`,
-      () =>
-        createReleasePr(
-          {
-            images,
-            paths: inputs.paths,
-            base: inputs.base,
-            mode: inputs.mode,
-            branchTemplate: inputs.branch,
-            titleTemplate: inputs.title,
-            messageTemplate: inputs.commitMessage,
-            ...(body === undefined ? {} : { bodyTemplate: body }),
-            ...commitIdentities({ author: inputs.author, committer: inputs.committer }, rt.env, {
-              useCiUser: inputs.host === 'git',
-              authorInput: 'input "author"',
-              committerInput: 'input "committer"',
-            }),
-            labels: inputs.labels,
-            reviewers: inputs.reviewers,
-            teamReviewers: inputs.teamReviewers,
-            assignees: inputs.assignees,
-            draft: inputs.draft,
-            autoMerge: inputs.autoMerge ? (inputs.mergeMethod ?? 'squash') : undefined,
-            closeSuperseded: inputs.closeSuperseded,
-            deleteBranch: inputs.deleteBranch,
-            ...(inputs.milestone === undefined ? {} : { milestone: inputs.milestone }),
-            allowDowngrade: inputs.allowDowngrade,
-            appRepository: inputs.host === 'github' ? inputs.appRepository : undefined,
-            dryRun: inputs.dryRun,
-          },
-          host,
-          { log: logTo(rt) },
-        ),
+      () => createReleasePr(request, host, { log: (line) => rt.info(line) }),
     );
+    // The release stands; what it did without is a warning annotation (and in the summary).
+    for (const warning of result.warnings) rt.warning(warning.message);
     return {
       outputs: {
         result: result.result,

@@ -3,10 +3,12 @@ import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
+  type BuildAndPushRequest,
   type BuildAndPushResult,
   type BuildSecret,
   buildAndPushImage,
   InvalidImageReferenceError,
+  lowercaseImageName,
   parseImageName,
   parseKeyValues,
   registryKind,
@@ -288,6 +290,63 @@ function summary(r: BuildAndPushResult): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The image (lowercased, with a notice), the context and the Dockerfile the flags name. */
+export function buildPlaces(
+  args: ParsedArgs,
+  io: Io,
+): { image: string; context: string; dockerfile: string } {
+  const given = requiredOption(args, 'image');
+  const image = lowercaseImageName(given);
+  if (image !== given)
+    io.stderr(
+      `notice: --image "${given}" has upper-case letters, which registries refuse in an image name: using "${image}"\n`,
+    );
+  const context = resolve(io.cwd, stringOption(args, 'context') ?? '.');
+  const file = stringOption(args, 'file');
+  const dockerfile = file === undefined ? join(context, 'Dockerfile') : resolve(io.cwd, file);
+  return { image, context, dockerfile };
+}
+
+/** What core's buildAndPushImage is asked: every flag the command reads, with its value. */
+export async function buildRequest(
+  args: ParsedArgs,
+  io: Io,
+  where: { image: string; context: string; dockerfile: string },
+): Promise<BuildAndPushRequest> {
+  const shaLengthText = stringOption(args, 'sha-length');
+  const shaLength = shaLengthText === undefined ? undefined : Number(shaLengthText);
+  const skipExisting = flag(args, 'no-skip-existing')
+    ? false
+    : flag(args, 'skip-existing')
+      ? true
+      : undefined;
+  const epoch = io.env.SOURCE_DATE_EPOCH;
+  return {
+    image: where.image,
+    tag: stringOption(args, 'tag'),
+    commitSha: await commitSha(io, where.context, stringOption(args, 'commit')),
+    shaLength,
+    extraTags: listOption(args, 'extra-tag'),
+    context: where.context,
+    dockerfile: where.dockerfile,
+    target: stringOption(args, 'target'),
+    buildArgs: parseKeyValues(rawList(args, 'build-arg'), 'build-arg'),
+    labels: parseKeyValues(rawList(args, 'label'), 'label'),
+    platforms: listOption(args, 'platform'),
+    cacheFrom: rawList(args, 'cache-from'),
+    cacheTo: rawList(args, 'cache-to'),
+    source: stringOption(args, 'source') ?? sourceUrl(io),
+    skipExisting,
+    dryRun: flag(args, 'dry-run'),
+    push: !flag(args, 'no-push'),
+    secrets: secretsFromEnv(args, io),
+    noCache: flag(args, 'no-cache'),
+    pull: flag(args, 'pull'),
+    // SOURCE_DATE_EPOCH makes the created label reproducible, as in reproducible-builds.org.
+    now: epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : new Date(),
+  };
+}
+
 export const buildAndPushImageCommand: Command = {
   name: 'build-and-push-image',
   summary:
@@ -295,7 +354,8 @@ export const buildAndPushImageCommand: Command = {
   help: HELP,
   options: OPTIONS,
   async run(args, io: IoWithStdin) {
-    const imageValue = requiredOption(args, 'image');
+    const where = buildPlaces(args, io);
+    const { image: imageValue, context, dockerfile } = where;
     const ref = usage(() => parseImageName(imageValue, '--image'));
     // The key logins are kept under: Docker Hub has several spellings.
     const registry = apiLocation(ref.registry, ref.repository).shown;
@@ -318,7 +378,6 @@ export const buildAndPushImageCommand: Command = {
         input: '--skip-existing',
       });
 
-    const context = resolve(io.cwd, stringOption(args, 'context') ?? '.');
     if (
       !(await stat(context).then(
         (s) => s.isDirectory(),
@@ -326,9 +385,6 @@ export const buildAndPushImageCommand: Command = {
       ))
     )
       throw new UsageError(`--context: ${context} is not a directory`, { input: '--context' });
-    const fileOption = stringOption(args, 'file');
-    const dockerfile =
-      fileOption === undefined ? join(context, 'Dockerfile') : resolve(io.cwd, fileOption);
     if (
       !(await stat(dockerfile).then(
         (s) => s.isFile(),
@@ -342,48 +398,16 @@ export const buildAndPushImageCommand: Command = {
     const log = progress(args, io);
     const { client, authFile } = await openRegistryAccess({ registry, login, env: io.env });
     try {
-      const skipExisting = flag(args, 'no-skip-existing')
-        ? false
-        : flag(args, 'skip-existing')
-          ? true
-          : undefined;
-      const epoch = io.env.SOURCE_DATE_EPOCH;
-      const result = await buildAndPushImage(
-        {
-          image: imageValue,
-          tag: stringOption(args, 'tag'),
-          commitSha: await commitSha(io, context, stringOption(args, 'commit')),
-          shaLength,
-          extraTags: listOption(args, 'extra-tag'),
-          context,
-          dockerfile,
-          target: stringOption(args, 'target'),
-          buildArgs: parseKeyValues(rawList(args, 'build-arg'), 'build-arg'),
-          labels: parseKeyValues(rawList(args, 'label'), 'label'),
-          platforms: listOption(args, 'platform'),
-          cacheFrom: rawList(args, 'cache-from'),
-          cacheTo: rawList(args, 'cache-to'),
-          source: stringOption(args, 'source') ?? sourceUrl(io),
-          skipExisting,
-          dryRun: flag(args, 'dry-run'),
-          push: !flag(args, 'no-push'),
-          secrets: secretsFromEnv(args, io),
-          noCache: flag(args, 'no-cache'),
-          pull: flag(args, 'pull'),
-          // SOURCE_DATE_EPOCH makes the created label reproducible, as in reproducible-builds.org.
-          now: epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : new Date(),
-        },
-        {
-          registry: client,
-          builder: () =>
-            selectBuilder(builderName as BuilderName | 'auto', {
-              env: io.env,
-              authDir: authFile?.dir,
-              onLine: (line) => log(`  ${line}`),
-            }),
-          log,
-        },
-      );
+      const result = await buildAndPushImage(await buildRequest(args, io, where), {
+        registry: client,
+        builder: () =>
+          selectBuilder(builderName as BuilderName | 'auto', {
+            env: io.env,
+            authDir: authFile?.dir,
+            onLine: (line) => log(`  ${line}`),
+          }),
+        log,
+      });
       io.stdout(flag(args, 'json') ? `${JSON.stringify(result)}\n` : summary(result));
       return 0;
     } finally {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  branchNameProblem,
   commitIdentities,
   createReleasePr,
   DEFAULT_BRANCH_TEMPLATE,
@@ -8,6 +9,8 @@ import {
   formatImageReference,
   type GitHost,
   type ImageReference,
+  InvalidImageReferenceError,
+  lowercaseImageName,
   type MergeMethod,
   parseImageReference,
   pullRequestOutputs,
@@ -61,7 +64,7 @@ How:
 Pull request:
   --branch TEMPLATE           Release branch (default "${DEFAULT_BRANCH_TEMPLATE}").
   --title TEMPLATE            Title (default "${DEFAULT_TITLE_TEMPLATE}").
-  --message TEMPLATE          Commit message (default: the title).
+  --commit-message TEMPLATE   Commit message (default: the title).
   --body TEMPLATE             Text (Markdown) above the generated table of changes.
   --body-path FILE            The same, read from FILE.
                               Templates know {sha} {app} {tag} {image} {base}.
@@ -117,12 +120,60 @@ function looksLikeGitHubRepo(repo: string, cwd: string): boolean {
   );
 }
 
-const CI_SHA_VARIABLES = ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA'];
-
-/** GH_TOKEN, then GITHUB_TOKEN: the gh CLI's order, so a job set up for gh needs nothing more. */
-function defaultTokenVariable(env: Io['env']): string {
-  return env.GH_TOKEN?.trim() ? 'GH_TOKEN' : 'GITHUB_TOKEN';
+/** --app-repo as the host will read it: OWNER/NAME on GitHub; a URL or an existing path for git. */
+function checkAppRepo(value: string, hostKind: 'github' | 'git', cwd: string): string {
+  if (hostKind === 'github' && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(value)) {
+    throw new UsageError(
+      `--app-repo "${value}" is not OWNER/NAME (the application repository on the same GitHub)`,
+      { input: '--app-repo' },
+    );
+  }
+  if (hostKind === 'git' && !/^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^:]+:/i.test(value)) {
+    if (!existsSync(resolve(cwd, value))) {
+      throw new UsageError(`--app-repo "${value}": no such directory, and not a git URL`, {
+        input: '--app-repo',
+      });
+    }
+  }
+  return value;
 }
+
+/** Flags that contradict each other are a usage error, not one of them silently ignored. */
+function checkCombinations(
+  args: Parameters<Command['run']>[0],
+  mode: string | undefined,
+  key: string | undefined,
+  imageCount: number,
+): void {
+  if (key !== undefined && imageCount > 1) {
+    throw new UsageError(
+      `--key edits one place, so give exactly one --image (${imageCount} were given)`,
+      {
+        input: '--key',
+      },
+    );
+  }
+  if (mode !== 'push') return;
+  const prOnly = [
+    'branch',
+    'draft',
+    'auto-merge',
+    'close-superseded',
+    'label',
+    'reviewer',
+    'team-reviewer',
+    'assignee',
+  ];
+  const given = prOnly.find((name) => args.values[name] !== undefined);
+  if (given) {
+    throw new UsageError(
+      `--${given} is for pull-request mode; --mode push commits straight onto the base and opens no pull request`,
+      { input: `--${given}` },
+    );
+  }
+}
+
+const CI_SHA_VARIABLES = ['GITHUB_SHA', 'CIRCLE_SHA1', 'CI_COMMIT_SHA'];
 
 function oneOf<T extends string>(
   value: string | undefined,
@@ -146,10 +197,24 @@ function ciSha(env: Io['env']): string | undefined {
   return undefined;
 }
 
-function images(values: string[], sha: string | undefined): ImageReference[] {
+function images(values: string[], sha: string | undefined, io: Io): ImageReference[] {
   if (values.length === 0) throw new UsageError('--image is required', { input: '--image' });
-  return values.map((value) => {
-    const ref = parseImageReference(value, '--image');
+  return values.map((given) => {
+    const value = lowercaseImageName(given);
+    if (value !== given)
+      io.stderr(
+        `notice: --image "${given}" has upper-case letters, which registries refuse in an image name: using "${value}"\n`,
+      );
+    let ref: ImageReference;
+    try {
+      ref = parseImageReference(value, '--image');
+    } catch (err) {
+      // A malformed flag value is wrong usage (exit 2).
+      if (err instanceof InvalidImageReferenceError) {
+        throw new UsageError(err.message, { input: '--image', cause: err });
+      }
+      throw err;
+    }
     if (ref.tag === undefined && ref.digest === undefined) {
       if (!sha) {
         throw new UsageError(
@@ -161,6 +226,11 @@ function images(values: string[], sha: string | undefined): ImageReference[] {
     }
     return ref;
   });
+}
+
+/** GH_TOKEN, then GITHUB_TOKEN: the gh CLI's order, so a job set up for gh needs nothing more. */
+function defaultTokenVariable(env: Io['env']): string {
+  return env.GH_TOKEN?.trim() ? 'GH_TOKEN' : 'GITHUB_TOKEN';
 }
 
 /** `--body` or `--body-path FILE` (read whole; a missing file is named). */
@@ -191,6 +261,71 @@ function toJson(result: ReleaseResult): Record<string, unknown> {
     : { ...rest, ...outputs };
 }
 
+/** What core's createReleasePr is asked: every flag the command reads, with its value. */
+export function releaseRequest(args: ParsedArgs, io: Io): ReleaseRequest {
+  const paths = listOption(args, 'path');
+  if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
+  const sha = ciSha(io.env);
+  const request: ReleaseRequest = { images: images(listOption(args, 'image'), sha, io), paths };
+  const mergeMethod = stringOption(args, 'merge-method');
+  const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
+  const base = stringOption(args, 'base');
+  const baseProblem = base === undefined ? undefined : branchNameProblem(base);
+  if (baseProblem) {
+    throw new UsageError(`--base "${base}" is not a branch name git accepts: ${baseProblem}`, {
+      input: '--base',
+    });
+  }
+  if (base) request.base = base;
+  if (mode) request.mode = mode;
+  if (sha) request.sha = sha;
+  const branch = stringOption(args, 'branch');
+  if (branch) request.branchTemplate = branch;
+  const title = stringOption(args, 'title');
+  if (title) request.titleTemplate = title;
+  const message = stringOption(args, 'commit-message');
+  if (message) request.messageTemplate = message;
+  const body = readBody(args, io);
+  if (body) request.bodyTemplate = body;
+  // The CI's user is the default author on plain git only: on GitHub the token's own is signed.
+  const repo = stringOption(args, 'repo');
+  const onGit =
+    (stringOption(args, 'host') ??
+      (repo !== undefined && looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git')) === 'git';
+  Object.assign(
+    request,
+    commitIdentities(
+      { author: stringOption(args, 'author'), committer: stringOption(args, 'committer') },
+      io.env,
+      { useCiUser: onGit },
+    ),
+  );
+  const milestone = stringOption(args, 'milestone');
+  if (milestone !== undefined) {
+    if (!/^[1-9]\d*$/.test(milestone))
+      throw new UsageError(`--milestone takes the milestone's number, got "${milestone}"`, {
+        input: '--milestone',
+      });
+    request.milestone = Number(milestone);
+  }
+  request.labels = listOption(args, 'label');
+  request.reviewers = listOption(args, 'reviewer');
+  request.teamReviewers = listOption(args, 'team-reviewer');
+  request.assignees = listOption(args, 'assignee');
+  if (flag(args, 'draft')) request.draft = true;
+  if (flag(args, 'auto-merge')) request.autoMerge = (mergeMethod ?? 'squash') as MergeMethod;
+  if (flag(args, 'close-superseded')) request.closeSuperseded = true;
+  if (flag(args, 'delete-branch')) request.deleteBranch = true;
+  if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
+  const appRepo = stringOption(args, 'app-repo');
+  if (appRepo) request.appRepository = appRepo;
+  const key = stringOption(args, 'key');
+  if (key) request.key = key;
+  if (flag(args, 'add-missing')) request.addMissing = true;
+  if (flag(args, 'dry-run')) request.dryRun = true;
+  return request;
+}
+
 export const createReleasePrCommand: Command = {
   name: 'create-release-pr',
   summary:
@@ -209,11 +344,12 @@ export const createReleasePrCommand: Command = {
     mode: { type: 'string' },
     branch: { type: 'string' },
     title: { type: 'string' },
-    message: { type: 'string' },
+    'commit-message': { type: 'string' },
     body: { type: 'string' },
     'body-path': { type: 'string' },
     author: { type: 'string' },
     committer: { type: 'string' },
+    milestone: { type: 'string' },
     label: { type: 'string', multiple: true },
     reviewer: { type: 'string', multiple: true },
     'team-reviewer': { type: 'string', multiple: true },
@@ -223,7 +359,6 @@ export const createReleasePrCommand: Command = {
     'merge-method': { type: 'string' },
     'close-superseded': { type: 'boolean' },
     'delete-branch': { type: 'boolean' },
-    milestone: { type: 'string' },
     'allow-downgrade': { type: 'boolean' },
     'app-repo': { type: 'string' },
     key: { type: 'string' },
@@ -235,14 +370,13 @@ export const createReleasePrCommand: Command = {
 
   async run(args, io) {
     const repo = requiredOption(args, 'repo');
-    const paths = listOption(args, 'path');
-    if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
-    const sha = ciSha(io.env);
-    const imageRefs = images(listOption(args, 'image'), sha);
+    const request = releaseRequest(args, io);
+    const imageRefs = request.images;
     const hostKind =
       oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
       (looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git');
-    const mode = oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
+    // Checked before any request: a wrong value is wrong usage whatever the host.
+    oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
     const mergeMethod = oneOf(
       stringOption(args, 'merge-method'),
       ['squash', 'merge', 'rebase'] as const,
@@ -260,6 +394,11 @@ export const createReleasePrCommand: Command = {
     const show = progress(args, io);
     const log = (line: string) => show(token ? redact(line, [token]) : line);
 
+    if (request.appRepository)
+      request.appRepository = checkAppRepo(request.appRepository, hostKind, io.cwd);
+    checkCombinations(args, request.mode, request.key, imageRefs.length);
+
+    // Every flag is checked before the host exists: a usage error leaves no temporary repository.
     let host: GitHost;
     let dispose: () => Promise<void> = async () => {};
     if (hostKind === 'github') {
@@ -276,6 +415,10 @@ export const createReleasePrCommand: Command = {
           stringOption(args, 'github-url') ?? io.env.GITHUB_API_URL ?? 'https://api.github.com',
         api: api ?? 'auto',
         log,
+        // In GitHub Actions a refusal of the workflow's own token on another repository says so.
+        ...(io.env.GITHUB_ACTIONS === 'true' && io.env.GITHUB_REPOSITORY
+          ? { workflowRepository: io.env.GITHUB_REPOSITORY }
+          : {}),
       });
     } else {
       const sshKey = stringOption(args, 'ssh-key');
@@ -289,51 +432,6 @@ export const createReleasePrCommand: Command = {
       host = git;
       dispose = () => git.dispose();
     }
-
-    const request: ReleaseRequest = { images: imageRefs, paths };
-    const base = stringOption(args, 'base');
-    if (base) request.base = base;
-    if (mode) request.mode = mode;
-    if (sha) request.sha = sha;
-    const branch = stringOption(args, 'branch');
-    if (branch) request.branchTemplate = branch;
-    const title = stringOption(args, 'title');
-    if (title) request.titleTemplate = title;
-    const message = stringOption(args, 'message');
-    if (message) request.messageTemplate = message;
-    const body = readBody(args, io);
-    if (body) request.bodyTemplate = body;
-    Object.assign(
-      request,
-      commitIdentities(
-        { author: stringOption(args, 'author'), committer: stringOption(args, 'committer') },
-        io.env,
-        { useCiUser: hostKind === 'git' },
-      ),
-    );
-    request.labels = listOption(args, 'label');
-    request.reviewers = listOption(args, 'reviewer');
-    request.teamReviewers = listOption(args, 'team-reviewer');
-    request.assignees = listOption(args, 'assignee');
-    if (flag(args, 'draft')) request.draft = true;
-    if (flag(args, 'auto-merge')) request.autoMerge = (mergeMethod ?? 'squash') as MergeMethod;
-    if (flag(args, 'close-superseded')) request.closeSuperseded = true;
-    if (flag(args, 'delete-branch')) request.deleteBranch = true;
-    const milestone = stringOption(args, 'milestone');
-    if (milestone !== undefined) {
-      if (!/^[1-9]\d*$/.test(milestone))
-        throw new UsageError(`--milestone takes the milestone's number, got "${milestone}"`, {
-          input: '--milestone',
-        });
-      request.milestone = Number(milestone);
-    }
-    if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
-    const appRepo = stringOption(args, 'app-repo');
-    if (appRepo) request.appRepository = appRepo;
-    const key = stringOption(args, 'key');
-    if (key) request.key = key;
-    if (flag(args, 'add-missing')) request.addMissing = true;
-    if (flag(args, 'dry-run')) request.dryRun = true;
 
     let result: ReleaseResult;
     try {

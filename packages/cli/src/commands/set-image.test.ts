@@ -99,9 +99,9 @@ describe('set-image', () => {
     expect(await read('deployment.yaml')).toBe(deployment);
   });
 
-  it('rejects an invalid image or tag naming the input, exit 1; a missing tag is usage, exit 2', async () => {
+  it('rejects an invalid image or tag naming the input, and a missing tag: usage, exit 2', async () => {
     const bad = await runCli(['set-image', 'gcr.io/p/web:-bad'], { cwd: dir });
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('IMAGE');
     const noTag = await runCli(['set-image', 'gcr.io/p/web'], { cwd: dir });
     expect(noTag.code).toBe(2);

@@ -1,5 +1,6 @@
 import {
   type ImageChange,
+  InvalidImageReferenceError,
   type PlannedEdit,
   parseImageReference,
   planImageEdits,
@@ -26,8 +27,12 @@ Default: the current directory. Files are all edited or none is.
 Options:
   --key PATH        Edit only this place, yq-style: .spec.template.spec.containers[0].image,
                     '.spec.template.spec.containers[name=web].image', .api.image.tag
+  --rename          With --key: the value there may name another image; IMAGE replaces it,
+                    name included (without it, --key edits only a reference to IMAGE's image)
   --add-missing     Add an images: entry to each kustomization under PATH that has none for
-                    IMAGE (so point PATH at the overlay, not at the whole tree)
+                    IMAGE (so point PATH at the overlay, not at the whole tree), and a digest:
+                    key to Helm image maps that have none (by default only the tag is written
+                    there, with a note: a key the chart does not read would lose the pin)
   --allow-no-match  Succeed with no change when no file deploys IMAGE (default: an error that
                     lists the images the files do contain)
   --dry-run         Print the diff; write nothing
@@ -49,6 +54,7 @@ export const setImageCommand: Command = {
   allowPositionals: true,
   options: {
     key: { type: 'string' },
+    rename: { type: 'boolean' },
     'add-missing': { type: 'boolean' },
     'allow-no-match': { type: 'boolean' },
     'dry-run': { type: 'boolean' },
@@ -57,7 +63,7 @@ export const setImageCommand: Command = {
   async run(args, io) {
     const [imageArg, ...paths] = args.positionals;
     if (imageArg === undefined) throw new UsageError('IMAGE is required', { input: 'IMAGE' });
-    const image = parseImageReference(imageArg, 'IMAGE');
+    const image = asUsage(() => parseImageReference(imageArg, 'IMAGE'));
     if (image.tag === undefined && image.digest === undefined) {
       throw new UsageError(
         `IMAGE "${imageArg}" has no tag or digest to set; give IMAGE:TAG or IMAGE@sha256:...`,
@@ -67,9 +73,13 @@ export const setImageCommand: Command = {
     const dryRun = flag(args, 'dry-run');
     const files = await readManifestFiles(paths, io.cwd);
     const key = stringOption(args, 'key');
+    if (flag(args, 'rename') && key === undefined) {
+      throw new UsageError('--rename applies only with --key', { input: '--rename' });
+    }
     const plan = planImageEdits(files, {
       images: [image],
       ...(key === undefined ? {} : { key }),
+      rename: flag(args, 'rename'),
       addMissing: flag(args, 'add-missing'),
       allowNoMatch: flag(args, 'allow-no-match'),
     });
@@ -81,20 +91,34 @@ export const setImageCommand: Command = {
     }
     const changes = plan.edits.flatMap((e) => e.changes);
     const skipped = plan.skipped ?? [];
+    const notes = plan.notes ?? [];
     if (flag(args, 'json')) {
       const result = changes.length ? 'changed' : 'unchanged';
       io.stdout(
-        `${JSON.stringify({ result, dryRun, changes: changes.map(jsonChange), skipped }, null, 2)}\n`,
+        `${JSON.stringify({ result, dryRun, changes: changes.map(jsonChange), skipped, notes }, null, 2)}\n`,
       );
       return 0;
     }
     // Helm chart templates sit beside values files but are not YAML until rendered.
     for (const file of skipped) io.stderr(`note: skipped ${file.path}: ${file.reason}\n`);
+    for (const note of notes) io.stderr(`note: ${note}\n`);
     if (dryRun) for (const edit of plan.edits) io.stdout(unifiedDiff(edit));
     io.stdout(summary(imageArg, changes, plan.matched, files.length, dryRun));
     return 0;
   },
 };
+
+/** A malformed IMAGE is wrong usage (exit 2), whatever the parser calls it. */
+function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof InvalidImageReferenceError) {
+      throw new UsageError(err.message, { input: 'IMAGE', cause: err });
+    }
+    throw err;
+  }
+}
 
 function jsonChange(c: ImageChange) {
   return { file: c.file, line: c.line, column: c.column, kind: c.kind, from: c.from, to: c.to };

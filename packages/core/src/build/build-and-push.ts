@@ -1,5 +1,10 @@
 import { RegistryLoginError, UsageError } from '../errors.js';
-import { imageName } from '../image/reference.js';
+import {
+  canonicalImageName,
+  type ImageReference,
+  imageName,
+  parseImageReference,
+} from '../image/reference.js';
 import { parseImageName } from './image-name.js';
 import { ociLabels } from './labels.js';
 import type { Builder, BuildSecret, Registry } from './ports.js';
@@ -64,6 +69,26 @@ export interface BuildAndPushResult {
 }
 
 /**
+ * An extra tag, or a full reference of the same image (`ghcr.io/o/app:latest`, as docker's `-t`
+ * and docker/build-push-action's `tags` take them): its tag. A reference of another image is
+ * refused, naming the flag: this pushes one image.
+ */
+export function extraTagOf(value: string, image: ImageReference): string {
+  if (!/[/:@]/.test(value)) return value;
+  const ref = parseImageReference(value, 'extra-tag');
+  if (canonicalImageName(ref) !== canonicalImageName(image))
+    throw new UsageError(
+      `--extra-tag "${value}" names another image than ${imageName(image)}: give a tag, or a reference of that image`,
+      { input: 'extra-tag' },
+    );
+  if (ref.tag === undefined || ref.digest !== undefined)
+    throw new UsageError(`--extra-tag "${value}" names no tag (a digest is what the push makes)`, {
+      input: 'extra-tag',
+    });
+  return ref.tag;
+}
+
+/**
  * Builds the image and pushes its tags, unless its tag is already in the registry: then nothing is
  * built and the existing digest is reported. A re-run of a pipeline costs a request, not a build.
  */
@@ -77,7 +102,7 @@ export async function buildAndPushImage(
     tag: request.tag ?? ref.tag,
     commitSha: request.commitSha,
     shaLength: request.shaLength,
-    extraTags: request.extraTags,
+    extraTags: request.extraTags?.map((t) => extraTagOf(t, ref)),
   });
   const repo = imageName(ref);
   const location = { registry: ref.registry, repository: ref.repository };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidImageReferenceError, RegistryLoginError, UsageError } from '../errors.js';
-import { type BuildAndPushRequest, buildAndPushImage } from './build-and-push.js';
-import { composeImageName, registryKind } from './image-name.js';
+import { type BuildAndPushRequest, buildAndPushImage, extraTagOf } from './build-and-push.js';
+import { composeImageName, parseImageName, registryKind } from './image-name.js';
 import { OCI_CREATED, OCI_REVISION, OCI_SOURCE, ociLabels, parseKeyValues } from './labels.js';
 import type { Builder, BuildSpec, Registry, TagLocation } from './ports.js';
 import { commitTag, resolveTags } from './tag.js';
@@ -231,5 +231,19 @@ describe('buildAndPushImage', () => {
       buildAndPushImage({ ...base, image: `gcr.io/p/app@${DIGEST}` }, f.ports),
     ).rejects.toThrow(/names a digest/);
     expect(f.asked).toHaveLength(0);
+  });
+});
+
+describe('extra tags', () => {
+  const image = parseImageName('ghcr.io/o/app');
+  it('takes the tag of a full reference of the same image, as docker -t does', () => {
+    expect(extraTagOf('latest', image)).toBe('latest');
+    expect(extraTagOf('ghcr.io/o/app:stable', image)).toBe('stable');
+  });
+  it('refuses a reference of another image, naming the flag', () => {
+    expect(() => extraTagOf('docker.io/o/app:latest', image)).toThrow(
+      /--extra-tag "docker.io\/o\/app:latest" names another image than ghcr.io\/o\/app/,
+    );
+    expect(() => extraTagOf('ghcr.io/o/app', image)).toThrow(/names no tag/);
   });
 });

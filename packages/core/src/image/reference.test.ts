@@ -31,6 +31,7 @@ describe('parseImageReference', () => {
       { registry: 'ghcr.io', repository: 'o/app', tag: 'v1', digest: SHA },
     ],
     [`app@${SHA}`, { repository: 'app', digest: SHA }],
+    [`app@sha512:${'e'.repeat(128)}`, { repository: 'app', digest: `sha512:${'e'.repeat(128)}` }],
     ['[::1]:5000/app', { registry: '[::1]:5000', repository: 'app' }],
   ])('parses %s', (input, expected) => {
     expect(parseImageReference(input)).toEqual(expected);
@@ -42,6 +43,12 @@ describe('parseImageReference', () => {
     ['app:-bad', 'not a valid tag'],
     ['app:', 'not a valid tag'],
     ['app@sha256:xyz', 'not a digest'],
+    [`app@sha256:${'a'.repeat(63)}`, 'a sha256 digest has 64 hex digits, this one has 63'],
+    [`app@sha256:${'a'.repeat(65)}`, 'this one has 65'],
+    [`app@sha256:${'A'.repeat(64)}`, 'must be lowercase'],
+    [`app@sha512:${'a'.repeat(64)}`, 'a sha512 digest has 128 hex digits'],
+    [`app@md5:${'a'.repeat(32)}`, '"md5" is not a registered digest algorithm'],
+    [`app@${'a'.repeat(64)}`, 'ALGORITHM:HEX'],
     ['app//x', 'may hold only'],
     [' app', 'whitespace'],
     [`app:${'x'.repeat(129)}`, 'not a valid tag'],

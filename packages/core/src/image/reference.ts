@@ -9,12 +9,10 @@ const DOMAIN_NAME = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*`;
 const IPV6 = '\\[(?:[a-fA-F0-9:]+)\\]';
 const DOMAIN = `(?:${DOMAIN_NAME}|${IPV6})(?::[0-9]+)?`;
 const TAG = '[\\w][\\w.-]{0,127}';
-const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
 
 const PATH_RE = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
 const DOMAIN_RE = new RegExp(`^${DOMAIN}$`);
 const TAG_RE = new RegExp(`^${TAG}$`);
-const DIGEST_RE = new RegExp(`^${DIGEST}$`);
 const MAX_NAME_LENGTH = 255;
 
 export const DOCKER_HUB = 'docker.io';
@@ -33,8 +31,33 @@ export function isValidTag(tag: string): boolean {
   return TAG_RE.test(tag);
 }
 
+// The digest algorithms the OCI image spec registers, with the length of their lowercase hex
+// encoding (opencontainers/image-spec descriptor.md, "Registered algorithms"); registries refuse
+// any other, and so does `docker pull` (distribution's digest.Validate).
+const DIGEST_ALGORITHMS: Record<string, number> = { sha256: 64, sha512: 128 };
+
+/** Why `digest` is not an OCI digest (`sha256:` + 64 lowercase hex, `sha512:` + 128), or undefined. */
+export function digestProblem(digest: string): string | undefined {
+  const colon = digest.indexOf(':');
+  if (colon === -1) return 'a digest is ALGORITHM:HEX, e.g. sha256:<64 hex digits>';
+  const algorithm = digest.slice(0, colon);
+  const encoded = digest.slice(colon + 1);
+  const length = DIGEST_ALGORITHMS[algorithm];
+  if (length === undefined) {
+    return `"${algorithm}" is not a registered digest algorithm (sha256 or sha512)`;
+  }
+  if (/[A-F]/.test(encoded) && /^[0-9a-fA-F]*$/.test(encoded)) {
+    return `its hex must be lowercase (OCI digests are written in lowercase)`;
+  }
+  if (!/^[0-9a-f]*$/.test(encoded)) return `${algorithm} digests are hex digits 0-9 and a-f only`;
+  if (encoded.length !== length) {
+    return `a ${algorithm} digest has ${length} hex digits, this one has ${encoded.length}`;
+  }
+  return undefined;
+}
+
 export function isValidDigest(digest: string): boolean {
-  return DIGEST_RE.test(digest);
+  return digestProblem(digest) === undefined;
 }
 
 /** True when the first path component names a registry host rather than a Docker Hub namespace. */
@@ -64,7 +87,8 @@ export function parseImageReference(value: string, input?: string): ImageReferen
   if (at !== -1) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!isValidDigest(digest)) fail(`"${digest}" is not a digest (expected e.g. sha256:<64 hex>)`);
+    const problem = digestProblem(digest);
+    if (problem) fail(`"${digest}" is not a digest: ${problem}`);
   }
 
   let tag: string | undefined;
@@ -143,4 +167,17 @@ export function formatImageReference(ref: ImageReference): string {
 
 export function isSameImage(a: ImageReference, b: ImageReference): boolean {
   return canonicalImageName(a) === canonicalImageName(b);
+}
+
+/**
+ * `value` with its name (registry and repository, not the tag or digest) lowercased: registries
+ * refuse upper case in a repository, and `${{ github.repository }}` keeps a mixed-case owner's.
+ * The adapters say so when it changed anything, as docker/metadata-action does.
+ */
+export function lowercaseImageName(value: string): string {
+  const at = value.indexOf('@');
+  const lastSlash = value.lastIndexOf('/', at === -1 ? value.length : at);
+  const colon = value.indexOf(':', lastSlash + 1);
+  const end = at !== -1 ? at : colon !== -1 ? colon : value.length;
+  return `${value.slice(0, end).toLowerCase()}${value.slice(end)}`;
 }

@@ -215,6 +215,19 @@ describe('kustomization images', () => {
     );
   });
 
+  it('refuses addMissing when images: is not a list, instead of adding a second images: key', () => {
+    for (const images of ['images: {name: app}', 'images: app', 'images: ~']) {
+      const text = `resources:\n  - a.yaml\n${images}\n`;
+      expect(() =>
+        set(text, 'ghcr.io/acme/web:1', { addMissing: true, file: 'kustomization.yaml' }),
+      ).toThrow(/^kustomization\.yaml:3:1: .*images: is .*, not a list of entries/);
+    }
+    const bare = 'resources:\n  - a.yaml\nimages:\n';
+    expect(
+      set(bare, 'ghcr.io/acme/web:1', { addMissing: true, file: 'kustomization.yaml' }).text,
+    ).toBe(`${bare}  - name: ghcr.io/acme/web\n    newTag: "1"\n`);
+  });
+
   it('empties a pinned digest field when only a tag is requested', () => {
     const text = fixture('kustomization.yaml');
     const result = set(text, 'ghcr.io/acme/worker:5');
@@ -324,14 +337,20 @@ describe('Helm values', () => {
     );
   });
 
-  it('adds a digest line to a map that has none, at the map indentation (podinfo layout)', () => {
+  it('adds a digest line to a map that has none only when asked, at the map indentation (podinfo layout)', () => {
     const text =
       'image:\n  repository: ghcr.io/stefanprodan/podinfo\n  tag: 6.14.0\n  pullPolicy: IfNotPresent\n  pullSecrets: []\n\nprefix: /\n';
-    expect(set(text, `ghcr.io/stefanprodan/podinfo:6.14.1@${SHA}`).text).toBe(
+    const release = `ghcr.io/stefanprodan/podinfo:6.14.1@${SHA}`;
+    // The chart reads only the keys its templates name: a new digest key would be ignored.
+    const tagOnly = set(text, release);
+    expect(tagOnly.text).toBe(text.replace('6.14.0', '6.14.1'));
+    expect(tagOnly.notes?.[0]).toMatch(/wrote the tag only/);
+    expect(set(text, release, { addMissing: true }).text).toBe(
       text
         .replace('6.14.0', '6.14.1')
         .replace('pullSecrets: []\n', `pullSecrets: []\n  digest: ${SHA}\n`),
     );
+    expect(() => set(text, `ghcr.io/stefanprodan/podinfo@${SHA}`)).toThrow(/keeps no "digest"/);
   });
 
   it('reports templates and aliases, and refuses to edit them when they match', () => {
@@ -428,8 +447,12 @@ describe('explicit key', () => {
     'apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - name: sidecar\n        image: envoy:1\n      - name: web\n        image: app:1 # app\n';
 
   it('edits only the place the key names, by index or by name selector', () => {
-    expect(set(deploy, 'other:2', { key: '.spec.template.spec.containers[1].image' }).text).toBe(
+    const index = '.spec.template.spec.containers[1].image';
+    expect(set(deploy, 'other:2', { key: index, rename: true }).text).toBe(
       deploy.replace('app:1 #', 'other:2 #'),
+    );
+    expect(() => set(deploy, 'other:2', { key: index })).toThrow(
+      /"app:1", is another image than other; pass --rename/,
     );
     const byName = set(deploy, 'app:2', { key: '.spec.template.spec.containers[name=web].image' });
     expect(byName.text).toBe(deploy.replace('app:1 #', 'app:2 #'));
@@ -451,8 +474,8 @@ describe('explicit key', () => {
     const key = '.spec.containers[name=web].image';
     expect(set(pod, 'nginx:2', { key }).text).toBe(pod.replace(':1 #', ':2 #'));
     expect(set(pod, `nginx@${SHA}`, { key }).text).toBe(pod.replace(':1 #', `:1@${SHA} #`));
-    // Another image at that place: the key says where, the request says what.
-    expect(set(pod, 'ghcr.io/acme/web:3', { key }).text).toBe(
+    // Another image at that place: the key says where, the request says what, when asked to.
+    expect(set(pod, 'ghcr.io/acme/web:3', { key, rename: true }).text).toBe(
       pod.replace('docker.io/library/nginx:1', 'ghcr.io/acme/web:3'),
     );
   });
@@ -466,6 +489,30 @@ describe('explicit key', () => {
       from: 'acme/api:v1',
       to: 'acme/api:v2',
     });
+  });
+
+  it('replaces only what the key claims: an image reference, a tag, a digest', () => {
+    const text =
+      'replicas: 3\nname: My Web\napi:\n  image:\n    tag: 1.4@sha256:' +
+      'a'.repeat(64) +
+      '\n    digest: latest\n';
+    expect(() => set(text, 'app:2', { key: '.name', rename: true, file: 'v.yaml' })).toThrow(
+      /^v\.yaml: key "\.name": the value there, "My Web", is not an image reference/,
+    );
+    // Without --rename the value must name the same image: a count is not one.
+    expect(() => set(text, 'app:2', { key: '.replicas' })).toThrow(
+      /"3", is another image than app/,
+    );
+    expect(() => set(text, `app@${SHA}`, { key: '.api.image.digest' })).toThrow(
+      /"latest", is not an image digest/,
+    );
+    // A combined pin at a tag key keeps its form.
+    expect(set(text, `app:1.5@${SHA}`, { key: '.api.image.tag' }).text).toBe(
+      text.replace(`1.4@sha256:${'a'.repeat(64)}`, `1.5@${SHA}`),
+    );
+    expect(set(text, 'app:1.5', { key: '.api.image.tag' }).text).toBe(
+      text.replace(`1.4@sha256:${'a'.repeat(64)}`, '"1.5"'),
+    );
   });
 
   it('throws KeyPathError naming the key and the file', () => {

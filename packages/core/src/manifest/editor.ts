@@ -1,5 +1,15 @@
-import { isAlias, isMap, isScalar, isSeq, type Node, type Scalar, type YAMLMap } from 'yaml';
 import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type Node,
+  parseAllDocuments,
+  type Scalar,
+  type YAMLMap,
+} from 'yaml';
+import {
+  EditVerificationError,
   ImageNotFoundError,
   InvalidImageReferenceError,
   KeyPathError,
@@ -9,6 +19,7 @@ import {
 } from '../errors.js';
 import {
   canonicalImageName,
+  digestProblem,
   formatImageReference,
   type ImageReference,
   imageName,
@@ -23,6 +34,7 @@ import {
   analyze,
   composeFields,
   type FieldsPlace,
+  firstLine,
   keyOf,
   lineColumn,
   type Place,
@@ -63,6 +75,8 @@ interface Pending {
   matched: number;
   /** Entries added to a kustomization in this plan, so a second image joins the first. */
   added: Map<object, Splice>;
+  /** What the user should know about an edit that was made differently than asked. */
+  notes: string[];
 }
 
 function locate(an: Analysis, offset: number): { line: number; column: number } {
@@ -124,8 +138,13 @@ function validateImage(image: ImageReference): void {
   if (image.tag !== undefined && !isValidTag(image.tag)) {
     throw new InvalidImageReferenceError(shown, `"${image.tag}" is not a valid tag`, 'image');
   }
-  if (image.digest !== undefined && !isValidDigest(image.digest)) {
-    throw new InvalidImageReferenceError(shown, `"${image.digest}" is not a valid digest`, 'image');
+  const problem = image.digest === undefined ? undefined : digestProblem(image.digest);
+  if (problem) {
+    throw new InvalidImageReferenceError(
+      shown,
+      `"${image.digest}" is not a digest: ${problem}`,
+      'image',
+    );
   }
 }
 
@@ -145,7 +164,9 @@ function change(
 function editRefPlace(an: Analysis, place: RefPlace, image: ImageReference, out: Pending): void {
   const body = place.body!;
   const next: ImageReference = { ...body };
-  if (image.tag !== undefined) {
+  // `repo@sha256:…` names no tag: a release with a digest keeps that form.
+  const digestOnly = body.tag === undefined && body.digest !== undefined;
+  if (image.tag !== undefined && !(digestOnly && image.digest !== undefined)) {
     next.tag = image.tag;
     if (image.digest === undefined) delete next.digest;
   }
@@ -181,7 +202,29 @@ function lineAfter(an: Analysis, offset: number, line: string): Splice {
   return { start: nl + 1, end: nl + 1, text: line + eol };
 }
 
-function editFieldsPlace(an: Analysis, place: FieldsPlace, image: ImageReference, out: Pending) {
+/** `1.2@sha256:…` in a tag field: the combined pin Renovate writes into Helm values. */
+function splitCombinedTag(value: string | undefined): { tag: string; digest: string } | undefined {
+  if (value === undefined) return undefined;
+  const at = value.indexOf('@');
+  if (at === -1) return undefined;
+  return { tag: value.slice(0, at), digest: value.slice(at + 1) };
+}
+
+/**
+ * Kustomize reads a `digest` in every images: entry, so one may be added there; a Helm chart or an
+ * Argo CD parameter list reads only the keys its templates name, so a new one is added on request.
+ */
+function mayAddField(place: FieldsPlace, addMissing: boolean): boolean {
+  return place.kind === 'kustomize' || addMissing;
+}
+
+function editFieldsPlace(
+  an: Analysis,
+  place: FieldsPlace,
+  image: ImageReference,
+  out: Pending,
+  addMissing = false,
+) {
   const splices: Splice[] = [];
   let tag = place.tag?.value;
   let digest = place.digest?.value;
@@ -194,17 +237,43 @@ function editFieldsPlace(an: Analysis, place: FieldsPlace, image: ImageReference
       uneditable(an, place, `it has no "${key}" to set; add it, then retry`);
     }
   };
-  if (image.tag !== undefined) {
-    setField(place.tag, place.tagKey, image.tag);
-    tag = image.tag;
+  const combined = splitCombinedTag(tag);
+  if (combined) {
+    // Keep the file's form: the pin stays inside the tag field, no digest key is added.
+    const nextTag = image.tag ?? combined.tag;
+    const nextDigest = image.digest ?? (image.tag === undefined ? combined.digest : undefined);
+    const value = nextDigest === undefined ? nextTag : `${nextTag}@${nextDigest}`;
+    setField(place.tag, place.tagKey, value);
+    tag = value;
     if (image.digest === undefined && digest) {
       setField(place.digest, place.digestKey, '');
       digest = '';
     }
-  }
-  if (image.digest !== undefined) {
-    setField(place.digest, place.digestKey, image.digest);
-    digest = image.digest;
+  } else {
+    if (image.tag !== undefined) {
+      setField(place.tag, place.tagKey, image.tag);
+      tag = image.tag;
+      if (image.digest === undefined && digest) {
+        setField(place.digest, place.digestKey, '');
+        digest = '';
+      }
+    }
+    if (image.digest !== undefined) {
+      if (place.digest || (place.map && mayAddField(place, addMissing))) {
+        setField(place.digest, place.digestKey, image.digest);
+        digest = image.digest;
+      } else if (image.tag === undefined) {
+        uneditable(
+          an,
+          place,
+          `it keeps no "${place.digestKey}" for this image, and a new key would be one the chart may not read; add "${place.digestKey}:" where the chart reads it, or pass --add-missing`,
+        );
+      } else {
+        out.notes.push(
+          `${where(an, place)}: wrote the tag only: ${place.name} has no "${place.digestKey}" here, and a new key would be one the chart may not read (pass --add-missing to add it)`,
+        );
+      }
+    }
   }
   if (splices.length === 0) return;
   const from = place.value;
@@ -212,6 +281,11 @@ function editFieldsPlace(an: Analysis, place: FieldsPlace, image: ImageReference
   out.splices.push(...splices);
   const first = Math.min(...splices.map((s) => s.start));
   out.changes.push(change(an, place.kind, first, from, to));
+}
+
+function where(an: Analysis, place: { offset: number }): string {
+  const { line } = locate(an, place.offset);
+  return `${an.file ?? '(input)'}:${line}`;
 }
 
 function matches(place: Place, canonical: string): boolean {
@@ -243,7 +317,7 @@ function applyImage(
       claimed.add(place.slot!.node);
       editRefPlace(an, place, image, out);
     } else {
-      editFieldsPlace(an, place, image, out);
+      editFieldsPlace(an, place, image, out, addMissing);
     }
   }
   // An alias is fine when its anchor is itself a matching place we edited (or found up to date).
@@ -289,6 +363,19 @@ function addKustomizeEntry(
   if (image.digest !== undefined) fields.push(['digest', image.digest]);
   const render = (v: string) => renderScalar(v, 'PLAIN');
   const seq = k.imagesPair?.value;
+  if (k.imagesPair && !isSeq(seq) && !isBareNull(seq)) {
+    // Appending a second images: key would leave a file no YAML reader accepts.
+    const what = isMap(seq)
+      ? 'a mapping'
+      : isAlias(seq)
+        ? 'an alias'
+        : `"${String((seq as Scalar).value)}"`;
+    uneditable(
+      an,
+      { offset: (k.imagesPair.key as Node).range![0], path: 'images' },
+      `images: is ${what}, not a list of entries; make it a list (images: [] or "- name: …" items), then retry`,
+    );
+  }
   if (isSeq(seq) && seq.flow) {
     const entry = `{${fields.map(([f, v]) => `${f}: ${render(v)}`).join(', ')}}`;
     if (prior) {
@@ -336,7 +423,7 @@ function addKustomizeEntry(
   const entry = lines(keyCol + dashIndent, keyCol + dashIndent + 2);
   if (prior) return append(entry);
   const pair = k.imagesPair;
-  if (pair && isScalar(pair.value) && pair.value.value === null) {
+  if (pair && isBareNull(pair.value)) {
     // `images:` with nothing under it: the entry goes on the following lines.
     const keyEnd = (pair.key as Node).range![1];
     const colon = an.text.indexOf(':', keyEnd);
@@ -345,6 +432,11 @@ function addKustomizeEntry(
   const lastPair = root.items[root.items.length - 1]!;
   const end = ((lastPair.value ?? lastPair.key) as Node).range![1];
   return lineAfter(an, end, [`${' '.repeat(keyCol)}images:`, ...entry].join(eol));
+}
+
+/** `images:` with nothing after it (not `~` or `null` written out, which a splice cannot extend). */
+function isBareNull(node: unknown): boolean {
+  return isScalar(node) && node.value === null && node.range![0] === node.range![1];
 }
 
 function applySplices(text: string, splices: Splice[]): string {
@@ -409,7 +501,66 @@ function resolveKey(root: unknown, steps: readonly KeyStep[]): Node | string {
   return node as Node;
 }
 
-function applyKey(an: Analysis, key: string, image: ImageReference, out: Pending): void {
+/**
+ * The new value at a key, after checking that the value it replaces is what the key claims: an
+ * image reference (of the same image unless `rename`), a tag or a digest — never any scalar.
+ */
+function keyValue(
+  an: Analysis,
+  key: string,
+  mode: 'tag' | 'digest' | 'ref',
+  stated: string,
+  image: ImageReference,
+  fieldValue: string,
+  rename: boolean,
+): string {
+  const refuse = (what: string): never => {
+    throw keyError(
+      key,
+      an.file,
+      `the value there, "${stated}", is not ${what}; --key replaces only that`,
+    );
+  };
+  if (mode === 'tag') {
+    const combined = splitCombinedTag(stated);
+    if (combined) {
+      if (!isValidTag(combined.tag) || !isValidDigest(combined.digest)) refuse('a tag@digest pin');
+      return image.digest === undefined ? fieldValue : `${fieldValue}@${image.digest}`;
+    }
+    if (stated !== '' && !isValidTag(stated)) refuse('an image tag');
+    return fieldValue;
+  }
+  if (mode === 'digest') {
+    if (stated !== '' && !isValidDigest(stated)) refuse('an image digest');
+    return fieldValue;
+  }
+  // The same image keeps its name as the file spells it; another one only when asked to rename.
+  const current = stated === '' ? undefined : tryParseImageReference(stated);
+  if (stated !== '' && !current) refuse('an image reference');
+  let ref: ImageReference;
+  if (current && canonicalImageName(current) === canonicalImageName(image)) ref = { ...current };
+  else if (current && !rename) {
+    throw keyError(
+      key,
+      an.file,
+      `the value there, "${stated}", is another image than ${imageName(image)}; pass --rename to replace it`,
+    );
+  } else ref = { ...image };
+  if (image.tag !== undefined) {
+    ref.tag = image.tag;
+    if (image.digest === undefined) delete ref.digest;
+  }
+  if (image.digest !== undefined) ref.digest = image.digest;
+  return formatImageReference(ref);
+}
+
+function applyKey(
+  an: Analysis,
+  key: string,
+  image: ImageReference,
+  out: Pending,
+  rename = false,
+): void {
   const steps = parseKeyPath(key, an.file);
   const last = steps[steps.length - 1];
   const lastKey = last?.type === 'key' ? last.key : '';
@@ -451,21 +602,7 @@ function applyKey(an: Analysis, key: string, image: ImageReference, out: Pending
     }
     const scalar = target as Scalar;
     const stated = scalar.value === null ? '' : (statedValue(an.text, scalar) ?? '');
-    let value = fieldValue;
-    if (mode === 'ref') {
-      // The same image keeps its name as the file spells it; anything else becomes the request.
-      const current = tryParseImageReference(stated);
-      const ref: ImageReference =
-        current && canonicalImageName(current) === canonicalImageName(image)
-          ? { ...current }
-          : { ...image };
-      if (image.tag !== undefined) {
-        ref.tag = image.tag;
-        if (image.digest === undefined) delete ref.digest;
-      }
-      if (image.digest !== undefined) ref.digest = image.digest;
-      value = formatImageReference(ref);
-    }
+    const value = keyValue(an, key, mode, stated, image, fieldValue, rename);
     out.matched++;
     const slot = { node: scalar, value: stated };
     if (!needsWrite(slot, value)) continue;
@@ -507,10 +644,11 @@ function run(
   images: readonly ImageReference[],
   key: string | undefined,
   addMissing: boolean,
+  rename = false,
 ): Pending {
-  const out: Pending = { splices: [], changes: [], matched: 0, added: new Map() };
+  const out: Pending = { splices: [], changes: [], matched: 0, added: new Map(), notes: [] };
   if (key !== undefined) {
-    applyKey(an, key, images[0]!, out);
+    applyKey(an, key, images[0]!, out, rename);
     return out;
   }
   const claimed = new Set<Node>();
@@ -525,9 +663,21 @@ function run(
 export function setImage(text: string, request: SetImageRequest): SetImageResult {
   validateImage(request.image);
   const an = analyze(text, request.file);
-  const out = run(an, [request.image], request.key, request.addMissing ?? false);
+  const out = run(
+    an,
+    [request.image],
+    request.key,
+    request.addMissing ?? false,
+    request.rename ?? false,
+  );
   out.changes.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { text: applySplices(text, out.splices), changes: out.changes, matched: out.matched };
+  const result: SetImageResult = {
+    text: applySplices(text, out.splices),
+    changes: out.changes,
+    matched: out.matched,
+  };
+  if (out.notes.length > 0) result.notes = out.notes;
+  return result;
 }
 
 /**
@@ -555,7 +705,10 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
   }
   for (const image of images) validateImage(image);
   if (key !== undefined && images.length > 1) {
-    throw keyError(key, undefined, 'a key path edits one place, so give exactly one image');
+    throw new UsageError(
+      `key "${key}" edits one place, so give exactly one image (${images.length} were given)`,
+      { input: 'key' },
+    );
   }
   const addMissing = request.addMissing ?? false;
   const edits: PlannedEdit[] = [];
@@ -566,6 +719,7 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
   let matched = 0;
   let keyMisses: KeyPathError | undefined;
   const skipped: SkippedFile[] = [];
+  const notes: string[] = [];
   for (const file of files) {
     let an: Analysis;
     try {
@@ -586,7 +740,7 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
     let out: Pending;
     if (key !== undefined) {
       try {
-        out = run(an, images, key, false);
+        out = run(an, images, key, false, request.rename ?? false);
       } catch (err) {
         // A key that leads nowhere in this file is fine while another file has it.
         if (err instanceof KeyPathError && (err as { notFound?: boolean }).notFound) {
@@ -596,7 +750,7 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
         throw err;
       }
     } else {
-      out = { splices: [], changes: [], matched: 0, added: new Map() };
+      out = { splices: [], changes: [], matched: 0, added: new Map(), notes: [] };
       const claimed = new Set<Node>();
       for (const image of images) {
         const before = out.matched;
@@ -606,8 +760,10 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
       }
     }
     matched += out.matched;
+    notes.push(...out.notes);
     const after = applySplices(file.text, out.splices);
     if (after !== file.text) {
+      assertStillYaml(after, file.path);
       out.changes.sort((a, b) => a.line - b.line || a.column - b.column);
       edits.push({ path: file.path, before: file.text, after, changes: out.changes });
     }
@@ -617,7 +773,7 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
       if (files.length === 1) throw keyMisses;
       throw keyError(key, undefined, `it leads to a value in none of the ${files.length} files`);
     }
-    return withSkipped({ edits, matched }, skipped);
+    return withSkipped({ edits, matched }, skipped, notes);
   }
   if (!request.allowNoMatch) {
     for (const image of images) {
@@ -633,10 +789,22 @@ export function planImageEdits(files: ManifestFile[], request: PlanImagesRequest
       throw new ImageNotFoundError(formatImageReference(image), [...found].slice(0, 50), where);
     }
   }
-  return withSkipped({ edits, matched }, skipped);
+  return withSkipped({ edits, matched }, skipped, notes);
 }
 
-function withSkipped(plan: ImageEditPlan, skipped: SkippedFile[]): ImageEditPlan {
+function withSkipped(plan: ImageEditPlan, skipped: SkippedFile[], notes: string[]): ImageEditPlan {
   if (skipped.length > 0) plan.skipped = skipped;
+  if (notes.length > 0) plan.notes = notes;
   return plan;
+}
+
+/**
+ * Every edited text must parse again before anything is written: a splice that breaks the YAML is
+ * a bug of ours, and it fails the whole plan instead of leaving a file kubectl cannot read.
+ */
+function assertStillYaml(after: string, file: string): void {
+  for (const doc of parseAllDocuments(after)) {
+    const err = doc.errors[0];
+    if (err) throw new EditVerificationError(file, firstLine(err.message));
+  }
 }

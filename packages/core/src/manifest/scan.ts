@@ -9,6 +9,7 @@ import {
   type Pair,
   parseAllDocuments,
   type Scalar,
+  visit,
   type YAMLMap,
   type YAMLSeq,
 } from 'yaml';
@@ -737,7 +738,7 @@ function isKustomizeImages(root: YAMLMap): boolean {
   );
 }
 
-function firstLine(message: string): string {
+export function firstLine(message: string): string {
   return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
 }
 
@@ -763,12 +764,17 @@ export function analyze(text: string, file?: string): Analysis {
         loc.line = lc.line;
         loc.column = lc.column;
       }
+      // The parser recurses per level: past some hundreds of levels it runs out of stack.
+      const reason = /call stack/i.test(err.message)
+        ? 'collections are nested too deeply to be read here'
+        : firstLine(err.message);
       throw new ManifestParseError(
-        `${firstLine(err.message)} (the file is not valid YAML; fix it, then retry)`,
+        `${reason} (the file is not valid YAML; fix it, then retry)`,
         loc,
         err,
       );
     }
+    if (text.includes('*')) checkAliases(an, doc, file);
     const root = doc.contents;
     const w: Walker = { an, doc, document: d, path: [] };
     if (!isMap(root)) {
@@ -847,6 +853,28 @@ export function analyze(text: string, file?: string): Analysis {
     walk(w, root, !isObject, undefined, 'helm-values');
   }
   return an;
+}
+
+/**
+ * An alias to an anchor that does not exist (or comes later) is invalid YAML, though the parser
+ * only says so when the value is read: kubectl and kustomize would refuse the file.
+ */
+function checkAliases(an: Analysis, doc: Document.Parsed, file: string | undefined): void {
+  const anchors = new Set<string>();
+  visit(doc, (_key, node) => {
+    const n = node as { anchor?: string };
+    if (isAlias(node)) {
+      if (anchors.has(node.source)) return;
+      const offset = node.range?.[0] ?? 0;
+      const loc: { file?: string; line: number; column: number } = lineColumn(an, offset);
+      if (file !== undefined) loc.file = file;
+      throw new ManifestParseError(
+        `the alias *${node.source} refers to no anchor &${node.source} before it (the file is not valid YAML; fix it, then retry)`,
+        loc,
+      );
+    }
+    if (n.anchor) anchors.add(n.anchor);
+  });
 }
 
 export function lineColumn(an: Analysis, offset: number): { line: number; column: number } {

@@ -43,6 +43,8 @@ export interface SetImageRequest {
   key?: string;
   /** In a kustomization, add an `images:` entry for the image when there is none. */
   addMissing?: boolean;
+  /** With `key`: the place may hold another image, which `image` replaces, name included. */
+  rename?: boolean;
   /** The file name used in error messages and in the changes. */
   file?: string;
 }
@@ -65,6 +67,8 @@ export interface SetImageResult {
   changes: ImageChange[];
   /** How many places matched the image, including those already at the requested tag/digest. */
   matched: number;
+  /** Edits made differently than asked, to keep the file's form (a digest with nowhere to go). */
+  notes?: string[];
 }
 
 /** A file to plan edits for: its path as the user gave it, and its text. */
@@ -97,6 +101,8 @@ export interface ImageEditPlan {
    * fails the plan with ManifestParseError.
    */
   skipped?: SkippedFile[];
+  /** As SetImageResult.notes, for every file. */
+  notes?: string[];
 }
 
 /** Edits over many files, planned all at once: every file is parsed and edited before any is written. */
@@ -106,6 +112,8 @@ export interface PlanImagesRequest {
   /** As SetImageRequest.key; only with a single image. */
   key?: string;
   addMissing?: boolean;
+  /** As SetImageRequest.rename. */
+  rename?: boolean;
   /** Succeed with no edits when no file holds the image (otherwise ImageNotFoundError). */
   allowNoMatch?: boolean;
 }

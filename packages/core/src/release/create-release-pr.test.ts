@@ -6,6 +6,7 @@ import type {
   CommitComparison,
   CommitRequest,
   GitHost,
+  PullRequestExtras,
   PullRequestInfo,
   PullRequestRequest,
   ReadRequest,
@@ -281,5 +282,78 @@ describe('createReleasePr', () => {
     expect(r).toMatchObject({ result: 'created', dryRun: true, title: 'Release web abc1234' });
     expect(r.edits[0]?.after).toContain('web:abc1234');
     expect(host.writes).toEqual([]);
+  });
+
+  it('never adds to a pull request merged between the read and the write: a new one is opened', async () => {
+    const host = new MemoryHost({ 'a.yaml': deployment('gcr.io/p/web:1111111') });
+    const request = {
+      images: [parseImageReference('gcr.io/p/web:abc1234')],
+      paths: ['a.yaml'],
+      branchTemplate: 'release-train',
+    };
+    await createReleasePr(request, host, noWait);
+    // Someone merges #1 right after our read; the host's answer to the update says so.
+    const upsert = host.upsertPullRequest.bind(host);
+    host.upsertPullRequest = async (r) => {
+      const pr = await upsert(r);
+      return r.existing ? { ...pr, state: 'merged' as const } : pr;
+    };
+    host.prs[0]!.open = true;
+    const second = await createReleasePr(
+      { ...request, images: [parseImageReference('gcr.io/p/web:def5678')] },
+      host,
+      {
+        ...noWait,
+        // the merge closes #1 and moves main past the branch, as GitHub's merge commit does
+        sleep: async () => {
+          host.prs[0]!.open = false;
+          const main = host.branches.get('main')!;
+          host.branches.set('main', { ...main, sha: host.sha(), parents: [main.sha] });
+        },
+      },
+    );
+    expect(second).toMatchObject({
+      result: 'created',
+      pullRequest: { number: 2 },
+      replacedPullRequest: { number: 1, state: 'merged' },
+    });
+    expect(second.message).toContain('#1 was merged meanwhile');
+  });
+
+  it('applies extras after the pull request exists: reviewers only when created, refusals as warnings', async () => {
+    const host = new MemoryHost({ 'a.yaml': deployment('gcr.io/p/web:1111111') });
+    const asked: PullRequestExtras[] = [];
+    const withExtras = Object.assign(host, {
+      async applyExtras(_pr: PullRequestInfo, extras: PullRequestExtras) {
+        asked.push(extras);
+        return {
+          warnings: extras.autoMerge
+            ? [{ kind: 'auto-merge' as const, message: 'auto-merge is off' }]
+            : [],
+        };
+      },
+    });
+    const request = {
+      images: [parseImageReference('gcr.io/p/web:abc1234')],
+      paths: ['a.yaml'],
+      labels: ['release'],
+      reviewers: ['alice'],
+      assignees: ['bob'],
+      autoMerge: 'squash' as const,
+    };
+    const logged: string[] = [];
+    const first = await createReleasePr(request, withExtras, {
+      ...noWait,
+      log: (l) => logged.push(l),
+    });
+    expect(first.result).toBe('created');
+    expect(first.warnings).toEqual([{ kind: 'auto-merge', message: 'auto-merge is off' }]);
+    expect(logged).toContain('warning: auto-merge is off');
+    const again = await createReleasePr(request, withExtras, noWait);
+    expect(again.result).toBe('updated');
+    expect(asked).toEqual([
+      { labels: ['release'], reviewers: ['alice'], assignees: ['bob'], autoMerge: 'squash' },
+      { labels: ['release'], autoMerge: 'squash' },
+    ]);
   });
 });

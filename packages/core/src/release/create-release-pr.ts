@@ -1,43 +1,41 @@
 import { ReleaseConflictError, ReleaseRetriesExhaustedError, UsageError } from '../errors.js';
-import {
-  canonicalImageName,
-  formatImageReference,
-  type ImageReference,
-  isSameImage,
-  tryParseImageReference,
-} from '../image/reference.js';
-import { findImages, planImageEdits } from '../manifest/editor.js';
+import { formatImageReference, type ImageReference } from '../image/reference.js';
 import type {
   ImageEditPlan,
   ManifestFile,
   PlanImagesRequest,
   PlannedEdit,
 } from '../manifest/types.js';
+import { applyExtras, supersededBy } from './extras.js';
+import type { ComparisonCache } from './guard.js';
 import type {
-  CommitComparison,
   GitHost,
   GitIdentity,
   MergeMethod,
-  PullRequestInfo,
-  PullRequestRequest,
+  ReleaseWarning,
   RepositorySnapshot,
 } from './host.js';
 import {
-  formatPullRequestBody,
-  MAX_BODY_LENGTH,
-  parseMarker,
-  type ReleaseMarker,
-  renderTemplate,
-  type TemplateValues,
-  toBranchName,
-} from './text.js';
+  changesOf,
+  DEFAULT_BRANCH_TEMPLATE,
+  planRelease,
+  type ReleasePlan,
+  templateValues,
+} from './plan.js';
+import { openOrUpdate, PullRequestGone } from './pull-request.js';
+import { checkReleaseBranch, MAX_BODY_LENGTH, releaseBranchName } from './text.js';
+import { commitToBranch, pullRequestRequest, pushToBase } from './write.js';
+
+// A release is five steps, each its own function so every host fits without special cases:
+// read (host.read) → plan (plan.ts) → write (write.ts) → open or update the request
+// (pull-request.ts) → extras (extras.ts). A race anywhere before the request exists starts over
+// from the read; nothing after it (extras) can fail the release.
 
 export type ReleaseMode = 'pull-request' | 'push';
 
 export type ReleaseOutcome = 'created' | 'updated' | 'unchanged' | 'pushed' | 'skipped-older';
 
-export const DEFAULT_BRANCH_TEMPLATE = 'release-{sha}';
-export const DEFAULT_TITLE_TEMPLATE = 'Release {app} {sha}';
+export { DEFAULT_BRANCH_TEMPLATE, DEFAULT_TITLE_TEMPLATE } from './plan.js';
 
 export interface ReleaseRequest {
   /** The images to release, each with its new tag and/or digest. */
@@ -54,16 +52,18 @@ export interface ReleaseRequest {
   app?: string;
   branchTemplate?: string;
   titleTemplate?: string;
+  /** Default: the title template. */
+  messageTemplate?: string;
   /**
    * Text above the generated table (peter-evans/create-pull-request's `body`); a template like the
    * title, Markdown kept as written.
    */
   bodyTemplate?: string;
-  /** Default: the title template. */
-  messageTemplate?: string;
   /** The commit's author and committer; undefined leaves them to the host (see CommitRequest). */
   author?: GitIdentity;
   committer?: GitIdentity;
+  /** The number of the milestone to put the pull request in (peter-evans's `milestone`). */
+  milestone?: number;
   labels?: string[];
   reviewers?: string[];
   teamReviewers?: string[];
@@ -72,8 +72,6 @@ export interface ReleaseRequest {
   autoMerge?: MergeMethod;
   /** Close older open release pull requests for the same images and paths. */
   closeSuperseded?: boolean;
-  /** The number of the milestone to put the pull request in (peter-evans's `milestone`). */
-  milestone?: number;
   /** With closeSuperseded: also delete the closed pull requests' branches. */
   deleteBranch?: boolean;
   /** Release even when the new commit is older than the deployed one (a deliberate rollback). */
@@ -131,64 +129,19 @@ export interface ReleaseResult {
   body?: string;
   /** The planned edits with whole texts (for a dry run's diff). */
   edits: PlannedEdit[];
-}
-
-const HEX_SHA = /^[0-9a-f]{7,40}$/;
-
-function firstTag(image: ImageReference): string {
-  return image.tag ?? image.digest?.replace(/^[^:]*:/, '').slice(0, 12) ?? '';
-}
-
-function templateValues(request: ReleaseRequest, base: string): TemplateValues {
-  const first = request.images[0]!;
-  const tag = firstTag(first);
-  const app =
-    request.app ??
-    request.appRepository?.split('/').pop() ??
-    first.repository.split('/').pop() ??
-    first.repository;
-  return { sha: request.sha ?? tag, app, tag, image: formatImageReference(first), base };
-}
-
-function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  const sa = new Set(a);
-  return sa.size === new Set(b).size && b.every((x) => sa.has(x));
-}
-
-function applyEdits(files: ManifestFile[], edits: PlannedEdit[]): ManifestFile[] {
-  const after = new Map(edits.map((e) => [e.path, e.after]));
-  return files.map((f) => ({ path: f.path, text: after.get(f.path) ?? f.text }));
-}
-
-/** Images whose value differs between the base's and the branch's version of each file. */
-function imageRows(baseFiles: ManifestFile[], branchFiles: ManifestFile[]): ReleasedChange[] {
-  const before = new Map(baseFiles.map((f) => [f.path, f.text]));
-  const rows: ReleasedChange[] = [];
-  for (const file of branchFiles) {
-    const old = before.get(file.path);
-    if (old === undefined || old === file.text) continue;
-    const at = (text: string) => {
-      try {
-        return findImages(text, { file: file.path });
-      } catch {
-        return []; // a file another writer broke: its rows are left out, the edit itself is not
-      }
-    };
-    const was = new Map(at(old).map((i) => [`${i.document}|${i.path}`, i.value]));
-    for (const image of at(file.text)) {
-      const from = was.get(`${image.document}|${image.path}`);
-      if (from !== undefined && from !== image.value) {
-        rows.push({ path: file.path, line: image.line, from, to: image.value });
-      }
-    }
-  }
-  return rows;
-}
-
-function changesOf(edits: PlannedEdit[]): ReleasedChange[] {
-  return edits.flatMap((e) =>
-    e.changes.map((c) => ({ path: e.path, line: c.line, from: c.from, to: c.to })),
-  );
+  /** What the release did without (a refused label, reviewer, auto-merge, draft…); never fatal. */
+  warnings: ReleaseWarning[];
+  /**
+   * The release pull request that was merged or closed while this release was written
+   * (`closed-or-merged` when its branch vanished with it, so the host could not say which).
+   */
+  replacedPullRequest?: {
+    number: number;
+    url: string;
+    state: 'merged' | 'closed' | 'closed-or-merged';
+  };
+  /** True when auto-merge was asked and the pull request was merged at once (nothing to wait for). */
+  merged?: boolean;
 }
 
 /**
@@ -201,15 +154,43 @@ export async function createReleasePr(
   host: GitHost,
   options: ReleaseOptions = {},
 ): Promise<ReleaseResult> {
+  validate(request);
+  const sleep = options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  const random = options.random ?? Math.random;
+  const maxAttempts = options.maxAttempts ?? 12;
+  const log = options.log ?? (() => {});
+  const run: RunState = { comparisons: new Map() };
+
+  let lastConflict: unknown;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    try {
+      return await attemptRelease(request, host, options, attempt, run, log);
+    } catch (err) {
+      if (!(err instanceof ReleaseConflictError)) throw err;
+      if (err instanceof PullRequestGone) {
+        const { number, url, state } = err.pullRequest;
+        run.replaced = { number, url, state: state === 'merged' ? 'merged' : 'closed' };
+      }
+      lastConflict = err;
+      if (attempt === maxAttempts) break;
+      // Full jitter over an exponential window: parallel pipelines stop colliding in step.
+      const window = Math.min(3000, 100 * 2 ** (attempt - 1));
+      const delay = Math.round(random() * window);
+      log(`${err.message.split(';')[0]}; re-reading and retrying in ${delay} ms`);
+      await sleep(delay);
+    }
+  }
+  throw new ReleaseRetriesExhaustedError(maxAttempts, lastConflict);
+}
+
+function validate(request: ReleaseRequest): void {
   if (request.images.length === 0)
     throw new UsageError('give at least one image', { input: 'image' });
   if (request.paths.length === 0) throw new UsageError('give at least one path', { input: 'path' });
   if (request.deleteBranch && !request.closeSuperseded)
     throw new UsageError(
       '--delete-branch deletes the branches of superseded pull requests: it goes with --close-superseded',
-      {
-        input: 'delete-branch',
-      },
+      { input: 'delete-branch' },
     );
   if ((request.bodyTemplate?.length ?? 0) > MAX_BODY_LENGTH - 4096)
     throw new UsageError(
@@ -223,28 +204,61 @@ export async function createReleasePr(
       });
     }
   }
-  const sleep = options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
-  const random = options.random ?? Math.random;
-  const maxAttempts = options.maxAttempts ?? 12;
-  const log = options.log ?? (() => {});
-  const comparisons = new Map<string, Promise<CommitComparison | undefined>>();
+}
 
-  let lastConflict: unknown;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    try {
-      return await attemptRelease(request, host, options, attempt, comparisons, log);
-    } catch (err) {
-      if (!(err instanceof ReleaseConflictError)) throw err;
-      lastConflict = err;
-      if (attempt === maxAttempts) break;
-      // Full jitter over an exponential window: parallel pipelines stop colliding in step.
-      const window = Math.min(3000, 100 * 2 ** (attempt - 1));
-      const delay = Math.round(random() * window);
-      log(`${err.message.split(';')[0]}; re-reading and retrying in ${delay} ms`);
-      await sleep(delay);
-    }
-  }
-  throw new ReleaseRetriesExhaustedError(maxAttempts, lastConflict);
+/** What one run carries from attempt to attempt. */
+interface RunState {
+  comparisons: ComparisonCache;
+  replaced?: NonNullable<ReleaseResult['replacedPullRequest']>;
+  /** The open release pull request an earlier attempt read. */
+  seen?: { number: number; url: string };
+}
+
+/** Step 1: one round trip for the branch heads, the target files and the release pull request. */
+function readRepository(
+  request: ReleaseRequest,
+  host: GitHost,
+  branch: string | undefined,
+): Promise<RepositorySnapshot> {
+  return host.read({
+    ...(request.base === undefined ? {} : { base: request.base }),
+    ...(branch === undefined ? {} : { branch }),
+    paths: request.paths,
+    openPullRequests:
+      branch !== undefined && request.closeSuperseded === true && !!host.closePullRequest,
+  });
+}
+
+function releaseBranch(request: ReleaseRequest): string | undefined {
+  if ((request.mode ?? 'pull-request') !== 'pull-request') return undefined;
+  const values = templateValues(request, request.base ?? '');
+  const branch = releaseBranchName(request.branchTemplate ?? DEFAULT_BRANCH_TEMPLATE, values);
+  // Refused before anything is fetched when the base is named; else once the read names it.
+  if (request.base !== undefined) checkReleaseBranch(branch, request.base);
+  return branch;
+}
+
+function newResult(
+  request: ReleaseRequest,
+  host: GitHost,
+  plan: ReleasePlan,
+  attempt: number,
+  run: RunState,
+): ReleaseResult {
+  return {
+    result: 'unchanged',
+    repository: host.repository,
+    base: plan.base,
+    changedFiles: plan.basePlan.edits.map((e) => e.path),
+    changes: changesOf(plan.basePlan.edits),
+    closedPullRequests: [],
+    attempts: attempt,
+    dryRun: request.dryRun === true,
+    message: '',
+    edits: plan.basePlan.edits,
+    warnings: [],
+    ...(run.replaced ? { replacedPullRequest: run.replaced } : {}),
+  };
 }
 
 async function attemptRelease(
@@ -252,217 +266,118 @@ async function attemptRelease(
   host: GitHost,
   options: ReleaseOptions,
   attempt: number,
-  comparisons: Map<string, Promise<CommitComparison | undefined>>,
+  run: RunState,
   log: (line: string) => void,
 ): Promise<ReleaseResult> {
-  const mode = request.mode ?? 'pull-request';
-  const prMode = mode === 'pull-request';
-  const preValues = templateValues(request, request.base ?? '');
-  const branchName = prMode
-    ? toBranchName(renderTemplate(request.branchTemplate ?? DEFAULT_BRANCH_TEMPLATE, preValues))
-    : undefined;
-
-  const snapshot = await host.read({
-    ...(request.base === undefined ? {} : { base: request.base }),
-    ...(branchName === undefined ? {} : { branch: branchName }),
-    paths: request.paths,
-    openPullRequests: prMode && request.closeSuperseded === true && !!host.closePullRequest,
-  });
-  const base = snapshot.base.name;
-  const values = templateValues(request, base);
-  const planRequest: PlanImagesRequest = {
-    images: request.images,
-    ...(request.key === undefined ? {} : { key: request.key }),
-    ...(request.addMissing === undefined ? {} : { addMissing: request.addMissing }),
-  };
-  const plan = options.plan ?? planImageEdits;
-  const basePlan = plan(snapshot.files, planRequest);
-  const result: ReleaseResult = {
-    result: 'unchanged',
-    repository: host.repository,
-    base,
-    changedFiles: basePlan.edits.map((e) => e.path),
-    changes: changesOf(basePlan.edits),
-    closedPullRequests: [],
-    attempts: attempt,
-    dryRun: request.dryRun === true,
-    message: '',
-    edits: basePlan.edits,
-  };
+  const branch = releaseBranch(request);
+  const snapshot = await readRepository(request, host, branch);
+  if (branch !== undefined) checkReleaseBranch(branch, snapshot.base.name);
+  // The pull request an earlier attempt added to is no longer open (merged with its branch
+  // deleted, say): this attempt opens a new one, and the result names the old one.
+  if (run.seen && snapshot.pullRequest?.number !== run.seen.number && !run.replaced)
+    run.replaced = { ...run.seen, state: 'closed-or-merged' };
+  if (snapshot.pullRequest)
+    run.seen = { number: snapshot.pullRequest.number, url: snapshot.pullRequest.url };
+  const plan = await planRelease(request, host, snapshot, branch, options, run.comparisons);
+  const result = newResult(request, host, plan, attempt, run);
   const imagesText = request.images.map(formatImageReference).join(', ');
-  if (basePlan.edits.length === 0) {
-    result.message = `${base} of ${host.repository} already deploys ${imagesText}; nothing to release`;
+  if (plan.upToDate) {
+    result.message = `${plan.base} of ${host.repository} already deploys ${imagesText}; nothing to release`;
     return result;
   }
-
-  // Out-of-order guard: a slower pipeline of an older commit must not replace a newer tag.
-  const comparison = await guard(request, host, basePlan, comparisons);
-  if (comparison?.older) {
+  if (plan.guard?.older) {
+    const { from, to } = plan.guard.older;
     result.result = 'skipped-older';
-    result.message = `${comparison.older.to} is older than the deployed ${comparison.older.from} (an ancestor of it in ${request.appRepository}); skipped. Pass --allow-downgrade to roll back on purpose`;
+    result.message = `${to} is older than the deployed ${from} (an ancestor of it in ${request.appRepository}); skipped. Pass --allow-downgrade to roll back on purpose`;
     return result;
   }
+  if (branch === undefined) return pushRelease(request, host, plan, result, imagesText);
+  return pullRequestRelease(request, host, plan, result, imagesText, log);
+}
 
-  const title = renderTemplate(request.titleTemplate ?? DEFAULT_TITLE_TEMPLATE, values);
-  const message = renderTemplate(
-    request.messageTemplate ?? request.titleTemplate ?? DEFAULT_TITLE_TEMPLATE,
-    values,
-  );
-  const marker: ReleaseMarker = {
-    images: request.images.map((i) => canonicalImageName(i)).sort(),
-    paths: [...request.paths].sort(),
-  };
-
-  if (!prMode) {
-    result.branch = base;
-    if (request.dryRun) {
-      result.result = 'pushed';
-      result.message = `dry run: would push one commit onto ${base} of ${host.repository}`;
-      return result;
-    }
-    const commit = await host.commit({
-      branch: base,
-      observed: snapshot.base.sha,
-      parent: snapshot.base.sha,
-      files: basePlan.edits.map((e) => ({ path: e.path, text: e.after })),
-      message,
-      ...identities(request),
-    });
-    result.result = 'pushed';
-    result.commitSha = commit.sha;
-    result.message = `pushed ${commit.sha.slice(0, 7)} onto ${base} of ${host.repository}: ${imagesText}`;
-    return result;
-  }
-
-  const branch = branchName!;
-  result.branch = branch;
-  // A branch with an open release pull request, or one just made on the current base by a
-  // concurrent pipeline, is live: add to it, so pipelines sharing a branch all land. Any other
-  // existing branch is a leftover of an earlier release: rebuild it from the base.
-  const found = snapshot.branch;
-  const accumulate =
-    found !== undefined &&
-    (snapshot.pullRequest !== undefined ||
-      found.sha === snapshot.base.sha ||
-      (found.parents ?? []).includes(snapshot.base.sha));
-  const branchPlan = accumulate ? plan(snapshot.branch!.files, planRequest) : basePlan;
-  // The table says what the branch changes against the base, whoever wrote it: computed from the
-  // files, not from an earlier body, so concurrent pipelines sharing the branch cannot drop rows.
-  let rows = accumulate
-    ? imageRows(snapshot.files, applyEdits(snapshot.branch!.files, branchPlan.edits))
-    : changesOf(basePlan.edits);
-  if (accumulate && snapshot.pullRequest) {
-    const previous = parseMarker(snapshot.pullRequest.body);
-    if (previous) marker.images = [...new Set([...previous.images, ...marker.images])].sort();
-  }
-  const bodyFor = (tableRows: ReleasedChange[]) =>
-    formatPullRequestBody({
-      rows: tableRows,
-      marker,
-      ...(comparison?.comparison ? { comparison: comparison.comparison } : {}),
-      ...(request.appRepository ? { appRepository: request.appRepository } : {}),
-      ...(request.bodyTemplate ? { intro: renderTemplate(request.bodyTemplate, values) } : {}),
-    });
-  const body = bodyFor(rows);
-  result.title = title;
-  result.body = body;
-  result.changes = rows;
-  result.changedFiles = [...new Set(rows.map((r) => r.path))];
-
+async function pushRelease(
+  request: ReleaseRequest,
+  host: GitHost,
+  plan: ReleasePlan,
+  result: ReleaseResult,
+  imagesText: string,
+): Promise<ReleaseResult> {
+  result.branch = plan.base;
+  result.result = 'pushed';
   if (request.dryRun) {
-    result.result = snapshot.pullRequest
-      ? 'updated'
-      : host.supportsPullRequests
-        ? 'created'
-        : 'pushed';
-    const action = snapshot.pullRequest
-      ? `update pull request #${snapshot.pullRequest.number} from ${branch}`
-      : host.supportsPullRequests
-        ? `open a pull request from ${branch}`
-        : `push branch ${branch} (to be merged`;
-    result.message = `dry run: would ${action} into ${base}${host.supportsPullRequests ? '' : ')'}: ${title}`;
+    result.message = `dry run: would push one commit onto ${plan.base} of ${host.repository}`;
     return result;
   }
+  const written = await pushToBase(plan, host, identities(request));
+  result.commitSha = written.commitSha;
+  result.message = `pushed ${written.commitSha.slice(0, 7)} onto ${plan.base} of ${host.repository}: ${imagesText}`;
+  return result;
+}
 
-  const prRequest: PullRequestRequest | undefined =
-    host.supportsPullRequests && host.upsertPullRequest
-      ? {
-          ...(snapshot.pullRequest ? { existing: snapshot.pullRequest } : {}),
-          head: branch,
-          base,
-          title,
-          body,
-          ...(request.draft ? { draft: true } : {}),
-          ...(request.labels?.length ? { labels: request.labels } : {}),
-          ...(request.reviewers?.length ? { reviewers: request.reviewers } : {}),
-          ...(request.teamReviewers?.length ? { teamReviewers: request.teamReviewers } : {}),
-          ...(request.assignees?.length ? { assignees: request.assignees } : {}),
-          ...(request.autoMerge ? { autoMerge: request.autoMerge } : {}),
-          ...(request.milestone ? { milestone: request.milestone } : {}),
-        }
-      : undefined;
+async function pullRequestRelease(
+  request: ReleaseRequest,
+  host: GitHost,
+  plan: ReleasePlan,
+  result: ReleaseResult,
+  imagesText: string,
+  log: (line: string) => void,
+): Promise<ReleaseResult> {
+  const branch = plan.branch!;
+  const { snapshot, base, title } = plan;
+  result.branch = branch;
+  result.title = title;
+  result.body = plan.body;
+  result.changes = plan.rows;
+  result.changedFiles = [...new Set(plan.rows.map((r) => r.path))];
 
-  let commitSha: string;
-  let pr: PullRequestInfo | undefined;
-  if (accumulate && branchPlan.edits.length === 0) {
-    commitSha = snapshot.branch!.sha; // a re-run: the branch already carries these images
-  } else {
-    const parent = accumulate ? snapshot.branch!.sha : snapshot.base.sha;
-    const written = await host.commit({
-      branch,
-      observed: snapshot.branch?.sha ?? null,
-      parent,
-      files: branchPlan.edits.map((e) => ({ path: e.path, text: e.after })),
-      message,
-      ...identities(request),
-      ...(prRequest ? { pullRequest: prRequest } : {}),
-    });
-    commitSha = written.sha;
-    pr = written.pullRequest;
-  }
-  result.commitSha = commitSha;
+  if (request.dryRun) return dryRunMessage(host, plan, result);
 
-  if (!prRequest || !host.upsertPullRequest) {
+  const prRequest = pullRequestRequest(request, plan, host);
+  const written = await commitToBranch(plan, host, prRequest, identities(request));
+  result.commitSha = written.commitSha;
+
+  if (!prRequest) {
     const url = host.compareUrl?.(base, branch);
     if (url) result.compareUrl = url;
     const where = `branch ${branch} of ${host.repository}`;
     const open = url ? `; open the pull request at ${url}` : '';
     // A re-run whose branch already carries the images pushed nothing, and says so.
-    result.result = commitSha === snapshot.branch?.sha ? 'unchanged' : 'pushed';
-    result.message =
-      result.result === 'unchanged'
-        ? `${where} is already up to date (${commitSha.slice(0, 7)} carries ${imagesText}); nothing pushed${open}`
-        : `pushed ${commitSha.slice(0, 7)} to ${where}${open}`;
+    result.result = written.wrote ? 'pushed' : 'unchanged';
+    result.message = written.wrote
+      ? `pushed ${written.commitSha.slice(0, 7)} to ${where}${open}`
+      : `${where} is already up to date (${written.commitSha.slice(0, 7)} carries ${imagesText}); nothing pushed${open}`;
     return result;
   }
 
-  // Hosts that can open the pull request in the commit's round trip already did.
-  pr ??= await host.upsertPullRequest(prRequest);
-
-  // On a shared branch another pipeline may have committed after the state this body was made
-  // from, and its update may have landed before ours: re-read until the branch holds still, so
-  // the last writer's body lists every change (only when sharing; a lone release skips this).
-  let described = commitSha;
-  for (let check = 0; accumulate && check < 5; check++) {
-    const now = await host.read({ base, branch, paths: request.paths });
-    if (!now.branch || now.branch.sha === described) break;
-    described = now.branch.sha;
-    rows = imageRows(now.files, now.branch.files);
-    pr = await host.upsertPullRequest({
-      ...prRequest,
-      existing: now.pullRequest ?? pr,
-      body: bodyFor(rows),
-    });
-    result.body = bodyFor(rows);
-    result.changes = rows;
-    result.changedFiles = [...new Set(rows.map((r) => r.path))];
-  }
-  result.result = snapshot.pullRequest ? 'updated' : 'created';
+  const pr = await openOrUpdate(
+    request,
+    host,
+    plan,
+    prRequest,
+    written.pullRequest,
+    written.commitSha,
+    result,
+  );
+  const created = !snapshot.pullRequest;
+  result.result = created ? 'created' : 'updated';
   result.pullRequest = { number: pr.number, url: pr.url };
-  result.message = `${result.result} pull request #${pr.number} (${pr.url}) from ${branch} into ${base}: ${title}`;
+  result.warnings.push(...(pr.warnings ?? []));
+  const gone = result.replacedPullRequest;
+  const replaced = gone
+    ? ` (#${gone.number} was ${gone.state === 'closed-or-merged' ? 'closed or merged' : gone.state} meanwhile)`
+    : '';
+  result.message = `${result.result} pull request #${pr.number} (${pr.url}) from ${branch} into ${base}${replaced}: ${title}`;
+
+  const extras = await applyExtras(request, host, pr, created);
+  result.warnings.push(...extras.warnings);
+  if (extras.merged) {
+    result.merged = true;
+    result.message += '; merged at once, as it had nothing to wait for';
+  }
+  for (const warning of result.warnings) log(`warning: ${warning.message}`);
 
   if (request.closeSuperseded && host.closePullRequest) {
-    for (const other of superseded(snapshot, marker, pr, branch)) {
+    for (const other of supersededBy(snapshot, plan.marker, pr, branch)) {
       await host.closePullRequest(
         other,
         `Superseded by #${pr.number} (${pr.url}), which releases ${imagesText}. Closed by gitops-release${request.deleteBranch ? `, which also deleted its branch ${other.head}` : ''}.`,
@@ -479,67 +394,25 @@ async function attemptRelease(
   return result;
 }
 
+function dryRunMessage(host: GitHost, plan: ReleasePlan, result: ReleaseResult): ReleaseResult {
+  const { snapshot, base, title, branch } = plan;
+  result.result = snapshot.pullRequest
+    ? 'updated'
+    : host.supportsPullRequests
+      ? 'created'
+      : 'pushed';
+  const action = snapshot.pullRequest
+    ? `update pull request #${snapshot.pullRequest.number} from ${branch}`
+    : host.supportsPullRequests
+      ? `open a pull request from ${branch}`
+      : `push branch ${branch} (to be merged`;
+  result.message = `dry run: would ${action} into ${base}${host.supportsPullRequests ? '' : ')'}: ${title}`;
+  return result;
+}
+
 function identities(request: ReleaseRequest): { author?: GitIdentity; committer?: GitIdentity } {
   return {
     ...(request.author ? { author: request.author } : {}),
     ...(request.committer ? { committer: request.committer } : {}),
   };
-}
-
-function superseded(
-  snapshot: RepositorySnapshot,
-  marker: ReleaseMarker,
-  ours: PullRequestInfo,
-  branch: string,
-): PullRequestInfo[] {
-  return (snapshot.openPullRequests ?? []).filter((pr) => {
-    if (pr.number === ours.number || pr.head === branch) return false;
-    const theirs = parseMarker(pr.body);
-    return (
-      theirs !== undefined &&
-      sameSet(theirs.paths, marker.paths) &&
-      theirs.images.every((i) => marker.images.includes(i))
-    );
-  });
-}
-
-interface GuardOutcome {
-  older?: { from: string; to: string };
-  comparison?: CommitComparison;
-}
-
-async function guard(
-  request: ReleaseRequest,
-  host: GitHost,
-  plan: ImageEditPlan,
-  cache: Map<string, Promise<CommitComparison | undefined>>,
-): Promise<GuardOutcome | undefined> {
-  if (!request.appRepository || !host.compareCommits) return undefined;
-  const outcome: GuardOutcome = {};
-  for (const image of request.images) {
-    const to = image.tag;
-    if (!to || !HEX_SHA.test(to)) continue;
-    for (const edit of plan.edits) {
-      for (const change of edit.changes) {
-        const was = tryParseImageReference(change.from);
-        if (!was || !isSameImage(was, image)) continue;
-        const deployed = was.tag;
-        if (!deployed || deployed === to || !HEX_SHA.test(deployed)) continue;
-        const key = `${deployed}..${to}`;
-        if (!cache.has(key)) {
-          cache.set(
-            key,
-            host.compareCommits({ repository: request.appRepository, base: deployed, head: to }),
-          );
-        }
-        const comparison = await cache.get(key)!;
-        if (!comparison) continue;
-        if (comparison.status === 'behind' && !request.allowDowngrade) {
-          return { older: { from: deployed, to } };
-        }
-        outcome.comparison ??= comparison;
-      }
-    }
-  }
-  return outcome;
 }

@@ -22,6 +22,41 @@ export interface PullRequestInfo {
   body: string;
   /** Host-specific node id (GraphQL), when the host has one. */
   id?: string;
+  /**
+   * The state as the host reported it in the answer to the write (or the read). A release is never
+   * added to a pull request that is `merged` or `closed`: the flow opens a new one. Undefined: open.
+   */
+  state?: 'open' | 'closed' | 'merged';
+  /** What the host gave up on while opening it (e.g. a draft the plan does not offer). */
+  warnings?: ReleaseWarning[];
+}
+
+/**
+ * Something the release did without: a label, reviewer, assignee, auto-merge or draft the host
+ * refused. The release itself (commit and pull request) stands; the warning says what to change.
+ */
+export interface ReleaseWarning {
+  /** What was refused, as the user asked for it. */
+  kind: 'labels' | 'reviewers' | 'assignees' | 'auto-merge' | 'draft' | 'milestone';
+  /** The host's own words and what to do. Never a secret. */
+  message: string;
+}
+
+/** Labels, reviewers, assignees and auto-merge: applied after the pull request exists, best effort. */
+export interface PullRequestExtras {
+  labels?: string[];
+  reviewers?: string[];
+  teamReviewers?: string[];
+  assignees?: string[];
+  autoMerge?: MergeMethod;
+  /** The number of the milestone to put the pull request in. */
+  milestone?: number;
+}
+
+export interface ExtrasResult {
+  warnings: ReleaseWarning[];
+  /** True when the host merged the pull request at once (auto-merge asked, nothing to wait for). */
+  merged?: boolean;
 }
 
 export interface ReadRequest {
@@ -150,8 +185,16 @@ export interface GitHost {
    * was read (compare-and-swap). Throws ReleaseConflictError when it moved.
    */
   commit(request: CommitRequest): Promise<CommitResult>;
-  /** Opens or updates the pull request, with labels, reviewers, assignees and auto-merge. */
+  /**
+   * Opens or updates the pull request, with labels, reviewers, assignees and auto-merge — unless the
+   * host implements applyExtras, in which case the flow sends those there and they are ignored here.
+   */
   upsertPullRequest?(request: PullRequestRequest): Promise<PullRequestInfo>;
+  /**
+   * Applies labels, reviewers, assignees and auto-merge to a pull request that exists. Never throws
+   * for a refusal of one of them: each becomes a warning (the release is already made).
+   */
+  applyExtras?(pullRequest: PullRequestInfo, extras: PullRequestExtras): Promise<ExtrasResult>;
   /** Closes a pull request after posting `comment` on it; `deleteBranch` also deletes its head branch. */
   closePullRequest?(
     pullRequest: PullRequestInfo,

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  branchNameProblem,
+  checkReleaseBranch,
   escapeMarkdown,
   formatMarker,
   formatPullRequestBody,
   parseMarker,
+  releaseBranchName,
   renderTemplate,
-  toBranchName,
   unifiedDiff,
 } from './text.js';
 
@@ -24,11 +26,51 @@ describe('templates', () => {
     );
   });
 
-  it('makes branch names git accepts', () => {
-    expect(toBranchName('release-abc1234')).toBe('release-abc1234');
-    expect(toBranchName('release web:1..2~x^y?*[z]\\')).toBe('release-web-1.2-x-y-z]-');
-    expect(toBranchName('/.release.lock')).toBe('release');
-    expect(toBranchName('a\u0001b')).toBe('a-b');
+  it('refuses branch names git refuses, by git check-ref-format rules, never rewriting them', () => {
+    for (const ok of ['release-abc1234', 'release/web/1.2.3', 'a@b', 'rel_1+2', 'x.lock.y']) {
+      expect(branchNameProblem(ok), ok).toBeUndefined();
+    }
+    const refused: [string, RegExp][] = [
+      ['', /empty/],
+      ['@', /"@"/],
+      ['HEAD', /HEAD/],
+      ['-x', /starts with "-"/],
+      ['/x', /starts or ends with "\/"/],
+      ['x/', /starts or ends with "\/"/],
+      ['a//b', /"\/\/"/],
+      ['a..b', /"\.\."/],
+      ['x.', /ends with "\."/],
+      ['a@{b', /"@\{"/],
+      ['a b', /a space/],
+      ['a\u0001b', /a control character/],
+      ['a\u007fb', /a control character/],
+      ['web:1', /":"/],
+      ['a~1', /"~"/],
+      ['a^1', /"\^"/],
+      ['a?', /"\?"/],
+      ['a*', /"\*"/],
+      ['a[1', /"\["/],
+      ['a\\b', /"\\"/],
+      ['x/.hidden', /part "\.hidden" starts with "\."/],
+      ['x/y.lock', /part "y\.lock" ends with "\.lock"/],
+    ];
+    for (const [name, reason] of refused) expect(branchNameProblem(name), name).toMatch(reason);
+  });
+
+  it('renders a branch template and refuses, before anything is read, one that git would refuse', () => {
+    expect(releaseBranchName('release-{sha}', values)).toBe('release-abc1234');
+    expect(() => releaseBranchName('release/{image}', values)).toThrow(
+      /^branch "release\/\{image\}" renders to "release\/gcr\.io\/p\/web:abc1234", which is not a branch name git accepts: it contains ":"/,
+    );
+    expect(() => releaseBranchName('release-{shaa}', values)).toThrow(
+      /unknown placeholder \{shaa\}; templates know \{sha\} \{app\}/,
+    );
+    expect(() => releaseBranchName('{base}', { ...values, base: '' })).toThrow(/it is empty/);
+  });
+
+  it('refuses a release branch equal to the base, pointing to --mode push', () => {
+    expect(() => checkReleaseBranch('main', 'main')).toThrow(/is the base branch.*--mode push/);
+    expect(() => checkReleaseBranch('release-1', 'main')).not.toThrow();
   });
 });
 

@@ -1,3 +1,4 @@
+import { UsageError } from '../errors.js';
 import type { AppCommit, CommitComparison } from './host.js';
 
 /** Values a branch, title or message template may use: `{sha}`, `{app}`, `{tag}`, `{image}`, `{base}`. */
@@ -16,16 +17,67 @@ export function renderTemplate(template: string, values: TemplateValues): string
   );
 }
 
-/** A git ref name made from a rendered template: characters git refuses become `-`. */
-export function toBranchName(rendered: string): string {
-  const cleaned = rendered
-    .replace(/[\s~^:?*[\\]+/g, '-')
-    .replace(/\p{Cc}+/gu, '-')
-    .replace(/\.{2,}/g, '.')
-    .replace(/@\{/g, '-')
-    .replace(/\/{2,}/g, '/')
-    .replace(/(^[./-]+)|([./]+$)|(\.lock$)/g, '');
-  return cleaned || 'release';
+/**
+ * Why git would refuse `name` as a branch, or undefined when it accepts it: the rules of
+ * `git check-ref-format --branch` (git-check-ref-format(1)), which GitHub and GitLab apply too.
+ */
+export function branchNameProblem(name: string): string | undefined {
+  if (name === '') return 'it is empty';
+  if (name === '@') return 'it is the single character "@"';
+  if (name === 'HEAD') return '"HEAD" names the current commit, not a branch';
+  if (name.startsWith('-')) return 'it starts with "-"';
+  if (name.startsWith('/') || name.endsWith('/')) return 'it starts or ends with "/"';
+  if (name.includes('//')) return 'it contains "//"';
+  if (name.endsWith('.')) return 'it ends with "."';
+  if (name.includes('..')) return 'it contains ".."';
+  if (name.includes('@{')) return 'it contains "@{"';
+  for (const c of name) {
+    const code = c.charCodeAt(0);
+    if (code > 0x20 && code !== 0x7f && !'~^:?*[\\'.includes(c)) continue;
+    const shown =
+      c === ' ' ? 'a space' : code <= 0x20 || code === 0x7f ? 'a control character' : `"${c}"`;
+    return `it contains ${shown} (git refuses spaces, control characters and ~ ^ : ? * [ \\)`;
+  }
+  for (const part of name.split('/')) {
+    if (part.startsWith('.')) return `its part "${part}" starts with "."`;
+    if (part.endsWith('.lock')) return `its part "${part}" ends with ".lock"`;
+  }
+  return undefined;
+}
+
+/**
+ * The release branch a template renders to; a UsageError before anything is read when git would
+ * refuse it. Never rewritten into another name: the user would not find the branch they named.
+ */
+export function releaseBranchName(template: string, values: TemplateValues): string {
+  const unknown = [...template.matchAll(/\{(\w+)\}/g)].find((m) => !Object.hasOwn(values, m[1]!));
+  if (unknown) {
+    throw new UsageError(
+      `branch "${template}": unknown placeholder ${unknown[0]}; templates know ${Object.keys(values)
+        .map((k) => `{${k}}`)
+        .join(' ')}`,
+      { input: 'branch' },
+    );
+  }
+  const name = renderTemplate(template, values);
+  const problem = branchNameProblem(name);
+  if (problem) {
+    const rendered = name === template ? '' : ` renders to "${name}", which`;
+    throw new UsageError(
+      `branch "${template}"${rendered} is not a branch name git accepts: ${problem}`,
+      { input: 'branch' },
+    );
+  }
+  return name;
+}
+
+/** A UsageError when a pull-request release would commit onto its own base branch. */
+export function checkReleaseBranch(branch: string, base: string): void {
+  if (branch !== base) return;
+  throw new UsageError(
+    `the release branch "${branch}" is the base branch: a pull request from ${base} into itself cannot be opened, and committing there is what --mode push is for. Use --mode push to commit straight onto ${base}, or a release branch such as "release-{sha}"`,
+    { input: 'branch' },
+  );
 }
 
 /**

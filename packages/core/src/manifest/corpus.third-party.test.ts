@@ -8,7 +8,8 @@ import { type ImageReference, parseImageReference } from '../image/reference.js'
 import { findImages, planImageEdits } from './editor.js';
 import type { FoundImage } from './types.js';
 
-// Real manifest files from public GitOps repositories (../shared/corpus, beside the clone in CI).
+// Real manifest files from public GitOps repositories (../shared/corpus): third-party data, so
+// .ci/run runs this when ../shared is beside the clone, not `npm test` (vitest project third-party).
 // Every image in every file is set to a new tag; the edit must touch those values and nothing else.
 
 function findCorpus(): string {
