@@ -1,19 +1,23 @@
 // pnpm bench:action — what the action costs a workflow before it does any work: the size of the
-// committed bundle, and the wall time of running it for a no-op against `node -e 0`.
+// committed bundle, the wall time of running it for a no-op against a Node floor that does the
+// same work without our code, against `node -e 0`, and its peak memory.
 //
 // The no-op: a dry run of create_release_pr whose image the manifest repository already deploys,
 // against the GitHub simulator on 127.0.0.1 (result `unchanged`, one read, nothing written). Each
 // round runs `node -e 0` and `node dist/action.cjs` back to back (interleaved, so load on the
 // machine hits both alike), under the same Node, the way the runner starts a node24 action.
 // Medians of the rounds; the ratio is what a workflow pays for the action's start-up and its read.
+// The floor (bundled like the action, same YAML library) sends the same requests the action sent,
+// recorded by the simulator, parses every YAML text in the answers and writes the same output.
 //
 // Options: --runs N (default 40)  --warmup N (default 3)
-// Last line: {"bench":"action","bundle_kib":K,"startup_vs_bare_node":X}
+// Last line: {"bench":"action","bundle_kib":K,"noop_vs_node_floor":X,"peak_rss_mib":M,…}
 import { execFile, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { peakRssMiB } from './bench-lib.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -49,15 +53,16 @@ async function startSimulatorProcess(files) {
     `import { startGitHubSimulator } from './sim.mjs';
 const sim = await startGitHubSimulator();
 await sim.createRepo('bench/manifests', JSON.parse(process.argv[2]));
-let recorded;
-sim.onRequest((r) => { recorded ??= r; });
+let recorded = [];
+sim.onRequest((r) => { recorded.push(r); });
 process.on('message', async (m) => {
-  if (m.do === 'clear') sim.clearRequests();
+  if (m.do === 'clear') { sim.clearRequests(); recorded = []; }
   if (m.do === 'stats')
     process.send({ requests: sim.requests.length, writes: sim.requests.filter((r) => r.write).length, recorded });
   if (m.do === 'close') await sim.close();
   if (m.do !== 'stats') process.send({ done: m.do }, () => m.do === 'close' && process.exit(0));
 });
+process.on('disconnect', () => process.exit(0)); // the bench died: do not outlive it
 process.send({ url: sim.url, graphqlUrl: sim.graphqlUrl, token: sim.tokens.write });
 `,
   );
@@ -142,7 +147,7 @@ const actionEnv = {
   INPUT_COMMAND: 'create_release_pr',
   'INPUT_GITHUB-TOKEN': sim.token,
   INPUT_REPO: 'bench/manifests',
-  INPUT_PATH: 'overlays/staging',
+  INPUT_PATHS: 'overlays/staging',
   INPUT_IMAGE: 'gcr.io/bench/app',
   'INPUT_DRY-RUN': 'true',
 };
@@ -173,30 +178,91 @@ function runStartupOnly() {
   });
 }
 
+// The floor: one action run's requests, recorded, then replayed by a bundled Node script.
+await sim.ask('clear');
+await runAction();
+const oneRun = (await sim.ask('stats')).recorded;
+const floorSource = join(work, 'floor.mjs');
+writeFileSync(
+  floorSource,
+  `import { appendFileSync, readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+const [url, token, requestsFile, output] = process.argv.slice(2);
+function texts(v, out) {
+  if (typeof v === 'string') { if (v.includes('\\n')) out.push(v); }
+  else if (v && typeof v === 'object') for (const x of Object.values(v)) texts(x, out);
+  return out;
+}
+(async () => {
+for (const r of JSON.parse(readFileSync(requestsFile, 'utf8'))) {
+  const res = await fetch(url + (r.kind === 'graphql' ? '/graphql' : r.path), {
+    method: r.method,
+    headers: { authorization: 'token ' + token, 'content-type': 'application/json' },
+    body: r.method === 'GET' ? undefined : JSON.stringify(r.body),
+  });
+  for (const t of texts(await res.json(), [])) parseAllDocuments(t);
+}
+appendFileSync(output, 'result<<EOF\\nunchanged\\nEOF\\n');
+})();
+`,
+);
+const floorBundle = join(work, 'floor.cjs');
+await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: [floorSource],
+  outfile: floorBundle,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: true,
+  nodePaths: [join(root, 'packages/core/node_modules')],
+  logLevel: 'warning',
+});
+const requestsFile = join(work, 'requests.json');
+writeFileSync(requestsFile, JSON.stringify(oneRun));
+async function runFloor() {
+  writeFileSync(files.output, '');
+  const ms = await timedRun(
+    process.execPath,
+    [floorBundle, sim.url, sim.token, requestsFile, files.output],
+    bareEnv,
+    work,
+  );
+  if (!readFileSync(files.output, 'utf8').includes('unchanged'))
+    throw new Error('the floor wrote no output');
+  return ms;
+}
+
 log(`node ${process.version} (${process.execPath})`);
 log(`bundle: ${BUNDLE} ${bundleKib.toFixed(1)} KiB`);
 for (let i = 0; i < WARMUP; i++) {
   await runBare();
+  await runFloor();
   await runAction();
 }
-await sim.ask('clear');
 const bare = [];
+const floor = [];
 const action = [];
+const contenders = [
+  [bare, runBare],
+  [floor, runFloor],
+  [action, runAction],
+];
+await sim.ask('clear');
 for (let i = 0; i < RUNS; i++) {
-  // Alternate which goes first, so neither always follows the other.
-  if (i % 2 === 0) {
-    bare.push(await runBare());
-    action.push(await runAction());
-  } else {
-    action.push(await runAction());
-    bare.push(await runBare());
+  // Rotate which goes first, so none always follows another.
+  for (let k = 0; k < contenders.length; k++) {
+    const [times, fn] = contenders[(i + k) % contenders.length];
+    times.push(await fn());
   }
 }
 const stats = await sim.ask('stats');
-const requests = stats.requests / RUNS;
+// The floor's requests are the simulator's too: count the action's alone.
+const requests = (stats.requests - oneRun.length * RUNS) / RUNS;
 const writes = stats.writes;
 // The simulator's own share of the no-op: its answer to the action's request, replayed.
-const recorded = stats.recorded;
+const recorded = oneRun[0];
 const startupOnly = [];
 const replay = [];
 for (let i = 0; i < RUNS; i++) {
@@ -210,6 +276,8 @@ for (let i = 0; i < RUNS; i++) {
   await res.text();
   replay.push(Number(process.hrtime.bigint() - start) / 1e6);
 }
+for (const f of Object.values(files)) writeFileSync(f, '');
+const peak = await peakRssMiB([BUNDLE], { env: actionEnv, cwd: work });
 await sim.ask('close');
 rmSync(work, { recursive: true, force: true });
 
@@ -228,10 +296,25 @@ log(
 log(
   `start-up alone (fails on a missing input, no request): median ${median(startupOnly).toFixed(1)} ms = ${(median(startupOnly) / bareMs).toFixed(2)} x node -e 0`,
 );
+const floorMs = median(floor);
+log(
+  `node floor (same requests, same YAML parse, same output): median ${floorMs.toFixed(1)} ms (min ${Math.min(...floor).toFixed(1)})`,
+);
 console.log(
   JSON.stringify({
     bench: 'action',
     bundle_kib: Math.round(bundleKib * 10) / 10,
-    startup_vs_bare_node: Math.round((actionMs / bareMs) * 100) / 100,
+    noop_vs_node_floor: Math.round((actionMs / floorMs) * 100) / 100,
+    peak_rss_mib: peak,
+    noop_ms: Math.round(actionMs * 10) / 10,
+    floor_ms: Math.round(floorMs * 10) / 10,
+    bare_node_ms: Math.round(bareMs * 10) / 10,
+    noop_vs_bare_node: Math.round((actionMs / bareMs) * 100) / 100,
+    requests_per_run: requests,
+    runs: RUNS,
+    loadavg: (await import('node:os'))
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
   }),
 );

@@ -1,36 +1,55 @@
 #!/usr/bin/env node
-// pnpm bench:edit — set-image over a generated 5,000-file manifest repository, in one process,
-// against (a) the seed pipelines' way, Python `yq -y` once per file (a 200-file sample, compared
-// per file), and (b) the floor: reading and parsing the same files with the same YAML library in
-// one process, editing nothing. Ratios within one run; the last line is one JSON object.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+// pnpm bench:edit — set-image on real workloads: Deployments with init containers and sidecars
+// (multi-document, with their Service), kustomizations and Helm values files, every one of which
+// deploys the released image once, so every file scanned is a file edited (checked each run).
+//
+// Contenders, interleaved within each measurement:
+// - one release (the pipeline's real job: one app directory, three files) as whole processes:
+//   `set-image` against Python yq run once per file with `-i` (the seed pipelines' way, its result
+//   parsed and checked), and against `node -e 0`;
+// - a whole tree of 100, 1,000 and 10,000 files: `set-image` against the parse-and-write floor, a
+//   bundled script that walks the same tree, parses every file with the same YAML library call
+//   and writes every edited file's bytes the same way (temporary file, then rename) — all but the
+//   edit itself;
+// - peak memory of set-image on the largest tree.
+//
+// Options: --files 100,1000,10000 --runs 5 --release-runs 10 --yq-sample 30
+// Last line: {"bench":"edit","one_release_vs_bare_node":X,"vs_parse_write_floor":Y,
+//   "vs_yq_per_edited_file":Z,"peak_rss_mib":M,…}
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
+import { parseAllDocuments } from 'yaml';
+import {
+  interleaved,
+  listOption,
+  load,
+  log,
+  option,
+  peakRssMiB,
+  ratio,
+  report,
+  root,
+  run,
+  stats,
+  timed,
+} from './bench-lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli.cjs');
-const FILES = Number(process.env.BENCH_FILES ?? 5000);
-const YQ_SAMPLE = Number(process.env.BENCH_YQ_SAMPLE ?? 200);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SIZES = listOption('files', [100, 1000, 10_000]);
+const RUNS = option('runs', 5);
+const RELEASE_RUNS = option('release-runs', 10);
+const YQ_SAMPLE = option('yq-sample', 30);
+const CLI = join(root, 'dist', 'cli.cjs');
 const IMAGE = 'gcr.io/bench-project/app';
 
-function deployment(i) {
-  const containers = [
-    `        - name: app\n          image: ${i % 3 === 0 ? IMAGE : `gcr.io/bench-project/svc-${i % 50}`}:v1  # set by CI`,
-    `          ports:\n            - containerPort: 8080\n          resources:\n            limits: { cpu: 500m, memory: 256Mi }`,
-  ];
-  if (i % 4 === 0)
-    containers.push(`        - name: sidecar\n          image: fluent/fluent-bit:3.1`);
-  return `# Service ${i}
+const deployment = (i, tag) => `# Service ${i}: the app, a migration init container, a log sidecar
 apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: svc-${i}
-  labels:
-    app: svc-${i}
+  labels: {app: svc-${i}}
 spec:
   replicas: ${1 + (i % 3)}
   selector:
@@ -41,7 +60,19 @@ spec:
       labels:
         app: svc-${i}
     spec:
-${containers.join('\n')}
+      initContainers:
+        - name: migrate
+          image: gcr.io/bench-project/migrate-${i % 20}:v3
+          args: ["--up"]
+      containers:
+        - name: log-shipper
+          image: fluent/fluent-bit:3.1
+        - name: app
+          image: ${IMAGE}:${tag}  # set by CI
+          ports:
+            - containerPort: 8080
+          resources:
+            limits: { cpu: 500m, memory: 256Mi }
 ---
 apiVersion: v1
 kind: Service
@@ -54,28 +85,30 @@ spec:
     - port: 80
       targetPort: 8080
 `;
-}
 
-function kustomization(i) {
-  return `apiVersion: kustomize.config.k8s.io/v1beta1
+const kustomization = (i, tag) => `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 namespace: env-${i % 7}
 resources:
-  - ../base
+  - deployment.yaml
 images:
-  - name: ${i % 2 === 0 ? IMAGE : `gcr.io/bench-project/svc-${i % 50}`}
-    newTag: "v1"
+  - name: gcr.io/bench-project/migrate-${i % 20}
+    newTag: v3
+  - name: ${IMAGE}
+    newTag: "${tag}"
 `;
-}
 
-function values(i) {
-  return `# Values for chart ${i}
+const values = (i, tag) => `# Values for chart ${i}
 replicaCount: 2
 image:
   registry: gcr.io
-  repository: ${i % 2 === 0 ? 'bench-project/app' : `bench-project/svc-${i % 50}`}
-  tag: "v1"
+  repository: bench-project/app
+  tag: "${tag}"
   pullPolicy: IfNotPresent
+migrations:
+  image:
+    repository: gcr.io/bench-project/migrate-${i % 20}
+    tag: v3
 service:
   type: ClusterIP
   port: 80
@@ -85,114 +118,195 @@ ingress:
     - host: svc-${i}.example.com
       paths: ["/"]
 `;
-}
 
+// What the seed pipelines run per file (Python yq, jq syntax), and where to check the result.
 const kinds = [
   {
     name: 'deployment.yaml',
     make: deployment,
-    yq: '.spec.template.spec.containers[0].image |= "X"',
+    yq: (tag) =>
+      `if .kind == "Deployment" then .spec.template.spec.containers[1].image = "${IMAGE}:${tag}" else . end`,
+    value: (docs) => docs[0].spec.template.spec.containers[1].image.split(':')[1],
   },
-  { name: 'kustomization.yaml', make: kustomization, yq: '.images[0].newTag |= "X"' },
-  { name: 'values.yaml', make: values, yq: '.image.tag |= "X"' },
+  {
+    name: 'kustomization.yaml',
+    make: kustomization,
+    yq: (tag) => `.images[1].newTag = "${tag}"`,
+    value: (docs) => docs[0].images[1].newTag,
+  },
+  {
+    name: 'values.yaml',
+    make: values,
+    yq: (tag) => `.image.tag = "${tag}"`,
+    value: (docs) => docs[0].image.tag,
+  },
 ];
 
-const dir = mkdtempSync(join(tmpdir(), 'bench-edit-'));
-const tree = join(dir, 'manifests');
-const paths = [];
-for (let i = 0; i < FILES; i++) {
-  const kind = kinds[i % kinds.length];
-  const sub = join(tree, `apps/app-${Math.floor(i / 3)}`);
-  mkdirSync(sub, { recursive: true });
-  const path = join(sub, kind.name);
-  writeFileSync(path, kind.make(i));
-  paths.push({ path, kind });
+const work = mkdtempSync(join(tmpdir(), 'bench-edit-'));
+
+/** A tree of `count` files (whole app directories of three), each deploying IMAGE once. */
+function makeTree(count) {
+  const tree = join(work, `tree-${count}`);
+  const files = [];
+  for (let i = 0; i < count; i++) {
+    const kind = kinds[i % kinds.length];
+    const dir = join(tree, `apps/app-${Math.floor(i / kinds.length)}`);
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, kind.name);
+    writeFileSync(path, kind.make(i, 'v0'));
+    files.push({ path, kind });
+  }
+  return { tree, files };
 }
 
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-function time(fn) {
-  const start = now();
-  fn();
-  return now() - start;
+/** Every file holds `tag` where the image is deployed (parsed, not grepped). */
+function verify(files, tag, who) {
+  for (const { path, kind } of files) {
+    const docs = parseAllDocuments(readFileSync(path, 'utf8')).map((d) => d.toJS());
+    const got = kind.value(docs);
+    if (got !== tag) throw new Error(`${who}: ${path} holds ${got}, not ${tag}`);
+  }
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-// (b) the floor: a fresh process that reads and parses every file with the same library.
-const yamlEntry = createRequire(join(root, 'packages/core/package.json')).resolve('yaml');
-const floorScript = `
-const fs = require('node:fs'), path = require('node:path'), YAML = require(${JSON.stringify(yamlEntry)});
-function walk(d) { for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-  const p = path.join(d, e.name);
-  if (e.isDirectory()) walk(p); else if (/\\.ya?ml$/.test(e.name)) YAML.parseAllDocuments(fs.readFileSync(p, 'utf8'));
-} }
-walk(process.argv[1]);`;
-const runFloor = () => execFileSync(process.execPath, ['-e', floorScript, tree]);
+// The floor, bundled like the CLI (one file, same library): walk, read, parse every file, and
+// write each file that deploys the image (its name is in the text) back through a temporary file and a rename.
+const floorSource = join(work, 'floor.mjs');
+writeFileSync(
+  floorSource,
+  `import { openSync, writeSync, closeSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+const image = process.argv[3];
+let written = 0;
+function walk(dir) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p);
+    else if (/\\.ya?ml$/.test(e.name)) {
+      const text = readFileSync(p, 'utf8');
+      parseAllDocuments(text);
+      if (text.includes(image)) {
+        const temp = join(dir, '.' + e.name + '.floor.tmp');
+        const fd = openSync(temp, 'wx', 0o644);
+        writeSync(fd, text);
+        closeSync(fd);
+        renameSync(temp, p);
+        written++;
+      }
+    }
+  }
+}
+walk(process.argv[2]);
+process.stdout.write(String(written));
+`,
+);
+const floorBundle = join(work, 'floor.cjs');
+await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: [floorSource],
+  outfile: floorBundle,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  minify: true,
+  nodePaths: [join(root, 'packages/core/node_modules')],
+  logLevel: 'warning',
+});
 
-// Ours: one set-image process over the whole tree; alternate tags so every round edits.
-let round = 0;
-const runOurs = () => {
-  const r = spawnSync(process.execPath, [cli, 'set-image', `${IMAGE}:r${round++}`, tree], {
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`set-image failed:\n${r.stderr}`);
-  return r.stdout;
-};
+let serial = 0;
+const nextTag = () => `r${(serial++).toString(36).padStart(5, '0')}`;
 
-// The same run planned but not written: parse + edit, without the atomic writes.
-const runDry = () => {
-  const r = spawnSync(
-    process.execPath,
-    [cli, 'set-image', `${IMAGE}:dry`, tree, '--dry-run', '--json'],
-    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+async function setImage(target, files) {
+  const tag = nextTag();
+  const ms = await timed(() =>
+    run(process.execPath, [CLI, 'set-image', `${IMAGE}:${tag}`, target]),
   );
-  if (r.status !== 0) throw new Error(`set-image --dry-run failed:\n${r.stderr}`);
-};
-
-const first = runOurs();
-const changed = Number(first.match(/Updated (\d+) image/)?.[1] ?? 0);
-const ours = [];
-const floor = [];
-const dry = [];
-for (let i = 0; i < ROUNDS; i++) {
-  // Interleaved so that machine noise hits both alike.
-  floor.push(time(runFloor));
-  ours.push(time(runOurs));
-  dry.push(time(runDry));
+  verify(files, tag, 'set-image');
+  return ms;
 }
 
-// (a) Python yq, as the seed pipeline runs it: one process per file.
-const sample = paths.filter((_, i) => i % Math.floor(FILES / YQ_SAMPLE) === 0).slice(0, YQ_SAMPLE);
-const hasYq = spawnSync('yq', ['--version'], { encoding: 'utf8' }).status === 0;
-let yqPerFile;
-if (hasYq) {
-  const yqTotal = time(() => {
-    for (const { path, kind } of sample) execFileSync('yq', ['-y', kind.yq, path]);
+// 1. One release: one app directory of three files, as whole processes.
+const release = makeTree(kinds.length);
+const releaseDir = join(release.tree, 'apps/app-0');
+const loadRelease = load();
+const releaseTimes = await interleaved(['ours', 'yq', 'node'], RELEASE_RUNS, async (name) => {
+  if (name === 'ours') return setImage(releaseDir, release.files);
+  if (name === 'node') return timed(() => run(process.execPath, ['-e', '0']));
+  const tag = nextTag();
+  const ms = await timed(async () => {
+    for (const { path, kind } of release.files) await run('yq', ['-y', '-i', kind.yq(tag), path]);
   });
-  yqPerFile = yqTotal / sample.length;
+  verify(release.files, tag, 'yq -i');
+  return ms;
+});
+const releaseStats = Object.fromEntries(
+  Object.entries(releaseTimes).map(([k, v]) => [k, stats(v)]),
+);
+log(
+  `one release (3 files): set-image ${releaseStats.ours.median_ms} ms [${releaseStats.ours.min_ms}–${releaseStats.ours.max_ms}], ` +
+    `yq -i ×3 ${releaseStats.yq.median_ms} ms, node -e 0 ${releaseStats.node.median_ms} ms (load ${loadRelease} → ${load()})`,
+);
+
+// 2. Whole trees against the floor.
+const scaling = [];
+let largest;
+for (const size of SIZES) {
+  const { tree, files } = makeTree(size);
+  const loadBefore = load();
+  const times = await interleaved(['ours', 'floor'], RUNS, async (name) => {
+    if (name === 'ours') return setImage(tree, files);
+    let written = '';
+    const ms = await timed(async () => {
+      written = (await run(process.execPath, [floorBundle, tree, 'bench-project/app'])).stdout;
+    });
+    if (Number(written) !== files.length)
+      throw new Error(`floor wrote ${written} of ${files.length}`);
+    return ms;
+  });
+  const ours = stats(times.ours);
+  const floor = stats(times.floor);
+  scaling.push({
+    files: size,
+    edited: files.length,
+    set_image: ours,
+    floor,
+    ms_per_file: Math.round((ours.median_ms / size) * 1000) / 1000,
+    vs_floor: ratio(ours.median_ms, floor.median_ms),
+    loadavg: [loadBefore, load()],
+  });
+  log(
+    `${size} files: set-image ${ours.median_ms} ms [${ours.min_ms}–${ours.max_ms}], floor ${floor.median_ms} ms [${floor.min_ms}–${floor.max_ms}] (load ${loadBefore} → ${load()})`,
+  );
+  largest = { size, tree, files, ours };
 }
 
-const oursMs = median(ours);
-const floorMs = median(floor);
-const oursPerFile = oursMs / FILES;
-const fileCount = readdirSync(join(tree, 'apps')).length;
-console.log(`files: ${FILES} in ${fileCount} directories; images changed per run: ${changed}`);
-console.log(
-  `set-image, whole tree, one process: median ${oursMs.toFixed(0)} ms (${oursPerFile.toFixed(3)} ms/file) over ${ROUNDS} runs`,
+// 3. Python yq per edited file, on a sample of the largest tree (every file there is edited).
+const step = Math.max(1, Math.floor(largest.files.length / YQ_SAMPLE));
+const sample = largest.files.filter((_, i) => i % step === 0).slice(0, YQ_SAMPLE);
+const yqTag = nextTag();
+const yqMs = await timed(async () => {
+  for (const { path, kind } of sample) await run('yq', ['-y', '-i', kind.yq(yqTag), path]);
+});
+verify(sample, yqTag, 'yq -i');
+const yqPerFile = yqMs / sample.length;
+const oursPerFile = largest.ours.median_ms / largest.files.length;
+log(
+  `yq -y -i once per file: ${yqPerFile.toFixed(1)} ms/file (${sample.length} files); set-image ${oursPerFile.toFixed(3)} ms per edited file`,
 );
-console.log(`parse floor, same files, same library: median ${floorMs.toFixed(0)} ms`);
-const dryMs = median(dry);
-console.log(
-  `set-image --dry-run (parse and edit, no writes): median ${dryMs.toFixed(0)} ms = ${(dryMs / floorMs).toFixed(2)}x the floor`,
-);
-if (hasYq)
-  console.log(`yq -y once per file (${sample.length} files): ${yqPerFile.toFixed(1)} ms/file`);
-else console.log('yq not installed (apt-get install yq): vs_yq_per_file not measured');
-rmSync(dir, { recursive: true, force: true });
-console.log(
-  JSON.stringify({
-    bench: 'edit',
-    files: FILES,
-    vs_yq_per_file: hasYq ? Number((yqPerFile / oursPerFile).toFixed(1)) : null,
-    vs_parse_floor: Number((oursMs / floorMs).toFixed(2)),
-  }),
-);
+
+const peak = await peakRssMiB([CLI, 'set-image', `${IMAGE}:${nextTag()}`, largest.tree]);
+rmSync(work, { recursive: true, force: true });
+
+const head = scaling.at(-1);
+report({
+  bench: 'edit',
+  one_release_ms: releaseStats.ours.median_ms,
+  one_release_vs_yq: ratio(releaseStats.yq.median_ms, releaseStats.ours.median_ms),
+  one_release_vs_bare_node: ratio(releaseStats.ours.median_ms, releaseStats.node.median_ms),
+  vs_parse_write_floor: head.vs_floor,
+  vs_yq_per_edited_file: Math.round(yqPerFile / oursPerFile),
+  peak_rss_mib: peak,
+  files: head.files,
+  one_release: releaseStats,
+  scaling,
+});

@@ -3,7 +3,7 @@
 // plus this project's rules for secrets and parameters.
 //
 //   node scripts/check-orb.mjs [--orb orb/orb.yml] [--src orb/src]
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Ajv from 'ajv';
@@ -260,13 +260,19 @@ export function checkOrb({ orbFile = ORB_FILE, srcDir = ORB_SRC, schema = true }
   for (const [name, example] of Object.entries(schema ? (packed.examples ?? {}) : {})) {
     if (example?.usage) problems.push(...validateSchema(example.usage, `examples.${name}.usage`));
   }
-  // The application's example config uses the orb the same way; CircleCI would refuse it first.
-  const appConfig = join(root, 'examples/circleci/config.yml');
-  if (schema && existsSync(appConfig)) {
+  // The application's example configs use the orb the same way; CircleCI would refuse them first.
+  const examplesDir = join(root, 'examples/circleci');
+  const appConfigs =
+    schema && existsSync(examplesDir)
+      ? readdirSync(examplesDir)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .sort()
+      : [];
+  for (const file of appConfigs) {
     problems.push(
       ...validateSchema(
-        YAML.parse(readFileSync(appConfig, 'utf8')),
-        'examples/circleci/config.yml',
+        YAML.parse(readFileSync(join(examplesDir, file), 'utf8')),
+        `examples/circleci/${file}`,
       ),
     );
   }

@@ -4,7 +4,12 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { actionlintProblems, ourActionProblems, root } from './workflow-lint.js';
+import {
+  actionlintProblems,
+  ourActionProblems,
+  root,
+  snippetStepProblems,
+} from './workflow-lint.js';
 
 const examples = join(root, 'examples/github');
 
@@ -106,5 +111,22 @@ describe('README.md, GitHub Actions section', () => {
     const doc = readFileSync(join(root, 'README.md'), 'utf8');
     for (const name of ['github-token', 'skip-existing', 'close-superseded', 'pull-request-url'])
       expect(doc).toContain(`| \`${name}\``);
+  });
+
+  it("its YAML snippets give each action it uses only that action's inputs, required ones included", () => {
+    const doc = readFileSync(join(root, 'README.md'), 'utf8');
+    const snippets = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((m) => m[1]!)
+      .filter((text) => /uses: gitops-release\//.test(text));
+    expect(snippets.length).toBeGreaterThanOrEqual(2);
+    expect(snippets.flatMap(snippetStepProblems)).toEqual([]);
+    // A step given another command's input would fail here:
+    expect(
+      snippetStepProblems(
+        '- uses: gitops-release/gitops-release/create-release-pr@v1\n  with: { repo: o/m, paths: p, image: i, context: . }',
+      ),
+    ).toEqual([
+      'gitops-release/gitops-release/create-release-pr@v1: input "context" is not in its action.yml',
+    ]);
   });
 });

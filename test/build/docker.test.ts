@@ -183,10 +183,18 @@ describe('build-and-push-image with docker', () => {
   });
 
   it('an invalid image name says what is wrong with it', async () => {
-    const r = await cli(['--image', `${registry.host}/Team/Web`]);
+    const r = await cli(['--image', `${registry.host}/team/we!b`]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--image');
-    expect(r.stderr).toContain('must be lowercase');
+    expect(r.stderr).toContain('may hold only lowercase letters, digits and single separators');
+  });
+
+  it('upper case in the name (a mixed-case github.repository owner) is lowercased, with a notice', async () => {
+    const r = await cli(['--image', `${registry.host}/Team/Web`, '--dry-run']);
+    expect(r.stderr).toContain(
+      `notice: --image "${registry.host}/Team/Web" has upper-case letters, which registries refuse in an image name: using "${registry.host}/team/web"`,
+    );
+    expect(r.code, r.stderr).toBe(0);
   });
 
   it('a failing RUN step fails with the builder’s last lines', async () => {

@@ -226,10 +226,12 @@ describe('pack-orb', () => {
       'build_and_push_image',
       'create_release_pr',
       'install_cli',
+      'promote',
     ]);
     expect(Object.keys(orb.jobs as object).sort()).toEqual([
       'build_and_push_image',
       'create_release_pr',
+      'promote',
     ]);
     const commands = orb.commands as Record<string, { steps: { run: { command: string } }[] }>;
     const run = commands.create_release_pr!.steps[1]!.run;

@@ -45,6 +45,11 @@ export interface RunnerOptions {
   /** The machine's variables the steps inherit (PATH, DOCKER_HOST, ...). */
   machineEnv?: Record<string, string>;
   stepTimeoutMs?: number;
+  /**
+   * Whether a person approves a `type: approval` job (default: no one does, so the jobs that
+   * require it stay blocked, as on CircleCI until someone clicks Approve).
+   */
+  approve?: (job: string) => boolean;
 }
 
 export interface StepResult {
@@ -88,6 +93,8 @@ interface PlainStep {
 
 interface ExpandedJob {
   name: string;
+  /** A `type: approval` job: it runs nothing and waits for a person. */
+  approval?: boolean;
   executor: ExecutorInfo;
   environment: Record<string, string>;
   workingDirectory?: string;
@@ -403,6 +410,19 @@ export class OfflineRunner {
           : [];
     if (typeof ref !== 'string') throw new OrbConfigError(`${where}: not a job`);
     const invocation = (isMap(raw) ? raw : {}) as Map_;
+    if (invocation.type === 'approval') {
+      // https://circleci.com/docs/workflows/#holding-a-workflow-for-a-manual-approval
+      return {
+        name: typeof invocation.name === 'string' ? invocation.name : ref,
+        approval: true,
+        executor: { kind: 'none' },
+        environment: {},
+        steps: [],
+        contexts: [],
+        requires: ((invocation.requires ?? []) as unknown[]).map(String),
+        filtered: !this.branchAllowed(invocation.filters),
+      };
+    }
     const found = this.resolve('jobs', ref, { source: this.config });
     if (!found) throw new OrbConfigError(`${where}: no job named ${ref}`);
     const def = found.def as Map_;
@@ -503,6 +523,16 @@ export class OfflineRunner {
         results.set(job.name, {
           name: job.name,
           status: job.filtered ? 'filtered' : 'blocked',
+          executor: job.executor,
+          steps: [],
+        });
+        continue;
+      }
+      if (job.approval) {
+        const approved = this.options.approve?.(job.name) ?? false;
+        results.set(job.name, {
+          name: job.name,
+          status: approved ? 'success' : 'blocked',
           executor: job.executor,
           steps: [],
         });

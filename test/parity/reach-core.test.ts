@@ -253,7 +253,7 @@ async function cliRequest(command: CommandName, argv: string[], env: Record<stri
   const io = { stdout: () => {}, stderr: () => {}, env, cwd: CWD };
   return command === 'build_and_push_image'
     ? cliBuildRequest(args, io, buildPlaces(args, io))
-    : cliReleaseRequest(args, io);
+    : cliReleaseRequest(args, io, 'github');
 }
 
 function hasCliFlag(name: InputName, command: CommandName): boolean {

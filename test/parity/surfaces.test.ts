@@ -12,6 +12,8 @@ import {
   CLI_ONLY,
   COMMANDS,
   type CommandName,
+  GITLAB_ONLY,
+  gitlabName,
   INPUTS,
   type InputName,
   type InputSpec,
@@ -138,10 +140,33 @@ describe.each(COMMANDS)('%s', (command) => {
   });
 });
 
-describe('the GitLab CI/CD component', () => {
-  it('has no templates yet, or its inputs are held to the spec (issue 12 adds it)', () => {
-    // When templates/ lands, its spec:inputs join this test like the orb's parameters.
-    const dir = join(root, 'templates');
-    expect(existsSync(dir) ? 'present: add it to the parity test' : 'absent').toBe('absent');
+/** The inputs of the GitLab CI/CD component's template for a command (its first YAML document). */
+function gitlabInputs(command: CommandName): string[] | undefined {
+  const file = join(root, 'templates', `${command}.yml`);
+  if (!existsSync(file)) return undefined;
+  const [header] = YAML.parseAllDocuments(readFileSync(file, 'utf8'));
+  return Object.keys((header?.toJSON() as { spec?: { inputs?: object } })?.spec?.inputs ?? {});
+}
+
+describe.each(COMMANDS)('the GitLab CI/CD component, %s', (command) => {
+  const inputs = gitlabInputs(command);
+  // Issue 12 adds templates/; until a command's template exists there is nothing to hold to the spec.
+  it(inputs ? 'has every input of the spec, or a reason' : 'has no template yet', () => {
+    if (!inputs) {
+      expect(existsSync(join(root, 'templates', `${command}.yml`))).toBe(false);
+      return;
+    }
+    const problems: string[] = [];
+    for (const name of inputsOf(command)) {
+      const gl = gitlabName(name);
+      const reason = spec(name).notIn?.[command]?.gitlab;
+      if (isAbsent(gl)) continue;
+      if (!inputs.includes(gl) && !reason) problems.push(`${name}: the component has no ${gl}`);
+    }
+    const claimed = new Set(inputsOf(command).map(gitlabName));
+    for (const input of inputs)
+      if (!claimed.has(input) && !GITLAB_ONLY[input])
+        problems.push(`component input ${input} is no input of the spec`);
+    expect(problems).toEqual([]);
   });
 });

@@ -92,6 +92,29 @@ describe('create-release-pr over git http-backend', () => {
     expect(repo.log('release-abc1234')).toHaveLength(before + 1);
   });
 
+  it('reads and pushes a release in 6 HTTP requests: protocol v2 from one advertisement', async () => {
+    const from = server.log.length;
+    const r = await runCli(
+      [...base(), '--path', 'overlays/staging', '--image', 'gcr.io/p/web:a060606', '--json'],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).result).toBe('pushed');
+    // From the server's own log: the capability advertisement, ls-refs, the fetch of commits and
+    // trees, the fetch of the target blobs, then git push's advertisement and its pack.
+    expect(server.log.slice(from).map((e) => `${e.method} ${e.service} ${e.status}`)).toEqual([
+      'GET git-upload-pack 200',
+      'POST git-upload-pack 200',
+      'POST git-upload-pack 200',
+      'POST git-upload-pack 200',
+      'GET git-receive-pack 200',
+      'POST git-receive-pack 200',
+    ]);
+    expect(repo.show('release-a060606', 'overlays/staging/kustomization.yaml')).toContain(
+      'newTag: a060606',
+    );
+  });
+
   it('lands all of 10 concurrent pushes of 10 different images into one file', async () => {
     const runs = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>

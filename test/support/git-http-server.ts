@@ -14,6 +14,8 @@ export interface GitHttpServerOptions {
   token?: string;
   /** Milliseconds added before each response. */
   latencyMs?: number;
+  /** Awaited before each request is served: a test lands another writer's push in a race. */
+  onRequest?: (entry: GitRequestLogEntry) => void | Promise<void>;
 }
 
 export interface GitRequestLogEntry {
@@ -30,6 +32,8 @@ export interface GitHttpServer {
   log: GitRequestLogEntry[];
   /** Requests that change refs (git-receive-pack POSTs). */
   pushes(): number;
+  /** Changes the latency added to later requests. */
+  setLatency(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -45,7 +49,8 @@ function authorized(req: IncomingMessage, token: string | undefined): boolean {
   return bearer?.[1] === token;
 }
 
-export async function startGitHttpServer(options: GitHttpServerOptions): Promise<GitHttpServer> {
+export async function startGitHttpServer(given: GitHttpServerOptions): Promise<GitHttpServer> {
+  const options = { ...given };
   const log: GitRequestLogEntry[] = [];
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -57,7 +62,10 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
     const service = url.searchParams.get('service') ?? url.pathname.match(/(git-[a-z-]+)$/)?.[1];
     if (service) entry.service = service;
     log.push(entry);
-    const respond = () => handle(req, res, url, entry, options);
+    const serve = () => handle(req, res, url, entry, options);
+    const respond = options.onRequest
+      ? () => void Promise.resolve(options.onRequest?.(entry)).then(serve)
+      : serve;
     if (options.latencyMs) setTimeout(respond, options.latencyMs);
     else respond();
   });
@@ -67,6 +75,9 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
     url: `http://127.0.0.1:${port}`,
     log,
     pushes: () => log.filter((e) => e.method === 'POST' && e.service === 'git-receive-pack').length,
+    setLatency: (ms) => {
+      options.latencyMs = ms;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

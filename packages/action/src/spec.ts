@@ -5,6 +5,11 @@
 // parity test (test/parity/) holds the CLI's options, the orb's parameters and core's request
 // fields to it. An option a surface lacks says why, next to it.
 //
+// To add an option: add it to INPUTS (or give a reason where a surface lacks it), read it in
+// inputs.ts and pass it in the command's request (commands/*.ts), add the CLI flag and the orb
+// parameter, run `pnpm build` (writes the action.yml files) and `node scripts/action-docs.mjs`,
+// and give it a sample in test/parity/reach-core.test.ts. A new command: COMMANDS, CLI_COMMAND.
+//
 // Names: one per idea, the CLI's spelling in each surface's case (`--app-repo`, `app-repo`,
 // `app_repo`); a repeatable flag is a list input and takes the plural (`--path` → `paths`). Any
 // other difference is written down as `rename` with its reason.
@@ -53,6 +58,8 @@ export interface InputSpec {
   cli: string[] | Absent;
   /** The orb parameter; default: the input's name in snake_case. */
   orb?: string | Absent;
+  /** The GitLab CI/CD component's input (templates/); default: the orb's name. */
+  gitlab?: string | Absent;
   /** Why a name differs from the CLI's spelling (the parity test asks for it). */
   rename?: string;
   /**
@@ -61,7 +68,7 @@ export interface InputSpec {
    */
   core: string | Absent | Record<CommandName, string | Absent>;
   /** A surface that has the option for one command but not the other, and why. */
-  notIn?: Partial<Record<CommandName, { cli?: string; orb?: string }>>;
+  notIn?: Partial<Record<CommandName, { cli?: string; orb?: string; gitlab?: string }>>;
 }
 
 const ISSUE_13 =
@@ -602,6 +609,19 @@ export const ORB_ONLY: Record<CommandName, Record<string, string>> = {
     quiet: "the CLI's --quiet; the Action's progress is folded into a log group instead",
   },
 };
+
+/** GitLab component inputs no Action input carries, and why: where and how the job runs. */
+export const GITLAB_ONLY: Record<string, string> = {
+  stage: 'the stage of the pipeline the job runs in, a GitLab notion',
+  job_image: 'the image the job runs in; a GitHub step and an orb executor choose theirs elsewhere',
+  cli: 'how the job runs the CLI (npx @gitops-release/cli@1, or node PATH); the Action and the orb carry it',
+};
+
+/** The GitLab component's input of an input, or why there is none. */
+export function gitlabName(name: InputName): string | Absent {
+  const spec: InputSpec = INPUTS[name];
+  return spec.gitlab ?? orbName(name);
+}
 
 export interface OutputSpec {
   for: CommandName | 'all';

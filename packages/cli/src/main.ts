@@ -3,6 +3,7 @@ import { type Command, type Io, parseCommandArgs } from './command.js';
 import { buildAndPushImageCommand } from './commands/build-and-push-image.js';
 import { createReleasePrCommand } from './commands/create-release-pr.js';
 import { findImagesCommand } from './commands/find-images.js';
+import { promoteCommand } from './commands/promote.js';
 import { setImageCommand } from './commands/set-image.js';
 import { escapeControl } from './terminal.js';
 
@@ -14,6 +15,7 @@ export const commands: readonly Command[] = [
   findImagesCommand,
   buildAndPushImageCommand,
   createReleasePrCommand,
+  promoteCommand,
 ];
 
 function overview(): string {

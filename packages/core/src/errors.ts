@@ -293,3 +293,41 @@ export class HostRequestError extends GitopsReleaseError {
 export class GitCommandError extends GitopsReleaseError {
   readonly code = 'git-command';
 }
+
+// --- promote ---
+
+/** Why a promotion was refused; stable values for `--json`. */
+export type PromotionRefusal =
+  /** `--expect` names a version `--from` no longer (or never) deploys. */
+  | 'expect-mismatch'
+  /** The image is not deployed in `--from` (or not in `--to`). */
+  | 'not-deployed'
+  /** Its version in `--from` is a template, an alias or a variable: nothing tested to copy. */
+  | 'uneditable'
+  /** `--from` deploys the image twice with different versions. */
+  | 'ambiguous'
+  /** `--to` already deploys a newer commit (`--allow-downgrade` rolls back on purpose). */
+  | 'downgrade'
+  /** `--pin-digest`: the registry does not know the tag. */
+  | 'tag-unknown';
+
+/** A promotion guard said no; nothing was written. `reason` is what `--json` reports. */
+export class PromotionRefusedError extends GitopsReleaseError {
+  readonly code = 'promotion-refused';
+  constructor(
+    readonly reason: PromotionRefusal,
+    message: string,
+    input?: string,
+  ) {
+    super(message, input === undefined ? {} : { input });
+  }
+}
+
+/**
+ * `--from` changed between the read the promotion was planned from and the read it writes on (a
+ * staging release landed). The promotion plans again from the new read; users see it only when
+ * `--from` kept moving.
+ */
+export class PromotionSourceMovedError extends GitopsReleaseError {
+  readonly code = 'promotion-source-moved';
+}

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import {
@@ -18,6 +18,14 @@ import {
   ReleaseConflictError,
   type RepositorySnapshot,
 } from '@gitops-release/core';
+import {
+  LooseObjectWriter,
+  parentDirs,
+  parseTree,
+  type TreeEntry,
+  writeCommit,
+} from './objects.js';
+import { SmartHttpProtocolError, SmartHttpStatusError, UploadPackV2 } from './smart-http.js';
 
 export interface GitHostOptions {
   /** An HTTPS or SSH URL, a `file://` URL, or a local path to a repository. */
@@ -55,6 +63,21 @@ export function redactRemote(remote: string): string {
   return remote.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1');
 }
 
+/**
+ * Whether the fast path may talk to this remote itself: plain HTTP(S) without a proxy, a client
+ * certificate or switched-off verification (git's settings). A CA bundle only git trusts makes
+ * Node's request fail, and that falls back to the command line.
+ */
+function smartHttpEligible(remote: string, env: Readonly<Record<string, string | undefined>>) {
+  if (!/^https?:\/\//i.test(remote)) return false;
+  const tls = /^https:/i.test(remote);
+  return !Object.keys(env).some(
+    (k) =>
+      /^(https?|all)_proxy$/i.test(k) ||
+      (tls && ['GIT_SSL_NO_VERIFY', 'GIT_SSL_CERT', 'GIT_SSL_KEY'].includes(k)),
+  );
+}
+
 function isUrl(remote: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(remote) || /^[^/\s]+@[^:\s]+:/.test(remote);
 }
@@ -81,18 +104,6 @@ export function compareUrlFor(remote: string, base: string, branch: string): str
  * and blobless, with only the target files' blobs fetched; commits are built with plumbing and
  * pushed with --force-with-lease, so a moved branch is refused and the flow re-reads and retries.
  */
-/** The GIT_AUTHOR_* / GIT_COMMITTER_* of one commit; the committer defaults to the author. */
-function identityEnv(
-  author: { name: string; email: string } | undefined,
-  committer: { name: string; email: string } | undefined,
-): Record<string, string> {
-  const env: Record<string, string> = {};
-  if (author) Object.assign(env, { GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email });
-  const c = committer ?? author;
-  if (c) Object.assign(env, { GIT_COMMITTER_NAME: c.name, GIT_COMMITTER_EMAIL: c.email });
-  return env;
-}
-
 export async function createGitHost(options: GitHostOptions): Promise<DisposableGitHost> {
   const remote = isUrl(options.remote)
     ? options.remote
@@ -169,7 +180,7 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
     });
   }
 
-  function gitBuffer(args: string[], input: string): Promise<Buffer> {
+  function gitBuffer(args: string[], input: string | Buffer): Promise<Buffer> {
     return new Promise((resolvePromise, reject) => {
       const child = execFile(
         'git',
@@ -210,22 +221,89 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
     return new GitCommandError(`${what} failed (exit ${String(exit)}): ${text}`);
   }
 
-  await git(['init', '-q', '--bare']);
-  // A promisor remote: blobs are fetched only when read, so history and other files never come.
-  // Written straight into the config file: three `git config` processes fewer per release.
+  // The temporary bare repository, written directly rather than by `git init` (one process fewer).
+  // Its remote is a promisor: blobs are fetched only when read, so history and other files never come.
   const quoted = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-  await appendFile(
+  await Promise.all(
+    ['objects/pack', 'objects/info', 'refs/heads', 'refs/tags'].map((d) =>
+      mkdir(join(dir, d), { recursive: true }),
+    ),
+  );
+  await writeFile(join(dir, 'HEAD'), 'ref: refs/heads/main\n');
+  await writeFile(
     join(dir, 'config'),
-    `[remote "origin"]\n\turl = ${quoted(remote)}\n\tpromisor = true\n\tpartialclonefilter = blob:none\n`,
+    `[core]\n\trepositoryformatversion = 0\n\tbare = true\n[remote "origin"]\n\turl = ${quoted(remote)}\n\tpromisor = true\n\tpartialclonefilter = blob:none\n`,
   );
 
+  // The fast path (smart HTTP v2 from Node) is for plain https:// and http:// remotes. Proxies,
+  // custom TLS settings and credential helpers are git's business: those go through the command line.
+  const fetchedCommits = new Set<string>();
+  let upload: UploadPackV2 | undefined | null = smartHttpEligible(remote, baseEnv)
+    ? null
+    : undefined;
+
+  async function smartHttp(): Promise<UploadPackV2 | undefined> {
+    if (upload !== null) return upload;
+    const url = new URL(remote);
+    const headers: Record<string, string> = { 'User-Agent': 'git/2.0 (gitops-release)' };
+    if (options.token) {
+      headers.Authorization = `Basic ${Buffer.from(`x-access-token:${options.token}`).toString('base64')}`;
+    }
+    const credentials = Boolean(options.token || url.username);
+    if (!options.token && url.username) {
+      const user = decodeURIComponent(url.username);
+      const password = decodeURIComponent(url.password);
+      secrets.push(password, Buffer.from(`${user}:${password}`).toString('base64'));
+      headers.Authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    }
+    url.username = '';
+    url.password = '';
+    remoteCalls++;
+    try {
+      upload = await UploadPackV2.connect(url.href.replace(/\/+$/, ''), headers);
+    } catch (err) {
+      // 401 without a token: a credential helper may know better. A CA only git trusts, a network
+      // error, a server error: the command line either manages or says why in git's words.
+      const refused = err instanceof SmartHttpStatusError && [401, 403, 404].includes(err.status);
+      if (refused && (credentials || err.status !== 401)) rethrowHttp(err);
+      upload = undefined;
+    }
+    return upload;
+  }
+
+  /** HTTP refusals as the same named errors the command line's messages map to. */
+  function rethrowHttp(err: unknown): never {
+    if (err instanceof SmartHttpStatusError) {
+      throw gitError(['fetch'], redact(`HTTP ${err.status}: ${err.message}`), err.status);
+    }
+    if (err instanceof SmartHttpProtocolError) {
+      throw new GitCommandError(`git fetch ${shown}: the server refused: ${redact(err.message)}`);
+    }
+    throw err;
+  }
+
+  /** Branch heads and the default branch; on the fast path from one `ls-refs`. */
   async function listRemote(base: string | undefined, branch: string | undefined) {
     const patterns = ['HEAD'];
     if (base) patterns.push(`refs/heads/${base}`);
     if (branch) patterns.push(`refs/heads/${branch}`);
-    const out = await git(['ls-remote', '--symref', 'origin', ...patterns], { remote: true });
     let defaultBranch: string | undefined;
     const heads = new Map<string, string>();
+    const up = await smartHttp();
+    if (up) {
+      remoteCalls++;
+      const { refs, symrefs } = await up.lsRefs(patterns).catch(rethrowHttp);
+      for (const [name, oid] of refs) {
+        const m = name.match(/^refs\/heads\/(.+)$/);
+        if (m) heads.set(m[1]!, oid);
+      }
+      defaultBranch = symrefs.get('HEAD')?.match(/^refs\/heads\/(.+)$/)?.[1];
+      const head = refs.get('HEAD');
+      // HEAD's object is the default branch's head: no second listing to learn it.
+      if (defaultBranch && head && !heads.has(defaultBranch)) heads.set(defaultBranch, head);
+      return { defaultBranch, heads };
+    }
+    const out = await git(['ls-remote', '--symref', 'origin', ...patterns], { remote: true });
     for (const line of out.split('\n')) {
       const sym = line.match(/^ref: refs\/heads\/(\S+)\tHEAD$/);
       if (sym) defaultBranch = sym[1];
@@ -235,24 +313,85 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
     return { defaultBranch, heads };
   }
 
-  async function treeFiles(sha: string, paths: string[], where: string): Promise<ManifestFile[]> {
+  /**
+   * The commits (depth 1) and their trees without blobs. On the fast path one `fetch` of the
+   * commits not already here; else `git fetch` into remote-tracking refs.
+   */
+  async function fetchCommits(wanted: [name: string, sha: string][]): Promise<void> {
+    const up = await smartHttp();
+    if (up) {
+      const missing = wanted.map(([, sha]) => sha).filter((sha) => !fetchedCommits.has(sha));
+      if (missing.length === 0) return;
+      remoteCalls++;
+      const got = await up
+        .fetchPack(['deepen 1', 'filter blob:none', ...missing.map((sha) => `want ${sha}`)])
+        .catch(rethrowHttp);
+      await storePack(got.pack, got.shallow);
+      for (const sha of missing) fetchedCommits.add(sha);
+      return;
+    }
+    const refspecs = wanted.map(([name]) => `+refs/heads/${name}:refs/remotes/origin/${name}`);
+    await git(
+      ['fetch', '-q', '--no-tags', '--depth=1', '--filter=blob:none', 'origin', ...refspecs],
+      {
+        remote: true,
+      },
+    );
+    // What was fetched, which may be newer than what was listed.
+    for (const entry of wanted) {
+      entry[1] = (await git(['rev-parse', `refs/remotes/origin/${entry[0]}`])).trim();
+    }
+  }
+
+  /** Writes a fetched pack into the object store, marked as from the promisor remote. */
+  async function storePack(pack: Buffer, shallow: string[]): Promise<void> {
+    if (pack.length > 0) {
+      const out = (await gitBuffer(['index-pack', '--stdin'], pack)).toString('latin1');
+      const name = out.match(/^(?:pack|keep)\t([0-9a-f]+)/)?.[1];
+      if (!name) throw new GitCommandError(`git index-pack stored no pack (${out.trim()})`);
+      // A .promisor pack: git may then miss the objects it references without complaint.
+      await writeFile(join(dir, 'objects', 'pack', `pack-${name}.promisor`), '');
+    }
+    if (shallow.length > 0) {
+      const file = join(dir, 'shallow');
+      const known = await readFile(file, 'utf8').catch(() => '');
+      const all = new Set([...known.split('\n').filter(Boolean), ...shallow]);
+      await writeFile(file, `${[...all].join('\n')}\n`);
+    }
+  }
+
+  /** The target files of a commit, with each file's blob id in `text` until readTexts. */
+  async function listTargets(sha: string, paths: string[], where: string): Promise<ManifestFile[]> {
+    const cleaned = paths.map((given) => given.replace(/^\.\/+/, '').replace(/\/+$/, ''));
+    // One ls-tree for every path; each path then takes its exact file or the manifests below it.
+    const out = await git([
+      'ls-tree',
+      '-r',
+      '-z',
+      '--full-tree',
+      sha,
+      '--',
+      ...cleaned.map((c) => c || '.'),
+    ]);
+    const entries = out
+      .split('\0')
+      .filter(Boolean)
+      .map((line) => {
+        const [meta, path] = line.split('\t') as [string, string];
+        const [mode, type, oid] = meta.split(' ') as [string, string, string];
+        return { mode, type, oid, path };
+      })
+      .filter((e) => e.type === 'blob');
     const files: ManifestFile[] = [];
     const seen = new Set<string>();
-    const oids: string[] = [];
-    for (const given of paths) {
-      const clean = given.replace(/^\.\/+/, '').replace(/\/+$/, '');
-      const out = await git(['ls-tree', '-r', '-z', '--full-tree', sha, '--', clean || '.']);
-      const entries = out
-        .split('\0')
-        .filter(Boolean)
-        .map((line) => {
-          const [meta, path] = line.split('\t') as [string, string];
-          const [mode, type, oid] = meta.split(' ') as [string, string, string];
-          return { mode, type, oid, path };
-        })
-        .filter((e) => e.type === 'blob');
+    paths.forEach((given, i) => {
+      const clean = cleaned[i]!;
       const exact = entries.find((e) => e.path === clean);
-      const chosen = exact ? [exact] : entries.filter((e) => MANIFEST.test(e.path));
+      const chosen = exact
+        ? [exact]
+        : entries.filter(
+            (e) => (!clean || e.path.startsWith(`${clean}/`)) && MANIFEST.test(e.path),
+          );
       if (chosen.length === 0) {
         throw new PathError(
           `${given}: no such file, or no *.yaml / *.yml below it, in ${shown} at ${where}`,
@@ -262,15 +401,23 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
       for (const e of chosen) {
         if (seen.has(e.path)) continue;
         seen.add(e.path);
-        oids.push(e.oid);
         files.push({ path: e.path, text: e.oid });
         modes.set(e.path, e.mode);
       }
-    }
-    if (oids.length === 0) return files;
-    // One batched fetch of the blobs not fetched yet, instead of one lazy fetch per blob.
+    });
+    return files;
+  }
+
+  /** One batched fetch of the blobs not fetched yet, instead of one lazy fetch per blob. */
+  async function fetchBlobs(oids: string[]): Promise<void> {
     const need = [...new Set(oids)].filter((o) => !fetchedBlobs.has(o));
-    if (need.length) {
+    if (need.length === 0) return;
+    const up = await smartHttp();
+    if (up) {
+      remoteCalls++;
+      const got = await up.fetchPack(need.map((o) => `want ${o}`)).catch(rethrowHttp);
+      await storePack(got.pack, []);
+    } else {
       await git(
         [
           '-c',
@@ -285,25 +432,78 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
         ],
         { remote: true },
       );
-      for (const o of need) fetchedBlobs.add(o);
     }
-    // All texts from one `cat-file --batch`: `<oid> blob <size>\n<bytes>\n` per object.
-    const batch = await gitBuffer(
-      ['cat-file', '--batch'],
-      `${files.map((f) => f.text).join('\n')}\n`,
-    );
+    for (const o of need) fetchedBlobs.add(o);
+  }
+
+  /** Objects' bytes from one `cat-file --batch`: `<oid> <type> <size>\n<bytes>\n` per object. */
+  async function readObjects(
+    revs: string[],
+    type: string,
+    { missingOk = false } = {},
+  ): Promise<(Buffer | undefined)[]> {
+    if (revs.length === 0) return [];
+    const batch = await gitBuffer(['cat-file', '--batch'], `${revs.join('\n')}\n`);
+    const objects: (Buffer | undefined)[] = [];
     let at = 0;
-    for (const f of files) {
+    for (const rev of revs) {
       const eol = batch.indexOf(10, at);
       const header = batch.subarray(at, eol).toString('latin1').split(' ');
-      const size = Number(header[2]);
-      if (header[1] !== 'blob' || !Number.isFinite(size)) {
-        throw new GitCommandError(`git cat-file could not read ${f.path} (${header.join(' ')})`);
+      if (missingOk && header.at(-1) === 'missing') {
+        objects.push(undefined);
+        at = eol + 1;
+        continue;
       }
-      f.text = decodeManifestText(batch.subarray(eol + 1, eol + 1 + size), f.path);
+      const size = Number(header[2]);
+      if (header[1] !== type || !Number.isFinite(size)) {
+        throw new GitCommandError(`git cat-file could not read ${rev} (${header.join(' ')})`);
+      }
+      objects.push(batch.subarray(eol + 1, eol + 1 + size));
       at = eol + 1 + size + 1;
     }
-    return files;
+    return objects;
+  }
+
+  async function readTexts(files: ManifestFile[]): Promise<void> {
+    const texts = await readObjects(
+      files.map((f) => f.text),
+      'blob',
+    );
+    files.forEach((f, i) => {
+      f.text = decodeManifestText(texts[i]!, f.path);
+    });
+  }
+
+  /**
+   * `git push` of one commit to a branch, leased on where the branch was read (absent: null), so a
+   * branch that moved is refused. Push options (GitLab's merge_request.create, …) go in `extra`.
+   */
+  async function push(sha: string, branch: string, observed: string | null, extra: string[] = []) {
+    const lease = `--force-with-lease=refs/heads/${branch}:${observed ?? ''}`;
+    try {
+      await git(
+        ['push', '-q', '--porcelain', lease, ...extra, 'origin', `${sha}:refs/heads/${branch}`],
+        {
+          remote: true,
+        },
+      );
+    } catch (err) {
+      const text = err instanceof Error ? err.message : String(err);
+      // The branch moved (the lease or a concurrent push): re-read and retry.
+      if (
+        /stale info|non-fast-forward|fetch first|failed to update ref|cannot lock ref/i.test(text)
+      ) {
+        throw new ReleaseConflictError(branch, 'the push was rejected', err);
+      }
+      // Refused for good (a protected branch, a hook): retrying cannot help.
+      if (/remote rejected|hook declined|protected/i.test(text)) {
+        throw new HostPermissionError(
+          `${shown} refused the push to ${branch}: ${redact(text).trim()}\nThe branch is protected or a server hook refused it: allow this token or key to push there, or use --mode pull-request.`,
+          { input: 'mode' },
+        );
+      }
+      throw err;
+    }
   }
 
   let fetchedOnce = false;
@@ -335,86 +535,65 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
         }
         for (const [k, v] of again.heads) listed.heads.set(k, v);
       }
-      const refspecs = [`+refs/heads/${base}:refs/remotes/origin/${base}`];
-      const hasBranch = request.branch !== undefined && listed.heads.has(request.branch);
-      if (hasBranch)
-        refspecs.push(`+refs/heads/${request.branch}:refs/remotes/origin/${request.branch}`);
-      await git(
-        ['fetch', '-q', '--no-tags', '--depth=1', '--filter=blob:none', 'origin', ...refspecs],
-        {
-          remote: true,
-        },
-      );
+      const wanted: [string, string][] = [[base, listed.heads.get(base)!]];
+      const branchName = request.branch;
+      const hasBranch = branchName !== undefined && listed.heads.has(branchName);
+      if (hasBranch) wanted.push([branchName, listed.heads.get(branchName)!]);
+      await fetchCommits(wanted);
       fetchedOnce = true;
-      const baseSha = (await git(['rev-parse', `refs/remotes/origin/${base}`])).trim();
+      const baseSha = wanted[0]![1];
+      const files = await listTargets(baseSha, request.paths, base);
+      const branchSha = hasBranch ? wanted[1]![1] : undefined;
+      const branchFiles = branchSha
+        ? await listTargets(branchSha, request.paths, branchName!).catch(() => [])
+        : [];
+      await fetchBlobs([...files, ...branchFiles].map((f) => f.text));
+      await readTexts([...files, ...branchFiles]);
       const snapshot: RepositorySnapshot = {
         defaultBranch,
         base: { name: base, sha: baseSha },
-        files: await treeFiles(baseSha, request.paths, base),
+        files,
       };
-      if (hasBranch) {
-        const sha = (await git(['rev-parse', `refs/remotes/origin/${request.branch}`])).trim();
-        const files = await treeFiles(sha, request.paths, request.branch!).catch(() => []);
-        const commit = await git(['cat-file', 'commit', sha]);
-        const parents = [...commit.matchAll(/^parent ([0-9a-f]+)$/gm)].map((m) => m[1]!);
-        snapshot.branch = { name: request.branch!, sha, files, parents };
+      if (branchSha) {
+        const [commit] = await readObjects([branchSha], 'commit');
+        const parents = [...commit!.toString('utf8').matchAll(/^parent ([0-9a-f]+)$/gm)].map(
+          (m) => m[1]!,
+        );
+        snapshot.branch = { name: branchName!, sha: branchSha, files: branchFiles, parents };
       }
       return snapshot;
     },
-
     async commit(request: CommitRequest): Promise<CommitResult> {
       if (!fetchedOnce)
         throw new GitCommandError('commit before read: the release flow reads first');
-      const index = join(dir, `index-${process.pid}-${Date.now()}`);
-      const indexEnv = { GIT_INDEX_FILE: index };
-      try {
-        // A private index built from the parent's tree: other files' blobs are never needed.
-        await git(['read-tree', request.parent], { extraEnv: indexEnv });
-        for (const file of request.files) {
-          const oid = (await git(['hash-object', '-w', '--stdin'], { input: file.text })).trim();
-          const mode = modes.get(file.path) ?? '100644';
-          await git(['update-index', '--add', '--cacheinfo', `${mode},${oid},${file.path}`], {
-            extraEnv: indexEnv,
-          });
-        }
-        const tree = (await git(['write-tree'], { extraEnv: indexEnv })).trim();
-        const sha = (
-          await git(['commit-tree', tree, '-p', request.parent, '-F', '-'], {
-            input: `${request.message}\n`,
-            extraEnv: identityEnv(request.author ?? request.committer, request.committer),
-          })
-        ).trim();
-        const lease = `--force-with-lease=refs/heads/${request.branch}:${request.observed ?? ''}`;
-        try {
-          await git(
-            ['push', '-q', '--porcelain', lease, 'origin', `${sha}:refs/heads/${request.branch}`],
-            {
-              remote: true,
-            },
-          );
-        } catch (err) {
-          const text = err instanceof Error ? err.message : String(err);
-          // The branch moved (the lease or a concurrent push): re-read and retry.
-          if (
-            /stale info|non-fast-forward|fetch first|failed to update ref|cannot lock ref/i.test(
-              text,
-            )
-          ) {
-            throw new ReleaseConflictError(request.branch, 'the push was rejected', err);
-          }
-          // Refused for good (a protected branch, a hook): retrying cannot help.
-          if (/remote rejected|hook declined|protected/i.test(text)) {
-            throw new HostPermissionError(
-              `${shown} refused the push to ${request.branch}: ${redact(text).trim()}\nThe branch is protected or a server hook refused it: allow this token or key to push there, or use --mode pull-request.`,
-              { input: 'mode' },
-            );
-          }
-          throw err;
-        }
-        return { sha };
-      } finally {
-        await rm(index, { force: true });
-      }
+      // The parent's trees along the changed paths; the commit is then built in Node.
+      const dirs = [...new Set(request.files.flatMap((f) => parentDirs(f.path)))];
+      const found = await readObjects(
+        dirs.map((d) => (d ? `${request.parent}:${d}` : `${request.parent}^{tree}`)),
+        'tree',
+        { missingOk: true },
+      );
+      const trees = new Map<string, TreeEntry[]>();
+      dirs.forEach((d, i) => {
+        const bytes = found[i];
+        if (bytes) trees.set(d, parseTree(bytes));
+      });
+      const now = new Date();
+      const sha = await writeCommit(new LooseObjectWriter(dir), {
+        parent: request.parent,
+        trees,
+        files: request.files.map((f) => ({ ...f, mode: modes.get(f.path) ?? '100644' })),
+        message: request.message,
+        // The release's own identities when it names them (--author, GIT_AUTHOR_*, the CI user).
+        author: request.author ?? request.committer ?? author,
+        committer: request.committer ?? request.author ?? author,
+        when: {
+          seconds: Math.floor(now.getTime() / 1000),
+          offsetMinutes: -now.getTimezoneOffset(),
+        },
+      });
+      await push(sha, request.branch, request.observed);
+      return { sha };
     },
 
     async compareCommits(request: CompareRequest): Promise<CommitComparison | undefined> {

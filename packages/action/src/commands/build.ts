@@ -10,9 +10,7 @@ import {
 } from '@gitops-release/core';
 import {
   type BuilderName,
-  defaultUsername,
   dockerConfigHasLogin,
-  ecrLogin,
   ecrLoginFromAws,
   gcpKeyLogin,
   hasAwsCredentials,

@@ -216,7 +216,7 @@ function sourceUrl(io: Io): string | undefined {
   return CIRCLE_REPOSITORY_URL || CI_PROJECT_URL || undefined;
 }
 
-async function readLogin(
+export async function readLogin(
   args: ParsedArgs,
   io: IoWithStdin,
   registry: string,

@@ -19,8 +19,9 @@ import {
   UsageError,
   unifiedDiff,
 } from '@gitops-release/core';
-import { createGitHost } from '@gitops-release/git';
-import { createGitHubHost, redact } from '@gitops-release/github';
+// The hosts are imported when the command runs, and only the one it uses: Octokit is most of the
+// bundle's start-up cost, and set-image or --host git need none of it.
+import { redact } from '@gitops-release/github/errors';
 import {
   type Command,
   flag,
@@ -262,7 +263,11 @@ function toJson(result: ReleaseResult): Record<string, unknown> {
 }
 
 /** What core's createReleasePr is asked: every flag the command reads, with its value. */
-export function releaseRequest(args: ParsedArgs, io: Io): ReleaseRequest {
+export function releaseRequest(
+  args: ParsedArgs,
+  io: Io,
+  hostKind: 'github' | 'git',
+): ReleaseRequest {
   const paths = listOption(args, 'path');
   if (paths.length === 0) throw new UsageError('--path is required', { input: '--path' });
   const sha = ciSha(io.env);
@@ -288,16 +293,12 @@ export function releaseRequest(args: ParsedArgs, io: Io): ReleaseRequest {
   const body = readBody(args, io);
   if (body) request.bodyTemplate = body;
   // The CI's user is the default author on plain git only: on GitHub the token's own is signed.
-  const repo = stringOption(args, 'repo');
-  const onGit =
-    (stringOption(args, 'host') ??
-      (repo !== undefined && looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git')) === 'git';
   Object.assign(
     request,
     commitIdentities(
       { author: stringOption(args, 'author'), committer: stringOption(args, 'committer') },
       io.env,
-      { useCiUser: onGit },
+      { useCiUser: hostKind === 'git' },
     ),
   );
   const milestone = stringOption(args, 'milestone');
@@ -318,11 +319,12 @@ export function releaseRequest(args: ParsedArgs, io: Io): ReleaseRequest {
   if (flag(args, 'delete-branch')) request.deleteBranch = true;
   if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
   const appRepo = stringOption(args, 'app-repo');
-  if (appRepo) request.appRepository = appRepo;
+  if (appRepo) request.appRepository = checkAppRepo(appRepo, hostKind, io.cwd);
   const key = stringOption(args, 'key');
   if (key) request.key = key;
   if (flag(args, 'add-missing')) request.addMissing = true;
   if (flag(args, 'dry-run')) request.dryRun = true;
+  checkCombinations(args, mode, key, request.images.length);
   return request;
 }
 
@@ -370,11 +372,11 @@ export const createReleasePrCommand: Command = {
 
   async run(args, io) {
     const repo = requiredOption(args, 'repo');
-    const request = releaseRequest(args, io);
-    const imageRefs = request.images;
     const hostKind =
       oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
       (looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git');
+    const request = releaseRequest(args, io, hostKind);
+    const imageRefs = request.images;
     // Checked before any request: a wrong value is wrong usage whatever the host.
     oneOf(stringOption(args, 'mode'), ['pull-request', 'push'] as const, 'mode');
     const mergeMethod = oneOf(
@@ -394,10 +396,6 @@ export const createReleasePrCommand: Command = {
     const show = progress(args, io);
     const log = (line: string) => show(token ? redact(line, [token]) : line);
 
-    if (request.appRepository)
-      request.appRepository = checkAppRepo(request.appRepository, hostKind, io.cwd);
-    checkCombinations(args, request.mode, request.key, imageRefs.length);
-
     // Every flag is checked before the host exists: a usage error leaves no temporary repository.
     let host: GitHost;
     let dispose: () => Promise<void> = async () => {};
@@ -408,6 +406,7 @@ export const createReleasePrCommand: Command = {
           { input: '--token-env' },
         );
       }
+      const { createGitHubHost } = await import('@gitops-release/github');
       host = createGitHubHost({
         repository: repo,
         token,
@@ -422,6 +421,7 @@ export const createReleasePrCommand: Command = {
       });
     } else {
       const sshKey = stringOption(args, 'ssh-key');
+      const { createGitHost } = await import('@gitops-release/git');
       const git = await createGitHost({
         remote: repo,
         cwd: io.cwd,

@@ -170,6 +170,30 @@ describe('createReleasePr', () => {
     expect(files['b.yaml']).toContain('api:2222222');
   });
 
+  it('spreads retries over windows as long as an attempt took, doubling each time', async () => {
+    const host = new MemoryHost({ 'a.yaml': deployment('gcr.io/p/web:1111111') });
+    let refusals = 2;
+    host.beforeCommit = (req) => {
+      if (refusals-- <= 0) return;
+      const b = host.branches.get(req.branch)!;
+      host.branches.set(req.branch, { ...b, sha: host.sha() });
+    };
+    // Each attempt reads the clock twice (start, refusal), 750 ms apart, as on a loaded machine.
+    let clock = 0;
+    const delays: number[] = [];
+    const r = await createReleasePr(
+      { images: [parseImageReference('gcr.io/p/web:abc1234')], paths: ['a.yaml'], mode: 'push' },
+      host,
+      {
+        sleep: async (ms) => void delays.push(ms),
+        random: () => 0.5,
+        now: () => (clock += 750),
+      },
+    );
+    expect(r).toMatchObject({ result: 'pushed', attempts: 3 });
+    expect(delays).toEqual([375, 750]);
+  });
+
   it('gives up after the bounded number of attempts', async () => {
     const host = new MemoryHost({ 'a.yaml': deployment('gcr.io/p/web:1111111') });
     host.beforeCommit = (req) => {

@@ -83,6 +83,8 @@ export interface ReleaseRequest {
   addMissing?: boolean;
   /** Read and plan only: nothing is written. */
   dryRun?: boolean;
+  /** Markdown put at the top of the pull request body, before the table (promote's summary). */
+  description?: string;
 }
 
 export interface ReleaseOptions {
@@ -92,10 +94,18 @@ export interface ReleaseOptions {
   sleep?: (ms: number) => Promise<void>;
   /** In [0, 1): spreads retries of concurrent pipelines apart. */
   random?: () => number;
+  /** Milliseconds on a monotonic clock, to time an attempt; tests pass a fake. */
+  now?: () => number;
   /** Attempts in all, the first included. */
   maxAttempts?: number;
   /** Progress lines for people (stderr in the CLI). */
   log?: (line: string) => void;
+  /**
+   * Runs on each read of the base, before planning: a caller that planned from an earlier read
+   * (promote) checks here that the files it relies on still hold what it planned from, and throws
+   * to stop. The error propagates unchanged.
+   */
+  onRead?: (snapshot: RepositorySnapshot) => void;
 }
 
 export interface ReleasedChange {
@@ -157,12 +167,14 @@ export async function createReleasePr(
   validate(request);
   const sleep = options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const random = options.random ?? Math.random;
+  const now = options.now ?? (() => performance.now());
   const maxAttempts = options.maxAttempts ?? 12;
   const log = options.log ?? (() => {});
   const run: RunState = { comparisons: new Map() };
 
   let lastConflict: unknown;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const started = now();
     try {
       return await attemptRelease(request, host, options, attempt, run, log);
     } catch (err) {
@@ -173,8 +185,11 @@ export async function createReleasePr(
       }
       lastConflict = err;
       if (attempt === maxAttempts) break;
-      // Full jitter over an exponential window: parallel pipelines stop colliding in step.
-      const window = Math.min(3000, 100 * 2 ** (attempt - 1));
+      // Full jitter over an exponential window of attempts: parallel pipelines stop colliding in
+      // step. The window's unit is how long an attempt took (at least 100 ms): a slow host or
+      // machine spreads the retries over as many attempts' time, not over a fixed 100 ms.
+      const unit = Math.max(100, now() - started);
+      const window = Math.min(30_000, unit * 2 ** (attempt - 1));
       const delay = Math.round(random() * window);
       log(`${err.message.split(';')[0]}; re-reading and retrying in ${delay} ms`);
       await sleep(delay);
@@ -271,6 +286,7 @@ async function attemptRelease(
 ): Promise<ReleaseResult> {
   const branch = releaseBranch(request);
   const snapshot = await readRepository(request, host, branch);
+  options.onRead?.(snapshot);
   if (branch !== undefined) checkReleaseBranch(branch, snapshot.base.name);
   // The pull request an earlier attempt added to is no longer open (merged with its branch
   // deleted, say): this attempt opens a new one, and the result names the old one.

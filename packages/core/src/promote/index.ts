@@ -1,0 +1,3 @@
+export * from './plan.js';
+export * from './promote.js';
+export * from './text.js';
