@@ -9,7 +9,8 @@ import {
   execute,
   GraphQLError,
   type GraphQLError as GraphQLErrorType,
-  type GraphQLSchema,
+  GraphQLObjectType,
+  GraphQLSchema,
   parse,
   validate,
 } from 'graphql';
@@ -30,6 +31,8 @@ interface Ctx {
   state: GitHubState;
   urls: shapes.Urls;
   grant: TokenGrant;
+  /** Refs createRef made earlier in this document (see GitHubState.refVisibleInSameDocument). */
+  createdRefs?: Set<string>;
 }
 
 type Args = Record<string, unknown>;
@@ -57,6 +60,26 @@ export function githubSchema(): GraphQLSchema {
     schema = buildSchema(readFileSync(schemaFile(), 'utf8'), { assumeValidSDL: true });
   }
   return schema;
+}
+
+let oldSchema: GraphQLSchema | undefined;
+/**
+ * GitHub's schema without createCommitOnBranch, as an Enterprise Server older than 3.4 serves it
+ * (the mutation arrived in GHES 3.4; docs.github.com/enterprise-server@3.4/graphql/reference/mutations).
+ */
+export function schemaWithoutCreateCommitOnBranch(): GraphQLSchema {
+  if (!oldSchema) {
+    const config = githubSchema().toConfig();
+    const mutation = githubSchema().getMutationType()!;
+    const { createCommitOnBranch: _gone, ...fields } = mutation.toConfig().fields;
+    const older = new GraphQLObjectType({ ...mutation.toConfig(), fields });
+    oldSchema = new GraphQLSchema({
+      ...config,
+      mutation: older,
+      types: config.types.map((t) => (t.name === mutation.name ? older : t)),
+    });
+  }
+  return oldSchema;
 }
 
 function gqlError(type: string, message: string): GraphQLError {
@@ -697,6 +720,14 @@ function root(ctx: Ctx) {
       }
       requireWrite(ctx, 'contents');
       refuseDirectWrite(repo, branchName);
+      // Undocumented on GitHub whether a ref made earlier in the same document is visible here;
+      // the simulator can answer as if it were not.
+      if (!ctx.state.refVisibleInSameDocument && ctx.createdRefs?.has(`refs/heads/${branchName}`)) {
+        throw gqlError(
+          'NOT_FOUND',
+          `Could not resolve to a Ref with the name 'refs/heads/${branchName}' in ${repo.meta.fullName}.`,
+        );
+      }
       const changes = new Map<string, PathChange>();
       for (const d of input.fileChanges?.deletions ?? []) changes.set(d.path, null);
       for (const a of input.fileChanges?.additions ?? []) {
@@ -745,6 +776,8 @@ function root(ctx: Ctx) {
       if (!(await repo.git.compareAndSwapRef(name, input.oid, '0'.repeat(40)))) {
         throw gqlError('UNPROCESSABLE', `A ref named "${name}" already exists in the repository.`);
       }
+      ctx.createdRefs ??= new Set();
+      ctx.createdRefs.add(name);
       repo.pushedAt = shapes.timestamp();
       return {
         clientMutationId: input.clientMutationId ?? null,
@@ -1098,7 +1131,10 @@ export async function runGraphQL(
       invalid: (error as Error).message,
     };
   }
-  const errors = validate(githubSchema(), document);
+  const schemaNow = ctx.state.withoutCreateCommitOnBranch
+    ? schemaWithoutCreateCommitOnBranch()
+    : githubSchema();
+  const errors = validate(schemaNow, document);
   if (errors.length) {
     return {
       ...base,
@@ -1108,7 +1144,7 @@ export async function runGraphQL(
   }
   const { query, mutation } = root(ctx);
   const result = await execute({
-    schema: githubSchema(),
+    schema: schemaNow,
     document,
     rootValue: info.mutation ? mutation : query,
     contextValue: ctx,

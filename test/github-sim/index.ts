@@ -84,6 +84,8 @@ export interface LoggedRequest {
   unsupported?: boolean;
   /** Which fault answered, if one did. */
   fault?: 'fail' | 'rate-limit';
+  /** Bytes of the answer's body. */
+  responseBytes?: number;
   at: number;
 }
 
@@ -223,6 +225,15 @@ export interface GitHubSimulator {
   setMergeMethods(fullName: string, methods: ('merge' | 'squash' | 'rebase')[]): void;
   /** The first `n` requests naming each new pull request answer "Could not resolve to a node". */
   setUnresolvedAfterCreate(fullName: string, n: number): void;
+  /**
+   * Recursive REST trees list at most `entries` entries and say `truncated: true` beyond
+   * (GitHub's limit is 100,000 entries or 7 MB: docs.github.com/rest/git/trees#get-a-tree).
+   */
+  setTreeLimit(entries: number): void;
+  /** Whether createCommitOnBranch sees a branch createRef made earlier in the same document (default yes). */
+  setRefVisibleInSameDocument(visible: boolean): void;
+  /** Serve an older Enterprise Server's schema, without createCommitOnBranch (GHES before 3.4). */
+  setCreateCommitOnBranch(served: boolean): void;
   /**
    * Someone forks `fullName` to `fork`, commits `files` on `branch` there and opens a pull request
    * into the default branch; returns its number.
@@ -368,6 +379,7 @@ export async function startGitHubSimulator(
         : payload === undefined
           ? Buffer.alloc(0)
           : Buffer.from(JSON.stringify(payload));
+      entry.responseBytes = text.length;
       const reset = Math.floor(Date.now() / 1000) + 3600;
       res.writeHead(status, {
         'content-type': 'application/json; charset=utf-8',
@@ -606,6 +618,15 @@ export async function startGitHubSimulator(
     },
     setUnresolvedAfterCreate(fullName, n) {
       repoOf(fullName).unresolvedAfterCreate = n;
+    },
+    setTreeLimit(entries) {
+      state.treeLimit = entries;
+    },
+    setRefVisibleInSameDocument(visible) {
+      state.refVisibleInSameDocument = visible;
+    },
+    setCreateCommitOnBranch(served) {
+      state.withoutCreateCommitOnBranch = !served;
     },
     async forkPullRequest(fullName, fork, branch, files, opts = {}) {
       const repo = repoOf(fullName);

@@ -288,7 +288,9 @@ route('GET', '/repos/{owner}/{repo}/git/trees/{tree_sha}', async (ctx) => {
     ? await repo.git.lsTreeRecursive(tree)
     : (await repo.git.lsTree(tree)).map((e) => ({ ...e, path: e.name, size: undefined }));
   const items = [];
-  for (const e of entries) {
+  // Past GitHub's limit a recursive tree lists what fits and says truncated: true.
+  const truncated = recursive && entries.length > ctx.state.treeLimit;
+  for (const e of truncated ? entries.slice(0, ctx.state.treeLimit) : entries) {
     const size = e.type === 'blob' ? (e.size ?? (await repo.git.blobSize(e.oid))) : undefined;
     items.push({
       path: e.path,
@@ -301,7 +303,7 @@ route('GET', '/repos/{owner}/{repo}/git/trees/{tree_sha}', async (ctx) => {
   }
   return {
     status: 200,
-    body: { sha: tree, url: `${r}/git/trees/${tree}`, tree: items, truncated: false },
+    body: { sha: tree, url: `${r}/git/trees/${tree}`, tree: items, truncated },
   };
 });
 

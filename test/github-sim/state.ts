@@ -138,6 +138,12 @@ export class GitHubState {
   readonly users = new Map<string, UserState>();
   readonly teams = new Map<string, TeamState>();
   readonly grants = new Map<string, TokenGrant>();
+  /** Entries a recursive REST tree lists before it says truncated (GitHub: 100,000). */
+  treeLimit = 100_000;
+  /** Whether createCommitOnBranch sees a ref createRef made earlier in the same document. */
+  refVisibleInSameDocument = true;
+  /** Serve the schema of an Enterprise Server without createCommitOnBranch (before 3.4). */
+  withoutCreateCommitOnBranch = false;
   private nextId = 1000;
 
   constructor(readonly dir: string) {}

@@ -101,8 +101,10 @@ describe('promote on GitHub: the seed 001 flow', () => {
         },
       ],
     });
-    // Read both environments, read again with the branch, compare the app commits, write.
+    // Read both environments (their directories' YAML texts in a second query), read again with
+    // the branch (the texts known by object id by then), compare the app commits, write.
     expect(sim.requests.map((q) => q.fields?.join('+') ?? `${q.method} ${q.path}`)).toEqual([
+      'repository',
       'repository',
       'repository',
       `GET /repos/acme/app/compare/${app.older}...${app.newer}`,

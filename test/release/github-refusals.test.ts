@@ -218,6 +218,8 @@ describe('extras are best effort, loudly', () => {
       'release',
       '--reviewer',
       'alice',
+      '--team-reviewer',
+      'platform',
       '--assignee',
       'bob',
       '--auto-merge',
@@ -232,6 +234,7 @@ describe('extras are best effort, loudly', () => {
     expect(Object.keys(byKind)).toEqual(['draft', 'reviewers', 'assignees', 'auto-merge']);
     expect(byKind.draft).toContain('Draft pull requests are not supported in this repository.');
     expect(byKind.reviewers).toContain('Reviews may only be requested from collaborators');
+    expect(byKind.reviewers).toContain('alice, team platform');
     expect(byKind.reviewers).not.toMatch(/^.*Validation Failed$/);
     expect(byKind.assignees).toContain('did not assign bob');
     expect(byKind['auto-merge']).toContain('Allow auto-merge');
@@ -333,5 +336,79 @@ describe("GitHub's refusals of the pull request itself", () => {
     expect(JSON.parse(r.stdout).result).toBe('created');
     expect(r.stderr).toMatch(/rate limit/);
     expect(sim.requests.filter((q) => q.fault === 'rate-limit')).toHaveLength(1);
+  });
+});
+
+describe('round trips stay honest', () => {
+  it('push mode: a 5xx after the commit landed, then a retry that meets the moved base, reports pushed with the SHA', async () => {
+    const repo = await manifests();
+    const before = await sim.branchHead(repo, 'main');
+    sim.failNext(1, 502, (q) => q.fields.includes('createCommitOnBranch'), {
+      afterExecuting: true,
+    });
+    const r = await cli(repo, ['--image', 'gcr.io/p/web:abc1234', '--mode', 'push', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    const head = await sim.branchHead(repo, 'main');
+    expect(result).toMatchObject({ result: 'pushed', commitSha: head });
+    const [landed] = await sim.commits(repo, 'main', 1);
+    expect(landed?.parents).toEqual([before]); // one commit, not two
+  });
+
+  it('a branch createRef made is not visible to createCommitOnBranch in the same document: the commit is sent on its own', async () => {
+    const repo = await manifests();
+    sim.setRefVisibleInSameDocument(false);
+    try {
+      const r = await cli(repo, ['--image', 'gcr.io/p/web:abc1234', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).result).toBe('created');
+      expect(sim.requests.map((q) => q.fields?.join('+'))).toEqual([
+        'repository',
+        'createRef+createCommitOnBranch+createPullRequest',
+        'createCommitOnBranch+createPullRequest',
+      ]);
+    } finally {
+      sim.setRefVisibleInSameDocument(true);
+    }
+  });
+
+  it("content-creating requests keep GitHub's spacing of one second", async () => {
+    const repo = await manifests();
+    sim.addCollaborator(repo, 'alice');
+    const r = await cli(repo, [
+      '--image',
+      'gcr.io/p/web:abc1234',
+      '--label',
+      'x',
+      '--reviewer',
+      'alice',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const at = writes().map((q) => q.at);
+    expect(at).toHaveLength(3);
+    for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(950);
+  });
+});
+
+describe('versions', () => {
+  it('--api auto falls back to REST when the schema lacks createCommitOnBranch (GHES before 3.4); --api graphql says so', async () => {
+    const repo = await manifests();
+    sim.setCreateCommitOnBranch(false);
+    try {
+      const r = await cli(repo, ['--image', 'gcr.io/p/web:abc1234', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).result).toBe('created');
+      expect(r.stderr).toContain('no createCommitOnBranch here; using the REST Git Data API');
+      expect(writes().map((q) => `${q.method} ${q.path}`)).toContain(
+        `POST /repos/${repo}/git/trees`,
+      );
+
+      const strict = await manifests();
+      const refused = await cli(strict, ['--image', 'gcr.io/p/web:abc1234', '--api', 'graphql']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('pass --api rest');
+    } finally {
+      sim.setCreateCommitOnBranch(true);
+    }
   });
 });

@@ -230,6 +230,23 @@ export class ReleaseConflictError extends GitopsReleaseError {
   }
 }
 
+/**
+ * The release pull request was merged or closed while the release was being written (the host's
+ * answer to the write said so). A conflict: the flow re-reads, rebuilds the branch from the base
+ * and opens a new pull request, and the result names this one.
+ */
+export class ReleasePullRequestGoneError extends ReleaseConflictError {
+  constructor(
+    branch: string,
+    readonly pullRequest: { number: number; url: string; state: 'merged' | 'closed' },
+  ) {
+    super(
+      branch,
+      `pull request #${pullRequest.number} was ${pullRequest.state} while the release was being written; the release goes onto a rebuilt branch and a new pull request`,
+    );
+  }
+}
+
 /** Every attempt of a release met a moving branch; the last conflict is the cause. */
 export class ReleaseRetriesExhaustedError extends GitopsReleaseError {
   readonly code = 'release-retries-exhausted';

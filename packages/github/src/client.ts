@@ -1,6 +1,7 @@
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
+import Bottleneck from 'bottleneck/light.js';
 
 export type GitHubClient = InstanceType<typeof Octokit>;
 
@@ -14,6 +15,8 @@ export interface GitHubClientOptions {
   retries?: number;
   /** Progress lines for people (rate limits being waited out). */
   log?: (line: string) => void;
+  /** Milliseconds between content-creating requests (default 1000, GitHub's advice). */
+  writeSpacingMs?: number;
   /** A fetch implementation (tests, proxies); default the global fetch. */
   fetch?: typeof fetch;
 }
@@ -49,8 +52,10 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     retry: { retries, retryAfterBaseValue: base },
     throttle: {
       retryAfterBaseValue: base,
-      // The plugin's defaults space content-creating requests (writes one second apart,
-      // notifications three) as GitHub's best practices ask; a release makes few, so they stay.
+      // The plugin spaces every GraphQL request as a write, reads included, in limiters shared by
+      // every client of the process; mutations are spaced below instead, per client.
+      write: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }),
+      notifications: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }),
       onRateLimit: (retryAfter, request, _octokit, retryCount) => {
         log(
           `GitHub rate limit reached on ${request.method} ${request.url}; waiting ${retryAfter} s as GitHub asks`,
@@ -64,6 +69,21 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
         return retryCount < retries;
       },
     },
+  });
+  // GitHub's advice for content-creating requests: at least one second between them
+  // (docs.github.com/rest/using-the-rest-api/best-practices-for-using-the-rest-api).
+  const gap = options.writeSpacingMs ?? 1000;
+  let lastWrite = 0;
+  let queue: Promise<void> = Promise.resolve();
+  octokit.hook.before('request', async (requestOptions) => {
+    if (!createsContent(requestOptions)) return;
+    const turn = queue.then(async () => {
+      const wait = lastWrite + gap - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      lastWrite = Date.now();
+    });
+    queue = turn;
+    await turn;
   });
   octokit.hook.wrap('request', async (request, requestOptions) => {
     for (let attempt = 0; ; attempt++) {
@@ -82,6 +102,14 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
  * throttling plugin only recognises it at a path starting with /graphql, so on Enterprise Server
  * (/api/graphql) it would fail the run: waited out here until x-ratelimit-reset, like REST's.
  */
+/** A REST write or a GraphQL mutation (a GraphQL query is a read, though it is a POST). */
+function createsContent(options: { method?: string; url?: string; query?: unknown }): boolean {
+  const method = (options.method ?? 'GET').toUpperCase();
+  if (method === 'GET' || method === 'HEAD') return false;
+  if (!/\/graphql$/.test(options.url ?? '')) return true;
+  return /^\s*mutation\b/.test(String(options.query ?? ''));
+}
+
 function graphqlRateLimitWait(
   url: string,
   res: { data: unknown; headers: Record<string, unknown> },

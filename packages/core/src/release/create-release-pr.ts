@@ -1,4 +1,9 @@
-import { ReleaseConflictError, ReleaseRetriesExhaustedError, UsageError } from '../errors.js';
+import {
+  ReleaseConflictError,
+  ReleasePullRequestGoneError,
+  ReleaseRetriesExhaustedError,
+  UsageError,
+} from '../errors.js';
 import { formatImageReference, type ImageReference } from '../image/reference.js';
 import type {
   ImageEditPlan,
@@ -22,7 +27,7 @@ import {
   type ReleasePlan,
   templateValues,
 } from './plan.js';
-import { openOrUpdate, PullRequestGone } from './pull-request.js';
+import { openOrUpdate } from './pull-request.js';
 import { checkReleaseBranch, MAX_BODY_LENGTH, releaseBranchName } from './text.js';
 import { commitToBranch, pullRequestRequest, pushToBase } from './write.js';
 
@@ -179,10 +184,7 @@ export async function createReleasePr(
       return await attemptRelease(request, host, options, attempt, run, log);
     } catch (err) {
       if (!(err instanceof ReleaseConflictError)) throw err;
-      if (err instanceof PullRequestGone) {
-        const { number, url, state } = err.pullRequest;
-        run.replaced = { number, url, state: state === 'merged' ? 'merged' : 'closed' };
-      }
+      if (err instanceof ReleasePullRequestGoneError) run.replaced = { ...err.pullRequest };
       lastConflict = err;
       if (attempt === maxAttempts) break;
       // Full jitter over an exponential window of attempts: parallel pipelines stop colliding in
@@ -227,6 +229,8 @@ interface RunState {
   replaced?: NonNullable<ReleaseResult['replacedPullRequest']>;
   /** The open release pull request an earlier attempt read. */
   seen?: { number: number; url: string };
+  /** Push mode: the base head an attempt whose write failed built on. */
+  pushedOnto?: string;
 }
 
 /** Step 1: one round trip for the branch heads, the target files and the release pull request. */
@@ -298,6 +302,15 @@ async function attemptRelease(
   const result = newResult(request, host, plan, attempt, run);
   const imagesText = request.images.map(formatImageReference).join(', ');
   if (plan.upToDate) {
+    // A push whose answer was lost (a 5xx after GitHub made the commit, then a retry that met
+    // the moved branch) landed after all: the head sits on the commit that attempt built on.
+    if (branch === undefined && run.pushedOnto && snapshot.base.parents?.includes(run.pushedOnto)) {
+      result.result = 'pushed';
+      result.branch = plan.base;
+      result.commitSha = snapshot.base.sha;
+      result.message = `pushed ${snapshot.base.sha.slice(0, 7)} onto ${plan.base} of ${host.repository}: ${imagesText} (built on the head an earlier attempt wrote onto: a retried write had landed, or another run released the same)`;
+      return result;
+    }
     result.message = `${plan.base} of ${host.repository} already deploys ${imagesText}; nothing to release`;
     return result;
   }
@@ -307,7 +320,10 @@ async function attemptRelease(
     result.message = `${to} is older than the deployed ${from} (an ancestor of it in ${request.appRepository}); skipped. Pass --allow-downgrade to roll back on purpose`;
     return result;
   }
-  if (branch === undefined) return pushRelease(request, host, plan, result, imagesText);
+  if (branch === undefined) {
+    if (!request.dryRun) run.pushedOnto = snapshot.base.sha;
+    return pushRelease(request, host, plan, result, imagesText);
+  }
   return pullRequestRelease(request, host, plan, result, imagesText, log);
 }
 

@@ -10,6 +10,11 @@ export interface BranchHead {
   name: string;
   /** The commit the branch points at. */
   sha: string;
+  /**
+   * The parents of that commit, when the host read them (optional). For the base, they let a
+   * retried push that had already landed be reported as pushed, not as unchanged.
+   */
+  parents?: string[];
 }
 
 export interface PullRequestInfo {

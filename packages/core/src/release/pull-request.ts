@@ -1,30 +1,23 @@
-import { ReleaseConflictError } from '../errors.js';
+import { ReleasePullRequestGoneError } from '../errors.js';
 import type { ReleaseRequest, ReleaseResult } from './create-release-pr.js';
 import type { GitHost, PullRequestInfo, PullRequestRequest } from './host.js';
 import { imageRows, type ReleasePlan } from './plan.js';
 
 // Step 4 of a release: the pull request, opened or updated — never one that was merged or closed.
 
-/** Thrown (as a conflict, so the flow re-reads) when the pull request was merged or closed under us. */
-export class PullRequestGone extends ReleaseConflictError {
-  constructor(
-    branch: string,
-    readonly pullRequest: PullRequestInfo,
-  ) {
-    super(
-      branch,
-      `pull request #${pullRequest.number} was ${pullRequest.state} while the release was being written; the release goes onto a rebuilt branch and a new pull request`,
-    );
-  }
-}
-
-function gone(pr: PullRequestInfo | undefined): boolean {
-  return pr?.state === 'merged' || pr?.state === 'closed';
+/** Throws when the host's answer says the pull request is merged or closed. */
+function refuseGone(branch: string, pr: PullRequestInfo): void {
+  if (pr.state === 'merged' || pr.state === 'closed')
+    throw new ReleasePullRequestGoneError(branch, {
+      number: pr.number,
+      url: pr.url,
+      state: pr.state,
+    });
 }
 
 /**
  * Opens or updates the pull request (unless the commit's round trip already did) and settles the
- * body on a shared branch. Throws PullRequestGone when the host's answer says it is merged/closed.
+ * body on a shared branch. Throws ReleasePullRequestGoneError when the host's answer says it is merged/closed.
  */
 export async function openOrUpdate(
   request: ReleaseRequest,
@@ -37,7 +30,7 @@ export async function openOrUpdate(
 ): Promise<PullRequestInfo> {
   const branch = plan.branch!;
   let pr = written ?? (await host.upsertPullRequest!(prRequest));
-  if (gone(pr)) throw new PullRequestGone(branch, pr);
+  refuseGone(branch, pr);
 
   // On a shared branch another pipeline may have committed after the state this body was made
   // from, and its update may have landed before ours: re-read until the branch holds still, so
@@ -54,7 +47,7 @@ export async function openOrUpdate(
       existing: now.pullRequest ?? pr,
       body,
     });
-    if (gone(pr)) throw new PullRequestGone(branch, pr);
+    refuseGone(branch, pr);
     result.body = body;
     result.changes = rows;
     result.changedFiles = [...new Set(rows.map((r) => r.path))];
