@@ -43,6 +43,15 @@ while IFS= read -r h; do
   h=${h//[[:space:]]/}
   [ -z "$h" ] || args+=(--insecure-registry "$h")
 done < <(printf '%s\n' "${PARAM_INSECURE_REGISTRIES:-}" | tr ',' '\n')
+! gr_is_true "${PARAM_QUIET:-0}" || args+=(--quiet)
+gr_is_true "${PARAM_PUSH:-1}" || args+=(--no-push)
+! gr_is_true "${PARAM_NO_CACHE:-0}" || args+=(--no-cache)
+! gr_is_true "${PARAM_PULL:-0}" || args+=(--pull)
+# Build secrets go by the variable's name (ID=VARIABLE); the CLI reads the value itself.
+while IFS= read -r line; do
+  line=${line//[[:space:]]/}
+  [ -z "$line" ] || args+=(--secret-env "$line")
+done < <(printf '%s\n' "${PARAM_SECRET_ENVS:-}")
 
 # Secrets go to the CLI by the variable's name only, never as an argument.
 login=${PARAM_REGISTRY_LOGIN:-auto}
