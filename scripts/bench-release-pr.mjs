@@ -12,11 +12,19 @@
 // run's result is checked on the server (the branch holds the new tag, the pull request is open);
 // requests are counted from the servers' own logs.
 //
+// GitLab: the same repository is also served by the GitLab simulator (test/gitlab-sim), with the
+// same latency. `gitlab` is create-release-pr --host gitlab (one merge request, no clone); its
+// round trips are counted from the simulator's log as GitLab sees them (requests starting within
+// one added latency of each other ran in parallel). `gitlab_push` is seed 002's way: a full clone,
+// the same yq edit, commit, `git push -o merge_request.create -o merge_request.target=main`.
+//
 // Options: --commits 1000,20000 (repository sizes, measured at 50 ms) --latency-ms 0,50,150
 //   (measured on the smallest size) --runs 3 --blob-kb 6 --cli dist/cli.cjs
-//   --contenders api,git,full,shallow,blobless --cli-before OLD.cjs (adds git_before, interleaved)
+//   --contenders api,git,full,shallow,blobless,gitlab,gitlab_push --cli-before OLD.cjs (adds
+//   git_before, interleaved)
 // Last line: {"bench":"release-pr","round_trips":N,"git_requests":N,"api_vs_blobless":X,
-//   "git_vs_blobless":Y,"api_vs_shallow":Z,"api_vs_full_clone":W,…} — the ratios at 50 ms on the
+//   "git_vs_blobless":Y,"api_vs_shallow":Z,"api_vs_full_clone":W,"gitlab_round_trips":N,
+//   "gitlab_vs_push_options":V,…} — the ratios at 50 ms on the
 //   largest repository; every cell's medians and spreads under "cells".
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -47,7 +55,10 @@ const CLI = resolve(stringOption('cli', join(root, 'dist', 'cli.cjs')));
 // The GitLab host (issue 12) joins as another contender here once packages/gitlab exists: a
 // function like `api` below, run against test/gitlab-sim, with its name added to this list.
 const CLI_BEFORE = stringOption('cli-before', undefined);
-const CONTENDERS = stringOption('contenders', 'api,git,full,shallow,blobless').split(',');
+const CONTENDERS = stringOption(
+  'contenders',
+  'api,git,full,shallow,blobless,gitlab,gitlab_push',
+).split(',');
 if (CLI_BEFORE) CONTENDERS.push('git_before');
 const TARGET = 'overlays/staging/kustomization.yaml';
 
@@ -152,18 +163,24 @@ async function cachedRepository(commits) {
   return dir;
 }
 
-const { sim: simModule, git: gitModule } = await loadTestModules({
+const {
+  sim: simModule,
+  git: gitModule,
+  gitlab: gitlabModule,
+} = await loadTestModules({
   sim: 'test/github-sim/index.ts',
   git: 'test/support/git-http-server.ts',
+  gitlab: 'test/gitlab-sim/index.ts',
 });
 const work = mkdtempSync(join(tmpdir(), 'gitops-release-bench-run-'));
 const reposRoot = join(work, 'repos');
 const sim = await simModule.startGitHubSimulator();
 const gitServer = await gitModule.startGitHttpServer({ root: reposRoot });
 const token = sim.tokens.write;
+const gitlab = await gitlabModule.startGitLabSimulator();
 
 /** A served repository borrowing the cached objects (alternates), so pushes never touch the cache. */
-function serve(commits, cache) {
+async function serve(commits, cache) {
   const name = `m${commits}`;
   const bare = join(reposRoot, `${name}.git`);
   execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
@@ -183,7 +200,27 @@ function serve(commits, cache) {
     execFileSync('git', ['--git-dir', bare, 'config', k, v]);
   }
   sim.adoptRepo(`bench/${name}`, bare);
-  return { name, bare, fullName: `bench/${name}`, url: `${gitServer.url}/${name}.git` };
+  // The GitLab simulator's own bare repository of the project, borrowing the same objects.
+  await gitlab.createProject(`bench/${name}`, { 'README.md': 'placeholder\n' });
+  const gitlabBare = gitlab.repoPath(`bench/${name}`);
+  writeFileSync(join(gitlabBare, 'objects/info/alternates'), `${join(cache, 'objects')}\n`);
+  execFileSync('git', ['--git-dir', gitlabBare, 'update-ref', 'refs/heads/main', head]);
+  for (const [k, v] of [
+    ['receive.autogc', 'false'],
+    ['gc.auto', '0'],
+  ]) {
+    execFileSync('git', ['--git-dir', gitlabBare, 'config', k, v]);
+  }
+  return {
+    name,
+    bare,
+    fullName: `bench/${name}`,
+    url: `${gitServer.url}/${name}.git`,
+    gitlabBare,
+    gitlabUrl: gitlab
+      .gitUrl(`bench/${name}`)
+      .replace('http://', `http://oauth2:${gitlab.tokens.write}@`),
+  };
 }
 
 let serial = 0;
@@ -264,6 +301,57 @@ const contenders = {
     marks.pushed = process.hrtime.bigint();
     if (JSON.parse(stdout).result !== 'pushed') throw new Error(`--host git: ${stdout}`);
   },
+  async gitlab(repo, tagValue, marks) {
+    const { stdout } = await run(
+      process.execPath,
+      [
+        CLI,
+        'create-release-pr',
+        '--host',
+        'gitlab',
+        '--repo',
+        repo.fullName,
+        '--gitlab-url',
+        gitlab.url,
+        '--path',
+        TARGET,
+        '--image',
+        `gcr.io/bench/app:${tagValue}`,
+        '--json',
+      ],
+      { env: { ...process.env, GITLAB_TOKEN: gitlab.tokens.write } },
+    );
+    marks.pushed = process.hrtime.bigint();
+    if (JSON.parse(stdout).result !== 'created') throw new Error(`--host gitlab: ${stdout}`);
+  },
+  // Seed 002: clone, yq, commit, and the merge request from GitLab's push options.
+  async gitlab_push(repo, tagValue, marks, scratch) {
+    const dir = join(scratch, 'clone');
+    await run('git', ['clone', '-q', repo.gitlabUrl, dir], { env: GIT_ENV });
+    const branch = `release-${tagValue}`;
+    await run('yq', ['-y', '-i', `.images[0].newTag = "${tagValue}"`, join(dir, TARGET)]);
+    await run('git', ['-C', dir, 'checkout', '-q', '-b', branch], { env: GIT_ENV });
+    await run('git', ['-C', dir, 'commit', '-q', '-am', `Release app ${tagValue}`], {
+      env: GIT_ENV,
+    });
+    await run(
+      'git',
+      [
+        '-C',
+        dir,
+        'push',
+        '-q',
+        '-o',
+        'merge_request.create',
+        '-o',
+        'merge_request.target=main',
+        'origin',
+        'HEAD',
+      ],
+      { env: GIT_ENV },
+    );
+    marks.pushed = process.hrtime.bigint();
+  },
   // Another build of the CLI (--cli-before), interleaved with this one: before and after a change.
   git_before: (repo, tagValue, marks, scratch) =>
     contenders.git(repo, tagValue, marks, scratch, CLI_BEFORE),
@@ -280,6 +368,20 @@ for (const [kind, flags] of Object.entries(clones)) {
   };
 }
 const opensPullRequest = (name) => name !== 'git' && name !== 'git_before';
+const onGitLab = (name) => name.startsWith('gitlab');
+
+/** Sequential round trips: a request starting within one added latency of a round's first is in it. */
+function rounds(requests, latency) {
+  let count = 0;
+  let start = Number.NEGATIVE_INFINITY;
+  for (const r of [...requests].sort((a, b) => a.at - b.at)) {
+    if (r.at - start >= Math.max(latency * 0.8, 1)) {
+      count++;
+      start = r.at;
+    }
+  }
+  return count;
+}
 
 /** One timed release by `name`, checked on the server; set-up and clean-up outside the clock. */
 async function measureOne(repo, name, figures) {
@@ -289,31 +391,35 @@ async function measureOne(repo, name, figures) {
   const marks = {};
   const simBefore = sim.requests.length;
   const gitBefore = gitServer.log.length;
+  const gitlabBefore = gitlab.requests.length;
   const start = process.hrtime.bigint();
   const total = await timed(() => contenders[name](repo, tagValue, marks, scratch));
-  figures.requests[name].push({
-    api: sim.requests.length - simBefore,
-    git: gitServer.log.length - gitBefore,
-  });
+  const gitlabRequests = gitlab.requests.slice(gitlabBefore);
+  figures.requests[name].push(
+    onGitLab(name)
+      ? {
+          api: gitlabRequests.filter((q) => q.kind !== 'git').length,
+          git: gitlabRequests.filter((q) => q.kind === 'git').length,
+          rounds: rounds(gitlabRequests, figures.latency),
+        }
+      : { api: sim.requests.length - simBefore, git: gitServer.log.length - gitBefore },
+  );
   figures.pushed[name].push(Number(marks.pushed - start) / 1e6);
   // Did it do the work? The branch holds the new tag; a pull request is open where one should be.
-  const text = execFileSync(
-    'git',
-    ['--git-dir', repo.bare, 'show', `refs/heads/${branch}:${TARGET}`],
-    {
-      encoding: 'utf8',
-    },
-  );
+  const bare = onGitLab(name) ? repo.gitlabBare : repo.bare;
+  const text = execFileSync('git', ['--git-dir', bare, 'show', `refs/heads/${branch}:${TARGET}`], {
+    encoding: 'utf8',
+  });
   if (!new RegExp(`newTag: "?${tagValue}"?`).test(text)) {
     throw new Error(`${name}: ${branch} does not hold newTag ${tagValue}:\n${text}`);
   }
-  if (
-    opensPullRequest(name) &&
-    !sim.pullRequests(repo.fullName).some((p) => p.head === branch && p.state === 'open')
-  ) {
+  const open = onGitLab(name)
+    ? gitlab.mergeRequests(repo.fullName).some((m) => m.source === branch && m.state === 'opened')
+    : sim.pullRequests(repo.fullName).some((p) => p.head === branch && p.state === 'open');
+  if (opensPullRequest(name) && !open) {
     throw new Error(`${name}: no open pull request from ${branch}`);
   }
-  execFileSync('git', ['--git-dir', repo.bare, 'update-ref', '-d', `refs/heads/${branch}`]);
+  execFileSync('git', ['--git-dir', bare, 'update-ref', '-d', `refs/heads/${branch}`]);
   rmSync(scratch, { recursive: true, force: true });
   return total;
 }
@@ -321,13 +427,16 @@ async function measureOne(repo, name, figures) {
 async function cell(repo, commits, latency) {
   sim.setLatency(latency);
   gitServer.setLatency(latency);
+  gitlab.setLatency(latency);
   const figures = {
+    latency,
     requests: Object.fromEntries(CONTENDERS.map((n) => [n, []])),
     pushed: Object.fromEntries(CONTENDERS.map((n) => [n, []])),
   };
   const loadBefore = load();
   // The warm-up round (untimed) primes the page cache and the simulator's validators.
   const scratchFigures = {
+    latency,
     requests: Object.fromEntries(CONTENDERS.map((n) => [n, []])),
     pushed: Object.fromEntries(CONTENDERS.map((n) => [n, []])),
   };
@@ -342,6 +451,7 @@ async function cell(repo, commits, latency) {
       pushed_median_ms: stats(figures.pushed[name]).median_ms,
       api_requests: Math.max(...reqs.map((r) => r.api)),
       git_requests: Math.max(...reqs.map((r) => r.git)),
+      ...(onGitLab(name) ? { round_trips: Math.max(...reqs.map((r) => r.rounds)) } : {}),
     };
   }
   const line = CONTENDERS.map(
@@ -357,7 +467,7 @@ try {
   const repos = new Map();
   for (const commits of SIZES) {
     const cache = await cachedRepository(commits);
-    const repo = serve(commits, cache);
+    const repo = await serve(commits, cache);
     log(
       `repository of ${commits} commits: ${(dirSize(join(cache, 'objects')) / 1e6).toFixed(1)} MB of objects`,
     );
@@ -376,6 +486,7 @@ try {
 } finally {
   await gitServer.close();
   await sim.close();
+  await gitlab.close();
   rmSync(work, { recursive: true, force: true });
 }
 
@@ -395,5 +506,8 @@ if (has('api') && has('shallow'))
   figures.api_vs_shallow = ratio(head.shallow.median_ms, head.api.median_ms);
 if (has('api') && has('full'))
   figures.api_vs_full_clone = ratio(head.full.median_ms, head.api.median_ms);
+if (has('gitlab')) figures.gitlab_round_trips = head.gitlab.round_trips;
+if (has('gitlab') && has('gitlab_push'))
+  figures.gitlab_vs_push_options = ratio(head.gitlab_push.median_ms, head.gitlab.median_ms);
 if (CLI_BEFORE) figures.git_vs_before = ratio(head.git_before.median_ms, head.git.median_ms);
 report({ ...figures, runs: RUNS, cli: CLI.replace(`${root}/`, ''), cells });

@@ -39,7 +39,11 @@ describe('the GitLab CI/CD component, offline', () => {
   };
 
   it("lays out GitLab's catalog (templates/*.yml) and passes GitLab's CI schema, header and jobs", () => {
-    expect(templates.sort()).toEqual(['build_and_push_image.yml', 'create_release_pr.yml']);
+    expect(templates.sort()).toEqual([
+      'build_and_push_image.yml',
+      'create_release_pr.yml',
+      'promote.yml',
+    ]);
     for (const file of templates) {
       const text = readFileSync(join(root, 'templates', file), 'utf8');
       const [header, body] = YAML.parseAllDocuments(text).map((d) => d.toJS());
@@ -52,6 +56,36 @@ describe('the GitLab CI/CD component, offline', () => {
     for (const file of examples) check(YAML.parse(readFileSync(file, 'utf8')), file);
     // The schema does refuse what GitLab refuses.
     expect(validate({ spec: { inputs: { x: { type: 'text' } } } })).toBe(false);
+  });
+
+  it('compiles the promote component: its inputs reach the job', () => {
+    const file = join(work, 'promote.yml');
+    writeFileSync(
+      file,
+      YAML.stringify({
+        include: [
+          {
+            component: '$CI_SERVER_FQDN/gitops-release/gitops-release/promote@1',
+            inputs: { repo: 'g/m', from: 'overlays/staging', to: 'overlays/prod' },
+          },
+        ],
+        stages: ['promote'],
+      }),
+    );
+    const p = loadPipeline({
+      config: file,
+      components: COMPONENTS,
+      variables: { CI_SERVER_FQDN: 'gitlab.test' },
+    });
+    expect(p.jobs[0]).toMatchObject({
+      name: 'promote',
+      variables: {
+        GR_REPO: 'g/m',
+        GR_FROM: 'overlays/staging',
+        GR_TO: 'overlays/prod',
+        GR_HOST: 'gitlab',
+      },
+    });
   });
 
   it('refuses inputs as GitLab does: a required one missing, one not in options, an unknown one', () => {

@@ -341,3 +341,45 @@ describe('create-release-pr on GitLab', () => {
     expect(closed?.notes[0]).toContain(`Superseded by #3 (${sim.url}/${repo}/-/merge_requests/3)`);
   });
 });
+
+describe('promote on GitLab', () => {
+  it('promotes the version staging runs into production with one merge request', async () => {
+    const repo = await manifests({
+      'overlays/staging/kustomization.yaml': kustomization(
+        ['d.yaml'],
+        [{ name: 'registry.gitlab.test/acme/web', newTag: 'abc1234' }],
+      ),
+      'overlays/prod/kustomization.yaml': kustomization(
+        ['d.yaml'],
+        [{ name: 'registry.gitlab.test/acme/web', newTag: 'fedcba9' }],
+      ),
+    });
+    const r = await runCli(
+      [
+        'promote',
+        '--host',
+        'gitlab',
+        '--repo',
+        repo,
+        '--gitlab-url',
+        sim.url,
+        '--from',
+        'overlays/staging',
+        '--to',
+        'overlays/prod',
+        '--json',
+      ],
+      { GITLAB_TOKEN: sim.tokens.write },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).result).toBe('created');
+    const [mr] = sim.mergeRequests(repo);
+    expect(mr).toMatchObject({ target: 'main', state: 'opened' });
+    expect(await sim.readFile(repo, mr!.source, 'overlays/prod/kustomization.yaml')).toContain(
+      'newTag: abc1234',
+    );
+    expect(await sim.readFile(repo, 'main', 'overlays/prod/kustomization.yaml')).toContain(
+      'newTag: fedcba9',
+    );
+  });
+});

@@ -1,6 +1,7 @@
 // How promote reaches the manifest repository and writes the commit and pull request: the same
 // flags as create-release-pr, read the same way (create-release-pr still reads its own; folding
 // it onto these is a follow-up of the Action/CLI spec work, issue 11).
+
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
@@ -20,6 +21,11 @@ import {
   type ParsedArgs,
   stringOption,
 } from './command.js';
+import {
+  createGitLabHostFromArgs,
+  GITLAB_TOKEN_ENV,
+  looksLikeGitLabProject,
+} from './commands/gitlab-options.js';
 
 /** Flags that say where the manifest repository is and how to reach it. */
 export const hostOptionSpec: OptionSpec = {
@@ -30,6 +36,8 @@ export const hostOptionSpec: OptionSpec = {
   'github-url': { type: 'string' },
   api: { type: 'string' },
   'ssh-key': { type: 'string' },
+  // GitLab (--host gitlab): the instance; default $CI_SERVER_URL, else https://gitlab.com.
+  'gitlab-url': { type: 'string' },
 };
 
 /** Flags that shape the commit and the pull request. */
@@ -89,10 +97,15 @@ export async function openHost(
   secrets: readonly string[] = [],
 ): Promise<OpenedHost> {
   const hostKind =
-    oneOf(stringOption(args, 'host'), ['github', 'git'] as const, 'host') ??
-    (looksLikeGitHubRepo(repo, io.cwd) ? 'github' : 'git');
+    oneOf(stringOption(args, 'host'), ['github', 'gitlab', 'git'] as const, 'host') ??
+    (looksLikeGitLabProject(repo, io.env, io.cwd)
+      ? 'gitlab'
+      : looksLikeGitHubRepo(repo, io.cwd)
+        ? 'github'
+        : 'git');
   const api = oneOf(stringOption(args, 'api'), ['graphql', 'rest', 'auto'] as const, 'api');
-  const tokenEnv = stringOption(args, 'token-env') ?? 'GITHUB_TOKEN';
+  const tokenEnv =
+    stringOption(args, 'token-env') ?? (hostKind === 'gitlab' ? GITLAB_TOKEN_ENV : 'GITHUB_TOKEN');
   const token = io.env[tokenEnv]?.trim() || undefined;
   // `secrets` may grow later (a registry password read when first needed): read it at each line.
   const log = (line: string) => {
@@ -119,6 +132,13 @@ export async function openHost(
         : {}),
     });
     return { host, dispose: async () => {}, log };
+  }
+  if (hostKind === 'gitlab') {
+    return {
+      host: createGitLabHostFromArgs(args, io, repo, tokenEnv, token, log),
+      dispose: async () => {},
+      log,
+    };
   }
   const sshKey = stringOption(args, 'ssh-key');
   const git = await createGitHost({

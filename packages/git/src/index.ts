@@ -630,19 +630,30 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
         ] as const) {
           await git(['--git-dir', appDir, 'config', k, v]);
         }
-        await git(
-          [
-            '--git-dir',
-            appDir,
-            'fetch',
-            '-q',
-            '--no-tags',
-            '--filter=tree:0',
-            'app',
-            '+refs/heads/*:refs/remotes/app/*',
-          ],
-          { remote: true },
-        );
+        try {
+          await git(
+            [
+              '--git-dir',
+              appDir,
+              'fetch',
+              '-q',
+              '--no-tags',
+              '--filter=tree:0',
+              'app',
+              '+refs/heads/*:refs/remotes/app/*',
+            ],
+            { remote: true },
+          );
+        } catch (err) {
+          // The failing remote is the application repository: say --app-repo, not --repo.
+          if (err instanceof HostNotFoundError) {
+            throw new HostNotFoundError(
+              `--app-repo: ${err.message.replace('Check --repo', 'Check --app-repo')}`,
+              { input: 'app-repo', cause: err },
+            );
+          }
+          throw err;
+        }
         appFetched.add(appRemote);
       }
       const commit = async (rev: string) =>
@@ -688,6 +699,7 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
     },
 
     async dispose() {
+      if (upload) upload.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

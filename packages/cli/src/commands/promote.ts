@@ -79,8 +79,8 @@ Guards (each refusal exits 1 and writes nothing; --json gives the reason):
 
 Repository and pull request (as create-release-pr):
   --repo OWNER/NAME|URL|PATH  The manifest repository. Without it, --from and --to are local paths.
-  --base BRANCH, --host github|git, --token-env NAME, --github-url URL, --api graphql|rest|auto,
-  --ssh-key PATH, --mode pull-request|push
+  --base BRANCH, --host github|gitlab|git, --token-env NAME, --github-url URL, --gitlab-url URL,
+  --api graphql|rest|auto, --ssh-key PATH, --mode pull-request|push
   --branch TEMPLATE           Default "${DEFAULT_PROMOTE_BRANCH_TEMPLATE}".
   --title TEMPLATE            Default "${DEFAULT_PROMOTE_TITLE_TEMPLATE}".
   --commit-message TEMPLATE   Default: the title. Templates know {from} {to} {sha} {app} {tag}
