@@ -46,7 +46,10 @@ export interface GitHostOptions {
   sshKeyPath?: string;
   /** Where the temporary clone goes; default the OS temp dir. */
   tempRoot?: string;
-  /** The commit author; default `gitops-release <gitops-release@users.noreply.github.com>`. */
+  /**
+   * The commit author (and committer) when a commit names none; default `gitops-release <>`: no
+   * address rather than a made-up one that may belong to somebody's real account.
+   */
   author?: { name: string; email: string };
   /** The environment git runs with (PATH, HOME, proxies); default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
@@ -123,10 +126,7 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
     : [];
   const baseEnv = options.env ?? process.env;
   const pushOptions = (options.pushOptions ?? []).flatMap((o) => ['-o', o]);
-  const author = options.author ?? {
-    name: 'gitops-release',
-    email: 'gitops-release@users.noreply.github.com',
-  };
+  const author = options.author ?? { name: 'gitops-release', email: '' };
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(baseEnv)) {
     if (v !== undefined && !k.startsWith('GIT_CONFIG')) env[k] = v;
@@ -605,7 +605,9 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
         trees,
         files: request.files.map((f) => ({ ...f, mode: modes.get(f.path) ?? '100644' })),
         message: request.message,
-        author,
+        // The release's own identities when it names them (--author, GIT_AUTHOR_*, the CI user).
+        author: request.author ?? request.committer ?? author,
+        committer: request.committer ?? request.author ?? author,
         when: {
           seconds: Math.floor(now.getTime() / 1000),
           offsetMinutes: -now.getTimezoneOffset(),
