@@ -79,7 +79,7 @@ const cases: Case[] = [
   {
     name: 'an unknown --host',
     argv: [...release, ...IMAGE, '--host', 'svn'],
-    refusal: { code: 2, names: ['--host must be one of github, git (got "svn")'] },
+    refusal: { code: 2, names: ['--host must be one of github, gitlab, git (got "svn")'] },
   },
   {
     name: 'an unknown --mode',

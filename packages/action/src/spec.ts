@@ -557,6 +557,8 @@ export const CLI_ONLY: Record<CommandName, Record<string, string>> = {
     'git-user': GITLAB_CLI_ONLY,
   },
   promote: {
+    'gitlab-url':
+      'GitLab only (--host gitlab): the GitLab CI/CD component (templates/promote.yml) carries it',
     json: 'the Action sets outputs, and the orb reads --json itself to export them',
     'from-name':
       'pipelines use the default name (the first path segment in which from and to differ); naming it is a CLI refinement',
@@ -759,6 +761,8 @@ export const PROMOTE: Record<string, PromoteOption> = {
 /** CLI options of promote no other surface has, and why. */
 export const PROMOTE_CLI_ONLY: Record<string, string> = {
   json: 'the orb reads --json itself to export the results',
+  'gitlab-url':
+    'GitLab only (--host gitlab): the GitLab CI/CD component (templates/promote.yml) carries it',
 };
 
 /** Orb parameters of promote no CLI flag carries, and why. */
