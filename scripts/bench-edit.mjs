@@ -13,7 +13,7 @@
 //   edit itself;
 // - peak memory of set-image on the largest tree.
 //
-// Options: --files 100,1000,10000 --runs 5 --release-runs 10 --yq-sample 30
+// Options: --files 100,1000,10000 --runs 3 --release-runs 10 --yq-sample 30
 // Last line: {"bench":"edit","one_release_vs_bare_node":X,"vs_parse_write_floor":Y,
 //   "vs_yq_per_edited_file":Z,"peak_rss_mib":M,…}
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +37,7 @@ import {
 } from './bench-lib.mjs';
 
 const SIZES = listOption('files', [100, 1000, 10_000]);
-const RUNS = option('runs', 5);
+const RUNS = option('runs', 3);
 const RELEASE_RUNS = option('release-runs', 10);
 const YQ_SAMPLE = option('yq-sample', 30);
 const CLI = join(root, 'dist', 'cli.cjs');
@@ -172,11 +172,12 @@ function verify(files, tag, who) {
 const floorSource = join(work, 'floor.mjs');
 writeFileSync(
   floorSource,
-  `import { openSync, writeSync, closeSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+  `import { readdirSync, readFileSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-const image = process.argv[3];
-let written = 0;
+const name = process.argv[3];
+const writes = [];
 function walk(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
@@ -184,19 +185,30 @@ function walk(dir) {
     else if (/\\.ya?ml$/.test(e.name)) {
       const text = readFileSync(p, 'utf8');
       parseAllDocuments(text);
-      if (text.includes(image)) {
-        const temp = join(dir, '.' + e.name + '.floor.tmp');
-        const fd = openSync(temp, 'wx', 0o644);
-        writeSync(fd, text);
-        closeSync(fd);
-        renameSync(temp, p);
-        written++;
-      }
+      if (text.includes(name)) writes.push({ dir, name: e.name, path: p, text });
     }
   }
 }
+// As @gitops-release/fs writes: eight at a time, each to a temporary file beside its target
+// (opened 'wx', written, chmod, closed), then every rename, eight at a time.
+async function eightAtATime(items, fn) {
+  let next = 0;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
 walk(process.argv[2]);
-process.stdout.write(String(written));
+(async () => {
+  await eightAtATime(writes, async (w) => {
+    w.temp = join(w.dir, '.' + w.name + '.floor.tmp');
+    const handle = await open(w.temp, 'wx', 0o644);
+    await handle.writeFile(w.text, 'utf8');
+    await handle.chmod(0o644);
+    await handle.close();
+  });
+  await eightAtATime(writes, (w) => rename(w.temp, w.path));
+  process.stdout.write(String(writes.length));
+})();
 `,
 );
 const floorBundle = join(work, 'floor.cjs');

@@ -158,7 +158,13 @@ export function reviewOrb(orb, includedFiles = new Map()) {
         if (p?.type === 'boolean' && 'default' in p && typeof p.default !== 'boolean') {
           fail('GR002', pwhere, 'a boolean default is true or false');
         }
-        if (SECRET_NAME.test(pname) && !NOT_SECRET.has(pname) && p?.type !== 'env_var_name') {
+        // `…_envs` is a list of variable names (ID=VARIABLE lines), which env_var_name cannot hold.
+        if (
+          SECRET_NAME.test(pname) &&
+          !NOT_SECRET.has(pname) &&
+          !/_envs$/.test(pname) &&
+          p?.type !== 'env_var_name'
+        ) {
           fail(
             'GR003',
             pwhere,

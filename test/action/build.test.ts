@@ -19,6 +19,8 @@ import { root } from './workflow-lint.js';
 
 const SHA = 'c0ffee1234567890c0ffee1234567890c0ffee12';
 const TOKEN = 'ghs_Act10nT0kenThatMustNeverShow42';
+const BUILD_SECRET = 'bu1ld-s3cret-from-input-77';
+const ENV_SECRET = 'env-s3cret-from-variable-88';
 const declaredOutputs = Object.keys(
   (parse(readFileSync(join(root, 'action.yml'), 'utf8')) as { outputs: object }).outputs,
 ).sort();
@@ -180,10 +182,51 @@ describe('build_and_push_image', () => {
     expect(Object.keys(r.outputs).sort()).toEqual(declaredOutputs);
   });
 
+  it('push: false with secrets and secret-envs: built in the runner, masked, nothing pushed', async () => {
+    const secretContext = await makeContext(
+      `FROM scratch
+COPY bin/busybox /bin/busybox
+RUN --mount=type=secret,id=a --mount=type=secret,id=b ["/bin/busybox", "sh", "-c", "/bin/busybox echo a=$(/bin/busybox cat /run/secrets/a) b=$(/bin/busybox cat /run/secrets/b)"]
+`,
+    );
+    const before = registry.requests().length;
+    const run = await runAction(
+      {
+        command: 'build_and_push_image',
+        builder: 'buildah',
+        image: `${registry.host}/acme/pr-check`,
+        push: 'false',
+        secrets: `a=${BUILD_SECRET}`,
+        'secret-envs': 'b=FROM_ENV',
+      },
+      {
+        env: { ...storage.env, ...noDocker, GITHUB_SHA: SHA, FROM_ENV: ENV_SECRET },
+        cwd: secretContext,
+      },
+    );
+    runs.push(run);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.outputs).toMatchObject({ result: 'built-not-pushed', digest: '', 'image-ref': '' });
+    expect(run.summary).toContain('not pushed');
+    expect(run.stdout).toContain('a=*** b=***');
+    // The values alone are registered for masking, not only the ID=VALUE lines.
+    expect(run.stdout).toContain(`::add-mask::${BUILD_SECRET}`);
+    expect(run.stdout).toContain(`::add-mask::${ENV_SECRET}`);
+    await new Promise((done) => setTimeout(done, 300));
+    expect(registry.requests().slice(before)).toEqual([]);
+  });
+
   it('no secret appears in anything the action printed or wrote; each was masked', () => {
     expect(runs.length).toBeGreaterThan(5);
     for (const r of runs) {
-      for (const secret of [TOKEN, TEST_PASSWORD, READER_PASSWORD, 'Wr0ng-pa55word-xyz']) {
+      for (const secret of [
+        TOKEN,
+        TEST_PASSWORD,
+        READER_PASSWORD,
+        'Wr0ng-pa55word-xyz',
+        BUILD_SECRET,
+        ENV_SECRET,
+      ]) {
         expect(r.everything).not.toContain(secret);
       }
     }

@@ -88,6 +88,8 @@ describe('create_release_pr', () => {
       'commit-sha': pr!.headSha,
       // The directory holds two references to the image: both are released.
       'changed-files': 'overlays/staging/deploy.yaml\noverlays/staging/kustomization.yaml',
+      'pull-request-operation': 'created',
+      'pull-request-head-sha': pr!.headSha,
     });
     expect(Object.keys(r.outputs).sort()).toEqual(declaredOutputs);
     expect(pr).toMatchObject({ head: 'release-abc1234', base: 'main', state: 'open' });
@@ -116,8 +118,54 @@ describe('create_release_pr', () => {
   it('a re-run updates the same pull request and opens no second one', async () => {
     const r = await release({ repo, paths: 'overlays/staging', image: 'gcr.io/p/web' });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.outputs).toMatchObject({ result: 'updated', 'pull-request-number': number });
+    expect(r.outputs).toMatchObject({
+      result: 'updated',
+      'pull-request-number': number,
+      'pull-request-operation': 'updated',
+      'pull-request-head-sha': sim.pullRequests(repo)[0]!.headSha,
+    });
     expect(sim.pullRequests(repo)).toHaveLength(1);
+  });
+
+  it('body (multi-line, kept as written) goes above the table; author and committer are recorded', async () => {
+    const bodyRepo = await manifests();
+    const r = await release({
+      repo: bodyRepo,
+      paths: 'overlays/staging',
+      image: 'gcr.io/p/web',
+      body: '## Staging release\n\n  - indented item {sha}\n',
+      author: 'Dev One <dev1@example.com>',
+      committer: 'Release Bot <release-bot@example.com>',
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const [pr] = sim.pullRequests(bodyRepo);
+    expect(
+      (pr!.body ?? '').startsWith(
+        '## Staging release\n\n  - indented item abc1234\n\nThis release',
+      ),
+    ).toBe(true);
+    const who = execFileSync(
+      'git',
+      [
+        '-C',
+        sim.repoPath(bodyRepo),
+        'log',
+        '-1',
+        '--format=%an <%ae>|%cn <%ce>',
+        'release-abc1234',
+      ],
+      { encoding: 'utf8' },
+    ).trim();
+    expect(who).toBe('Dev One <dev1@example.com>|Release Bot <release-bot@example.com>');
+
+    const bad = await release({
+      repo: bodyRepo,
+      paths: 'overlays/staging',
+      image: 'gcr.io/p/web',
+      'body-path': 'no/such/body.md',
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.errors[0]).toContain('input "body-path": cannot read');
   });
 
   it('a dry run against a base that already deploys the image writes nothing: unchanged', async () => {

@@ -20,8 +20,10 @@ beforeAll(async () => {
     'dist/action.cjs',
     'dist/build-and-push-image.cjs',
     'dist/create-release-pr.cjs',
+    'dist/promote.cjs',
     'build-and-push-image/action.yml',
     'create-release-pr/action.yml',
+    'promote/action.yml',
   ]) {
     await mkdir(dirname(join(checkout, file)), { recursive: true });
     await copyFile(join(root, file), join(checkout, file));
@@ -34,6 +36,7 @@ afterAll(async () => {
 describe.each([
   ['build-and-push-image', 'build_and_push_image', 'image'],
   ['create-release-pr', 'create_release_pr', 'repo'],
+  ['promote', 'promote', 'repo'],
 ])('%s/', (dir, command, required) => {
   it(`runs ${command} with no command input, and names its required input`, async () => {
     const action = YAML.parse(readFileSync(join(checkout, dir, 'action.yml'), 'utf8'));

@@ -171,7 +171,7 @@ describe('build-and-push-image with docker', () => {
     const down = `127.0.0.1:${await freePort()}`;
     const r = await cli(['--image', `${down}/team/web`, ...login]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`registry ${down} cannot be reached .*ECONNREFUSED`));
+    expect(r.stderr).toMatch(new RegExp(`cannot connect to registry ${down} .*ECONNREFUSED`));
   });
 
   it('a missing Dockerfile names --file and the path', async () => {

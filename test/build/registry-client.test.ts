@@ -40,6 +40,10 @@ beforeAll(async () => {
       platforms: [],
       cacheFrom: [],
       cacheTo: [],
+      push: true,
+      secrets: [],
+      noCache: false,
+      pull: false,
     });
     await auth.dispose();
     pushed.set(mode, out.digest!);

@@ -177,6 +177,10 @@ export interface GitHubSimulator {
   commits(fullName: string, branch: string, limit?: number): Promise<CommitView[]>;
   /** The bare repository on disk (`git clone` it). */
   repoPath(fullName: string): string;
+  /** Creates an open milestone; returns its number. */
+  createMilestone(fullName: string, title: string): number;
+  /** The milestone number a pull request carries, or null. */
+  pullRequestMilestone(fullName: string, number: number): number | null;
   /** The commit a branch points to, or undefined. */
   branchHead(fullName: string, branch: string): Promise<string | undefined>;
   /** A file's text at a branch/sha, or undefined. */
@@ -675,6 +679,21 @@ export async function startGitHubSimulator(
       return out;
     },
     repoPath: (fullName) => repoOf(fullName).git.path,
+    createMilestone(fullName, title) {
+      const repo = repoOf(fullName);
+      repo.milestones ??= new Map();
+      const number = repo.milestones.size + 1;
+      repo.milestones.set(number, {
+        number,
+        id: 4000 + number,
+        title,
+        creator: repo.meta.owner,
+        createdAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      });
+      return number;
+    },
+    pullRequestMilestone: (fullName, number) =>
+      repoOf(fullName).pulls.find((p) => p.number === number)?.milestone ?? null,
     branchHead: (fullName, branch) => repoOf(fullName).git.resolveRef(`refs/heads/${branch}`),
     async readFile(fullName, ref, path) {
       const repo = repoOf(fullName);

@@ -130,6 +130,7 @@ const lookup = (state: GitHubState, repo: RepoRecord) => ({
   user: (login: string) => state.user(login),
   team: (slug: string) => state.team(slug, repo.meta.owner),
   label: (name: string) => state.label(repo, name)!,
+  milestone: (number: number) => repo.milestones?.get(number),
 });
 
 function repoBody(ctx: Ctx, repo: RepoRecord) {
@@ -646,6 +647,28 @@ route('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments', async (ctx
       comment,
       ctx.state.user(ctx.grant.login),
     ),
+  };
+});
+
+// Update an issue (a pull request is one): only the milestone is simulated. An unknown milestone
+// is GitHub's 422 "Validation Failed" with field "milestone", code "invalid"
+// (https://docs.github.com/rest/issues/issues#update-an-issue).
+route('PATCH', '/repos/{owner}/{repo}/issues/{issue_number}', async (ctx) => {
+  const repo = repoOf(ctx, true);
+  const pr = ctx.state.findPull(repo, Number(ctx.params.issue_number));
+  if (!pr) fail(ctx, 404, 'Not Found');
+  if ('milestone' in ctx.body) {
+    const given = ctx.body.milestone as number | string | null;
+    if (given !== null && !repo.milestones?.has(Number(given)))
+      validationFailed(ctx, [
+        { value: given, resource: 'Issue', field: 'milestone', code: 'invalid' },
+      ]);
+    pr.milestone = given === null ? null : Number(given);
+  }
+  pr.updatedAt = shapes.timestamp();
+  return {
+    status: 200,
+    body: shapes.issueFromPull(ctx.urls, repo.meta, pr, lookup(ctx.state, repo)),
   };
 });
 

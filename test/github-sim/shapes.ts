@@ -35,7 +35,18 @@ export interface CommentState {
   createdAt: string;
 }
 
+/** A milestone of a repository (REST `milestone` schema). */
+export interface MilestoneState {
+  number: number;
+  id: number;
+  title: string;
+  creator: string;
+  createdAt: string;
+}
+
 export interface PullState {
+  /** The milestone's number, once set through PATCH /issues/{n}. */
+  milestone?: number | null;
   number: number;
   id: number;
   title: string;
@@ -80,7 +91,7 @@ export const timestamp = (date = new Date()): string =>
   date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** GraphQL global IDs double as REST `node_id`s, as on GitHub. */
-const ID_KINDS = ['R', 'PR', 'REF', 'LA', 'U', 'T', 'IC', 'C'] as const;
+const ID_KINDS = ['R', 'PR', 'REF', 'LA', 'U', 'T', 'IC', 'C', 'MI'] as const;
 export type IdKind = (typeof ID_KINDS)[number];
 
 export function nodeId(kind: IdKind, key: string): string {
@@ -370,6 +381,7 @@ export function pullRequest(
     user(login: string): UserState;
     team(slug: string): TeamState;
     label(name: string): LabelState;
+    milestone?(number: number): MilestoneState | undefined;
   },
   stats: { commits: number; additions: number; deletions: number; changedFiles: number },
   fork?: { meta: RepoMeta; body: ReturnType<typeof repository> },
@@ -400,7 +412,7 @@ export function pullRequest(
     user: simpleUser(urls, lookup.user(pr.user)),
     body: pr.body,
     labels: pr.labels.map((name) => label(urls, repo, lookup.label(name))),
-    milestone: null,
+    milestone: milestoneOf(urls, repo, pr, lookup),
     active_lock_reason: null,
     created_at: pr.createdAt,
     updated_at: pr.updatedAt,
@@ -460,11 +472,38 @@ export function pullRequest(
   };
 }
 
+/** The REST `milestone` object, as GitHub embeds it in issues and pull requests. */
+export function milestone(urls: Urls, repo: RepoMeta, m: MilestoneState, creator: UserState) {
+  const url = `${urls.api}/repos/${repo.fullName}/milestones/${m.number}`;
+  return {
+    url,
+    html_url: `${urls.web}/${repo.fullName}/milestone/${m.number}`,
+    labels_url: `${url}/labels`,
+    id: m.id,
+    node_id: nodeId('MI', `${repo.fullName}\n${m.number}`),
+    number: m.number,
+    state: 'open' as const,
+    title: m.title,
+    description: null,
+    creator: simpleUser(urls, creator),
+    open_issues: 0,
+    closed_issues: 0,
+    created_at: m.createdAt,
+    updated_at: m.createdAt,
+    closed_at: null,
+    due_on: null,
+  };
+}
+
 export function issueFromPull(
   urls: Urls,
   repo: RepoMeta,
   pr: PullState,
-  lookup: { user(login: string): UserState; label(name: string): LabelState },
+  lookup: {
+    user(login: string): UserState;
+    label(name: string): LabelState;
+    milestone?(number: number): MilestoneState | undefined;
+  },
 ) {
   const r = `${urls.api}/repos/${repo.fullName}`;
   const issue = `${r}/issues/${pr.number}`;
@@ -487,7 +526,7 @@ export function issueFromPull(
     labels: pr.labels.map((name) => label(urls, repo, lookup.label(name))),
     assignee: assignees[0] ?? null,
     assignees,
-    milestone: null,
+    milestone: milestoneOf(urls, repo, pr, lookup),
     locked: false,
     active_lock_reason: null,
     comments: pr.comments.length,
@@ -546,4 +585,17 @@ export function issueComment(
 
 export function basicError(message: string, documentationUrl: string, status: number) {
   return { message, documentation_url: documentationUrl, status: String(status) };
+}
+
+function milestoneOf(
+  urls: Urls,
+  repo: RepoMeta,
+  pr: PullState,
+  lookup: {
+    user(login: string): UserState;
+    milestone?(number: number): MilestoneState | undefined;
+  },
+) {
+  const m = pr.milestone == null ? undefined : lookup.milestone?.(pr.milestone);
+  return m ? milestone(urls, repo, m, lookup.user(m.creator)) : null;
 }

@@ -6,6 +6,7 @@ import { BareRepo, type CommitInfo, type PathChange, ZERO_OID } from './git.js';
 import {
   type CommentState,
   type LabelState,
+  type MilestoneState,
   type PullState,
   type RepoMeta,
   type TeamState,
@@ -39,6 +40,8 @@ export interface RepoRecord {
   meta: RepoMeta;
   git: BareRepo;
   labels: Map<string, LabelState>;
+  /** Milestones by number (sim.createMilestone). */
+  milestones?: Map<number, MilestoneState>;
   pulls: PullState[];
   /** Commits GitHub itself made (web-flow), shown as signed and verified. */
   signed: Set<string>;

@@ -233,6 +233,7 @@ describe('GitLab simulator: GraphQL', () => {
         method: 'POST',
         headers: { 'PRIVATE-TOKEN': sim.tokens.readOnly, 'content-type': 'application/json' },
         body: JSON.stringify({ query, variables }),
+        // biome-ignore lint/suspicious/noExplicitAny: the answer's shape is whatever the query asks
       }).then((r) => r.json())) as { data?: any; errors?: { message: string }[] };
     const r = await q(
       'query($p: ID!) { project(fullPath: $p) { repository { rootRef head: tree { lastCommit { sha } } a: tree(path: "a.yaml") { lastCommit { sha } } d: tree(path: "dir", recursive: true) { blobs { nodes { path } } } blobs(paths: ["a.yaml", "dir", "nope"]) { nodes { path rawTextBlob } } } } }',

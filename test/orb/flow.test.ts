@@ -149,7 +149,8 @@ function seedConfig(
         {
           run: {
             name: 'Read the release',
-            command: 'echo "release=$GITOPS_RELEASE_RESULT commit=$GITOPS_RELEASE_COMMIT"',
+            command:
+              'echo "release=$GITOPS_RELEASE_RESULT commit=$GITOPS_RELEASE_COMMIT pr=$GITOPS_RELEASE_PR_OPERATION@$GITOPS_RELEASE_PR_HEAD_SHA"',
           },
         },
       ];
@@ -275,6 +276,35 @@ describe('the orb in the seed pipeline', () => {
     expect(writes.length).toBe(before);
   });
 
+  it('push: false and no_cache reach the CLI: built on the engine, no registry request; secret_envs too', async () => {
+    const config = YAML.parse(seedConfig());
+    const args = Object.values(config.workflows.build_and_release.jobs[0])[0] as Record<
+      string,
+      unknown
+    >;
+    Object.assign(args, { push: false, no_cache: true, tag: 'pr-check' });
+    const before = registry.requests().length;
+    const results = await runner(YAML.stringify(config), gitopsContext()).runWorkflow();
+    printed.push(allOutput(results));
+    const build = only(results, 'build_and_push_image');
+    expect(build.status, allOutput(results)).toBe('success');
+    const json = JSON.parse(build.steps[2]!.output.trim().split('\n').at(-1)!);
+    expect(json).toMatchObject({ result: 'built-not-pushed', builder: 'docker' });
+    expect(build.steps[3]!.output).toBe('ref= result=built-not-pushed\n');
+    expect(await registry.requestsSince(before)).toEqual([]);
+
+    // A build secret by variable name: this engine's CLI has no BuildKit, and the step says so.
+    Object.assign(args, { secret_envs: 'npm_token=NPM_TOKEN' });
+    const refused = await runner(YAML.stringify(config), {
+      ...gitopsContext(),
+      NPM_TOKEN: 'orb-npm-s3cret-value',
+    }).runWorkflow();
+    printed.push(allOutput(refused));
+    const step = only(refused, 'build_and_push_image').steps.find((s) => s.exitCode !== 0)!;
+    expect(step.output).toContain('build secrets need BuildKit');
+    expect(allOutput(refused)).not.toContain('orb-npm-s3cret-value');
+  });
+
   it('a missing env_var_name variable fails the step with its name, before any registry request', async () => {
     const before = registry.requests().length;
     const tokensBefore = registry.tokenRequests().length;
@@ -336,7 +366,7 @@ describe('the orb in the seed pipeline', () => {
     });
     const branch = `release-${sha.slice(0, 7)}`;
     const head = await gitIn(manifests, 'rev-parse', branch);
-    expect(release.steps[2]!.output).toBe(`release=pushed commit=${head}\n`);
+    expect(release.steps[2]!.output).toBe(`release=pushed commit=${head} pr=none@\n`);
     const text = await gitIn(manifests, 'show', `${branch}:deployment.yaml`);
     expect(text).toBe(
       deployment(`${registry.host}/${PROJECT}/circleci-demo-gitops:${sha.slice(0, 7)}`).trim(),
@@ -367,7 +397,7 @@ describe('the orb in the seed pipeline', () => {
     );
     // The branch already carries the release: the same commit is reported, nothing is pushed.
     expect(only(results, 'create_release_pr').steps.at(-1)!.output).toBe(
-      `release=pushed commit=${headBefore}\n`,
+      `release=unchanged commit=${headBefore} pr=none@\n`,
     );
     expect(await gitIn(manifests, 'rev-parse', branch)).toBe(headBefore);
     expect(gitServer.pushes()).toBe(pushesBefore);
@@ -395,7 +425,7 @@ describe('the orb in the seed pipeline', () => {
       state: 'open',
     });
     expect(only(results, 'create_release_pr').steps.at(-1)!.output).toBe(
-      `release=created commit=${pr.headSha}\n`,
+      `release=created commit=${pr.headSha} pr=created@${pr.headSha}\n`,
     );
     expect(await sim.readFile(MANIFEST_REPO, `release-${short}`, 'deployment.yaml')).toBe(
       deployment(`${registry.host}/${PROJECT}/circleci-demo-gitops:${short}`),
@@ -428,7 +458,7 @@ describe('the orb in the seed pipeline', () => {
     expect(await sim.branchHead(MANIFEST_REPO, `release-${short}`)).toBe(head);
     // The same pull request is updated in place; its branch already holds the same commit.
     expect(only(results, 'create_release_pr').steps.at(-1)!.output).toBe(
-      `release=updated commit=${head}\n`,
+      `release=updated commit=${head} pr=updated@${head}\n`,
     );
   });
 

@@ -52,7 +52,12 @@ interface Sample {
   want: Partial<Record<CommandName, unknown>>;
   /** Baseline inputs this sample replaces (an untagged image for `tag`). */
   with?: Partial<Record<InputName, Value>>;
+  /** Environment variables the input names (a build secret's variable). */
+  env?: Record<string, string>;
 }
+
+const BODY_FILE = join(work, 'release-notes.md');
+writeFileSync(BODY_FILE, '## Notes\n\nFrom a file.\n');
 
 /** One distinctive value per input; an input of the spec with a core field and no sample fails. */
 const SAMPLES: Partial<Record<InputName, Sample>> = {
@@ -173,6 +178,43 @@ const SAMPLES: Partial<Record<InputName, Sample>> = {
   to: { value: ['overlays/production'], want: { promote: ['overlays/production'] } },
   expect: { value: ['ghcr.io/o/web:1a2b3c4'], want: { promote: ['ghcr.io/o/web:1a2b3c4'] } },
   'pin-digest': { value: true, want: { promote: true } },
+  // What users of docker/build-push-action and peter-evans/create-pull-request expect (issue 11).
+  push: { value: false, want: { build_and_push_image: false } },
+  secrets: {
+    value: ['npm_token=tok,with=commas', 'other=x'],
+    want: {
+      build_and_push_image: [
+        { id: 'npm_token', value: 'tok,with=commas' },
+        { id: 'other', value: 'x' },
+      ],
+    },
+  },
+  'secret-envs': {
+    value: ['npm_token=NPM_TOKEN'],
+    env: { NPM_TOKEN: 'from-the-environment' },
+    want: { build_and_push_image: [{ id: 'npm_token', value: 'from-the-environment' }] },
+  },
+  'no-cache': { value: true, want: { build_and_push_image: true } },
+  pull: { value: true, want: { build_and_push_image: true } },
+  body: {
+    value: 'Deploys {app} at {sha}.\n\n- [ ] checked',
+    want: { create_release_pr: 'Deploys {app} at {sha}.\n\n- [ ] checked' },
+  },
+  'body-path': { value: BODY_FILE, want: { create_release_pr: '## Notes\n\nFrom a file.\n' } },
+  author: {
+    value: 'Dev One <dev1@example.com>',
+    want: { create_release_pr: { name: 'Dev One', email: 'dev1@example.com' } },
+  },
+  committer: {
+    value: 'Release Bot <bot@example.com>',
+    want: { create_release_pr: { name: 'Release Bot', email: 'bot@example.com' } },
+  },
+  milestone: { value: '7', want: { create_release_pr: 7 } },
+  'delete-branch': {
+    value: true,
+    with: { 'close-superseded': true },
+    want: { create_release_pr: true },
+  },
 };
 
 const BASELINE: Record<CommandName, Partial<Record<InputName, Value>>> = {
@@ -215,8 +257,13 @@ function actionValue(name: InputName, value: Value): string {
   return spec(name).kind === 'lines' ? value.join('\n') : value.join(',\n');
 }
 
-function actionRequest(command: CommandName, given: Partial<Record<InputName, Value>>) {
+function actionRequest(
+  command: CommandName,
+  given: Partial<Record<InputName, Value>>,
+  extraEnv: Record<string, string> = {},
+) {
   const env: Record<string, string> = {
+    ...extraEnv,
     GITHUB_SHA: SHA,
     INPUT_COMMAND: command,
   };
@@ -226,7 +273,7 @@ function actionRequest(command: CommandName, given: Partial<Record<InputName, Va
   if (command === 'promote') return actionPromoteRequest(inputs as PromoteInputs, env);
   return command === 'build_and_push_image'
     ? actionBuildRequest(inputs as BuildInputs, env, CWD, new Date(0))
-    : actionReleaseRequest(inputs as ReleaseInputs);
+    : actionReleaseRequest(inputs as ReleaseInputs, env);
 }
 
 // --- the CLI ---
@@ -267,10 +314,15 @@ function orbValue(name: InputName, value: Value): string {
 }
 
 /** The orb's command script with these parameters: the argv it gives the CLI. */
-function orbArgv(command: CommandName, given: Partial<Record<InputName, Value>>): string[] {
+function orbArgv(
+  command: CommandName,
+  given: Partial<Record<InputName, Value>>,
+  extraEnv: Record<string, string> = {},
+): string[] {
   const script = readFileSync(join(root, `orb/src/scripts/${CLI_COMMAND[command]}.sh`), 'utf8');
   const argvFile = join(work, `argv-${command}.json`);
   const env: Record<string, string> = {
+    ...extraEnv,
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     GITOPS_RELEASE_UTILS: utils,
     GITOPS_RELEASE_CLI: fakeCli,
@@ -322,10 +374,14 @@ describe.each(COMMANDS)('%s: each input reaches core', (command) => {
 
   it.each(rows)('Action input %s → %s', async (name, field) => {
     const sample = SAMPLES[name]!;
-    const request = await actionRequest(command, inputsFor(command, name, sample));
+    const request = await actionRequest(command, inputsFor(command, name, sample), sample.env);
     expect(read(request, field)).toEqual(sample.want[command]);
     // Without the input the field holds something else, so the assertion above could fail.
-    const without = await actionRequest(command, { ...BASELINE[command], ...sample.with });
+    const without = await actionRequest(
+      command,
+      { ...BASELINE[command], ...sample.with },
+      sample.env,
+    );
     expect(read(without, field)).not.toEqual(sample.want[command]);
   });
 
@@ -336,7 +392,7 @@ describe.each(COMMANDS)('%s: each input reaches core', (command) => {
       const argv = Object.entries(inputsFor(command, name, sample)).flatMap(([n, v]) =>
         cliArgs(n as InputName, v!),
       );
-      const request = await cliRequest(command, argv, { GITHUB_SHA: SHA });
+      const request = await cliRequest(command, argv, { ...sample.env, GITHUB_SHA: SHA });
       expect(read(request, field)).toEqual(sample.want[command]);
     },
   );
@@ -345,8 +401,8 @@ describe.each(COMMANDS)('%s: each input reaches core', (command) => {
     'orb parameter of %s → CLI → %s',
     async (name, field) => {
       const sample = SAMPLES[name]!;
-      const argv = orbArgv(command, inputsFor(command, name, sample));
-      const request = await cliRequest(command, argv, { CIRCLE_SHA1: SHA });
+      const argv = orbArgv(command, inputsFor(command, name, sample), sample.env);
+      const request = await cliRequest(command, argv, { ...sample.env, CIRCLE_SHA1: SHA });
       expect(read(request, field)).toEqual(sample.want[command]);
     },
   );

@@ -68,10 +68,12 @@ describe('promote over git http-backend', () => {
     const pushes = server.pushes();
     const again = await promote();
     expect(again.code, again.stderr).toBe(0);
+    // Nothing was pushed, and the result says so (issue 11: "already up to date", not "pushed").
     expect(JSON.parse(again.stdout)).toMatchObject({
-      result: 'pushed',
+      result: 'unchanged',
       commitSha: result.commitSha,
     });
+    expect(JSON.parse(again.stdout).message).toContain('is already up to date');
     expect(server.pushes()).toBe(pushes);
   });
 

@@ -81,10 +81,14 @@ describe('create-release-pr over git http-backend', () => {
       env,
     );
     expect(again.code, again.stderr).toBe(0);
+    // Nothing was pushed, and the result says so instead of "pushed".
     expect(JSON.parse(again.stdout)).toMatchObject({
-      result: 'pushed',
+      result: 'unchanged',
       commitSha: result.commitSha,
     });
+    expect(JSON.parse(again.stdout).message).toMatch(
+      /^branch release-abc1234 of .* is already up to date \([0-9a-f]{7} carries gcr\.io\/p\/web:abc1234\); nothing pushed/,
+    );
     expect(repo.log('release-abc1234')).toHaveLength(before + 1);
   });
 

@@ -40,6 +40,8 @@ export interface TestRegistry {
   ): Promise<{ digest: string; mediaType: string; body: Record<string, unknown> }>;
   /** The image config blob (labels live in `config.Labels`). */
   config(repository: string, reference: string): Promise<Record<string, unknown>>;
+  /** A blob's bytes as stored (layers stay compressed). */
+  blob(repository: string, digest: string): Promise<Buffer>;
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,8 @@ export const GCP_TEST_KEY = JSON.stringify({
   client_email: 'ci@gitops-release-test.iam.gserviceaccount.com',
   client_id: '1234567890',
 });
+/** The password ECR's GetAuthorizationToken hands out for user `AWS` (see test/support/aws-sim.ts). */
+export const ECR_TEST_PASSWORD = 'ecr-12h-p4ssword-from-GetAuthorizationToken';
 /** A token-auth user that may pull but not push. */
 export const READER_USER = 'reader';
 export const READER_PASSWORD = 'Re4der-only-pass-0042';
@@ -112,7 +116,8 @@ async function startTokenService(dir: string, log: ReturnType<TestRegistry['toke
       const known =
         (user === TEST_USER && password === TEST_PASSWORD) ||
         (user === READER_USER && password === READER_PASSWORD) ||
-        (user === '_json_key' && password === GCP_TEST_KEY);
+        (user === '_json_key' && password === GCP_TEST_KEY) ||
+        (user === 'AWS' && password === ECR_TEST_PASSWORD);
       if (!known) {
         log.push({ account: user, scope: scopes, status: 401 });
         res.writeHead(401, { 'content-type': 'application/json' });
@@ -281,6 +286,11 @@ export async function startRegistry(auth: RegistryAuth = 'open'): Promise<TestRe
       const res = await get(`/v2/${repository}/blobs/${digest}`);
       if (res.status !== 200) throw new Error(`config blob ${digest}: HTTP ${res.status}`);
       return (await res.json()) as Record<string, unknown>;
+    },
+    async blob(repository, digest) {
+      const res = await get(`/v2/${repository}/blobs/${digest}`);
+      if (res.status !== 200) throw new Error(`blob ${digest}: HTTP ${res.status}`);
+      return Buffer.from(await res.arrayBuffer());
     },
     async stop() {
       if (child.exitCode === null) {

@@ -38,6 +38,15 @@ done < <(printf '%s\n' "${PARAM_CACHE_TO:-}")
 # Explicit both ways: the CLI skips by default only for commit tags, the orb whenever asked.
 if gr_is_true "${PARAM_SKIP_EXISTING:-1}"; then args+=(--skip-existing); else args+=(--no-skip-existing); fi
 ! gr_is_true "${PARAM_DRY_RUN:-0}" || args+=(--dry-run)
+! gr_is_true "${PARAM_QUIET:-0}" || args+=(--quiet)
+gr_is_true "${PARAM_PUSH:-1}" || args+=(--no-push)
+! gr_is_true "${PARAM_NO_CACHE:-0}" || args+=(--no-cache)
+! gr_is_true "${PARAM_PULL:-0}" || args+=(--pull)
+# Build secrets go by the variable's name (ID=VARIABLE); the CLI reads the value itself.
+while IFS= read -r line; do
+  line=${line//[[:space:]]/}
+  [ -z "$line" ] || args+=(--secret-env "$line")
+done < <(printf '%s\n' "${PARAM_SECRET_ENVS:-}")
 
 # Secrets go to the CLI by the variable's name only, never as an argument.
 login=${PARAM_REGISTRY_LOGIN:-auto}

@@ -58,6 +58,11 @@ if [ -z "$message" ] && [ -n "${CIRCLE_BUILD_URL:-}" ]; then
     "${CIRCLE_BRANCH:+ from branch $CIRCLE_BRANCH}" "$CIRCLE_BUILD_URL"
 fi
 add --commit-message "$message"
+# The body is Markdown, passed as written: a $ in it is text, not a variable.
+[ -z "${PARAM_BODY:-}" ] || args+=(--body "$PARAM_BODY")
+add --body-path "${PARAM_BODY_PATH:-}"
+[ -z "${PARAM_AUTHOR:-}" ] || args+=(--author "$PARAM_AUTHOR")
+[ -z "${PARAM_COMMITTER:-}" ] || args+=(--committer "$PARAM_COMMITTER")
 add --label "${PARAM_LABELS:-}"
 add --reviewer "${PARAM_REVIEWERS:-}"
 add --team-reviewer "${PARAM_TEAM_REVIEWERS:-}"
@@ -70,8 +75,11 @@ add --key "${PARAM_KEY:-}"
 ! gr_is_true "${PARAM_DRAFT:-0}" || args+=(--draft)
 ! gr_is_true "${PARAM_AUTO_MERGE:-0}" || args+=(--auto-merge --merge-method "${PARAM_MERGE_METHOD:-squash}")
 ! gr_is_true "${PARAM_CLOSE_SUPERSEDED:-0}" || args+=(--close-superseded)
+! gr_is_true "${PARAM_DELETE_BRANCH:-0}" || args+=(--delete-branch)
+add --milestone "${PARAM_MILESTONE:-}"
 ! gr_is_true "${PARAM_ALLOW_DOWNGRADE:-0}" || args+=(--allow-downgrade)
 ! gr_is_true "${PARAM_DRY_RUN:-0}" || args+=(--dry-run)
+! gr_is_true "${PARAM_QUIET:-0}" || args+=(--quiet)
 
 # The token goes to the CLI by the variable's name only, never as an argument. GitHub needs it;
 # a plain git remote may not (a local path, or credentials git already has).
@@ -91,6 +99,8 @@ for (const [name, value] of [
   ["GITOPS_RELEASE_PR_NUMBER", r.pullRequestNumber ?? pr.number],
   ["GITOPS_RELEASE_PR_URL", r.pullRequestUrl ?? pr.url],
   ["GITOPS_RELEASE_COMMIT", r.commitSha ?? r.commit],
+  ["GITOPS_RELEASE_PR_OPERATION", r.pullRequestOperation],
+  ["GITOPS_RELEASE_PR_HEAD_SHA", r.pullRequestHeadSha],
 ]) console.log(`${name}=${String(value ?? "").replace(/\n/g, " ")}`);'
 while IFS='=' read -r name value; do
   printf 'export %s=%q\n' "$name" "$value" >>"$BASH_ENV"

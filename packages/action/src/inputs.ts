@@ -182,6 +182,12 @@ export interface BuildInputs extends CommonInputs {
   gcpKey: string | undefined;
   /** Undefined: core decides (on for commit-SHA tags). */
   skipExisting: boolean | undefined;
+  /** False: build only (pull-request CI). */
+  push: boolean;
+  /** Build secrets from `secrets` (ID=VALUE) and `secret-envs` (ID=VARIABLE). */
+  secrets: { id: string; value: string }[];
+  noCache: boolean;
+  pull: boolean;
 }
 
 export interface ReleaseInputs extends CommonInputs {
@@ -198,6 +204,12 @@ export interface ReleaseInputs extends CommonInputs {
   branch: string | undefined;
   title: string | undefined;
   commitMessage: string | undefined;
+  /** Text above the generated table, as given (`body`); `body-path` is read by the command. */
+  body: string | undefined;
+  bodyPath: string | undefined;
+  /** `Name <email>`, checked by the command (with GIT_AUTHOR_* and the actor as defaults). */
+  author: string | undefined;
+  committer: string | undefined;
   labels: string[];
   reviewers: string[];
   teamReviewers: string[];
@@ -206,6 +218,8 @@ export interface ReleaseInputs extends CommonInputs {
   autoMerge: boolean;
   mergeMethod: (typeof MERGE_METHODS)[number] | undefined;
   closeSuperseded: boolean;
+  deleteBranch: boolean;
+  milestone: number | undefined;
   allowDowngrade: boolean;
   appRepo: string | undefined;
   key: string | undefined;
@@ -238,9 +252,51 @@ export type Inputs = BuildInputs | ReleaseInputs | PromoteInputs;
 
 /** The values of every secret input that is set, for masking before anything else runs. */
 export function secretValues(env: Env): string[] {
-  return INPUT_NAMES.filter((n) => (INPUTS[n] as InputSpec).secret)
+  const values = INPUT_NAMES.filter((n) => (INPUTS[n] as InputSpec).secret)
     .map((n) => rawInput(env, n))
     .filter((v): v is string => v !== undefined);
+  // A build secret's value alone, and the value of a variable `secret-envs` names, are secrets too.
+  for (const [key, value] of [...secretPairs(env, 'secrets'), ...secretPairs(env, 'secret-envs')])
+    values.push(key === 'secrets' ? value : (env[value] ?? ''));
+  return values.filter((v) => v !== '');
+}
+
+/** `ID=VALUE` lines of a secrets input, unchecked (for masking, which must never fail). */
+function secretPairs(env: Env, name: 'secrets' | 'secret-envs'): [string, string][] {
+  return (rawInput(env, name) ?? '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.includes('='))
+    .map((line) => [name, line.slice(line.indexOf('=') + 1)]);
+}
+
+/**
+ * `secrets` (`ID=VALUE`, as docker/build-push-action) and `secret-envs` (`ID=VARIABLE`): one a
+ * line, since a value may hold commas. A bad line is named by its id only, never its value.
+ */
+function buildSecrets(env: Env): { id: string; value: string }[] {
+  const out: { id: string; value: string }[] = [];
+  for (const name of ['secrets', 'secret-envs'] as const) {
+    for (const [i, line] of (rawInput(env, name) ?? '').split('\n').entries()) {
+      const item = line.trim();
+      if (!item) continue;
+      const eq = item.indexOf('=');
+      if (eq <= 0)
+        fail(name, `line ${i + 1} must be ID=${name === 'secrets' ? 'VALUE' : 'VARIABLE'}`);
+      const id = item.slice(0, eq).trim();
+      const given = item.slice(eq + 1);
+      const value = name === 'secrets' ? given : env[given.trim()];
+      if (!value)
+        fail(
+          name,
+          name === 'secrets'
+            ? `secret "${id}" is empty`
+            : `secret "${id}": the environment variable ${given.trim()} is empty or not set`,
+        );
+      out.push({ id, value });
+    }
+  }
+  return out;
 }
 
 /**
@@ -374,6 +430,10 @@ function buildInputs(env: Env, common: CommonInputs): BuildInputs {
     skipExisting: rawInput(env, 'skip-existing')
       ? booleanInput(env, 'skip-existing', true)
       : undefined,
+    push: booleanInput(env, 'push', true),
+    secrets: buildSecrets(env),
+    noCache: booleanInput(env, 'no-cache', false),
+    pull: booleanInput(env, 'pull', false),
   };
 }
 
@@ -406,6 +466,10 @@ function repositoryInputs(
     branch: rawInput(env, 'branch'),
     title: rawInput(env, 'title'),
     commitMessage: rawInput(env, 'commit-message'),
+    body: bodyInput(env),
+    bodyPath: rawInput(env, 'body-path'),
+    author: rawInput(env, 'author'),
+    committer: rawInput(env, 'committer'),
     labels: listInput(env, 'labels'),
     reviewers: listInput(env, 'reviewers'),
     teamReviewers: listInput(env, 'team-reviewers'),
@@ -414,6 +478,10 @@ function repositoryInputs(
     autoMerge,
     mergeMethod,
     closeSuperseded: booleanInput(env, 'close-superseded', false),
+    deleteBranch: booleanInput(env, 'delete-branch', false),
+    milestone: rawInput(env, 'milestone')
+      ? integerInput(env, 'milestone', 0, 1, Number.MAX_SAFE_INTEGER)
+      : undefined,
     allowDowngrade: booleanInput(env, 'allow-downgrade', false),
     appRepo: rawInput(env, 'app-repo') ?? (env.GITHUB_REPOSITORY?.trim() || undefined),
     gitToken: rawInput(env, 'git-token'),
@@ -486,6 +554,15 @@ function promoteInputs(env: Env, common: CommonInputs): PromoteInputs {
     password,
     gcpKey,
   };
+}
+
+/** `body` with its line breaks and indentation kept (rawInput trims), or undefined. */
+function bodyInput(env: Env): string | undefined {
+  const given = env[inputVariable('body')];
+  if (!given?.trim()) return undefined;
+  if (rawInput(env, 'body-path') !== undefined)
+    fail('body-path', 'and "body" are two ways to give the body: set only one');
+  return given.replace(/\s+$/, '');
 }
 
 /** `{sha}` of the release templates: the short application commit, as the CLI gives core. */

@@ -260,7 +260,7 @@ describe('inActionTerms', () => {
     );
     expect(
       inActionTerms(
-        'Set a valid token in the variable named by --token-env (default GITHUB_TOKEN); it',
+        'Set a valid token in the variable named by --token-env (default GH_TOKEN, then GITHUB_TOKEN); it',
       ),
     ).toBe('Set a valid token in input "github-token"; it');
   });

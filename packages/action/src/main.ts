@@ -111,7 +111,7 @@ const FLAG_TO_INPUT: Record<string, string> = Object.fromEntries(
 export function inActionTerms(message: string): string {
   return message
     .replace(
-      /the (?:environment )?variable named by --token-env(?: \(default [A-Z_]+\))?/g,
+      /the (?:environment )?variable named by --token-env(?: \(default [^)]*\))?/g,
       'input "github-token"',
     )
     .replace(/(?<![\w-])--([a-z][a-z-]*)(?: [A-Z_]+)?/g, (whole, flag: string) => {

@@ -12,6 +12,8 @@ export const OUTPUTS = [
   'branch',
   'commit-sha',
   'changed-files',
+  'pull-request-operation',
+  'pull-request-head-sha',
 ] as const;
 
 export type OutputName = (typeof OUTPUTS)[number];

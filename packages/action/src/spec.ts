@@ -268,7 +268,8 @@ export const INPUTS = {
     kind: 'string',
     for: ['build_and_push_image', 'promote'],
     secret: true,
-    description: 'Registry password or token, with `username`. Masked in the log.',
+    description:
+      'Registry password or token, with `username`. Masked in the log. Without it, ECR logs in with the AWS credentials aws-actions/configure-aws-credentials set, and `ghcr.io` with `github-token`; a Google access token (google-github-actions/auth) goes here with no `username` (`oauth2accesstoken` is implied).',
     cli: ['password-env', 'password-stdin'],
     orb: 'password_env',
     rename: `${GITHUB}; the CLI reads it from a variable or stdin (--password-env, --password-stdin) and ${ORB_ENV}`,
@@ -292,6 +293,49 @@ export const INPUTS = {
       'When the tag is already in the registry, build and push nothing and report the existing digest. Defaults to `true` when the tag is the commit SHA (it then names exactly one build), else `false`.',
     cli: ['skip-existing', 'no-skip-existing'],
     core: 'skipExisting',
+  },
+  push: {
+    kind: 'boolean',
+    for: 'build_and_push_image',
+    default: 'true',
+    description:
+      '`false` builds only (pull-request CI): the registry is asked nothing, no login is needed, and nothing is pushed; the result is `built-not-pushed`.',
+    cli: ['push', 'no-push'],
+    core: 'push',
+  },
+  secrets: {
+    kind: 'lines',
+    for: 'build_and_push_image',
+    secret: true,
+    description:
+      'Build secrets, `ID=VALUE`, one per line, for `RUN --mount=type=secret,id=ID` (BuildKit `--secret` with Docker buildx, `--secret` with buildah and podman). Handed to the builder as private files, never as build args; masked, and hidden in the build log.',
+    cli: { absent: 'the CLI takes no secret on its command line: --secret-env names the variable' },
+    orb: { absent: 'a value would sit in the config: the orb names variables (secret_envs)' },
+    core: 'secrets',
+  },
+  'secret-envs': {
+    kind: 'lines',
+    for: 'build_and_push_image',
+    description:
+      'Build secrets taken from environment variables, `ID=VARIABLE`, one per line (e.g. `npm_token=NPM_TOKEN` with `env: NPM_TOKEN: ...` on the step).',
+    cli: ['secret-env'],
+    core: 'secrets',
+  },
+  'no-cache': {
+    kind: 'boolean',
+    for: 'build_and_push_image',
+    default: 'false',
+    description: 'Build every step again, ignoring the layer cache.',
+    cli: ['no-cache'],
+    core: 'noCache',
+  },
+  pull: {
+    kind: 'boolean',
+    for: 'build_and_push_image',
+    default: 'false',
+    description: 'Pull newer versions of the base images even when a copy is present.',
+    cli: ['pull'],
+    core: 'pull',
   },
   // create_release_pr
   repo: {
@@ -438,6 +482,53 @@ export const INPUTS = {
     cli: ['close-superseded'],
     core: 'closeSuperseded',
   },
+  'delete-branch': {
+    kind: 'boolean',
+    for: 'create_release_pr',
+    default: 'false',
+    description: "With `close-superseded`, also delete the closed pull requests' branches.",
+    cli: ['delete-branch'],
+    core: 'deleteBranch',
+  },
+  milestone: {
+    kind: 'integer',
+    for: 'create_release_pr',
+    description:
+      'The number of the milestone to put the pull request in (a milestone that does not exist is a warning).',
+    cli: ['milestone'],
+    core: 'milestone',
+  },
+  body: {
+    kind: 'string',
+    for: 'create_release_pr',
+    description:
+      'Your text (Markdown) above the generated table of changes; a template like `title`, line breaks kept.',
+    cli: ['body'],
+    core: 'bodyTemplate',
+  },
+  'body-path': {
+    kind: 'string',
+    for: 'create_release_pr',
+    description: 'A file holding the `body` text (instead of `body`).',
+    cli: ['body-path'],
+    core: 'bodyTemplate',
+  },
+  author: {
+    kind: 'string',
+    for: 'create_release_pr',
+    description:
+      "The commit's author, `Name <email>`. Default: `GIT_AUTHOR_NAME` and `GIT_AUTHOR_EMAIL`; on a plain git remote also the actor (`ID+LOGIN@users.noreply.github.com`). On GitHub without it the commit is the token's own and signed; with it, it is written through the REST Git Data API.",
+    cli: ['author'],
+    core: 'author',
+  },
+  committer: {
+    kind: 'string',
+    for: 'create_release_pr',
+    description:
+      'The committer, `Name <email>`. Default: `GIT_COMMITTER_NAME` and `GIT_COMMITTER_EMAIL`, else the author.',
+    cli: ['committer'],
+    core: 'committer',
+  },
   'allow-downgrade': {
     kind: 'boolean',
     for: ['create_release_pr', 'promote'],
@@ -544,11 +635,15 @@ const GITLAB_CLI_ONLY =
 export const CLI_ONLY: Record<CommandName, Record<string, string>> = {
   build_and_push_image: {
     json: 'the Action sets outputs, and the orb reads --json itself to export them',
+    quiet:
+      "the runner folds the Action's progress into a log group; the orb has quiet, to keep a step's log short",
     source:
       "the Action takes the source label from GITHUB_SERVER_URL and GITHUB_REPOSITORY, the orb's CLI from CIRCLE_REPOSITORY_URL",
   },
   create_release_pr: {
     json: 'the Action sets outputs, and the orb reads --json itself to export them',
+    quiet:
+      "the runner folds the Action's progress into a log group; the orb has quiet, to keep a step's log short",
     'gitlab-url': GITLAB_CLI_ONLY,
     'remove-source-branch': GITLAB_CLI_ONLY,
     squash: GITLAB_CLI_ONLY,
@@ -574,8 +669,11 @@ export const ORB_ONLY: Record<CommandName, Record<string, string>> = {
   build_and_push_image: {
     registry_login:
       'chooses among the logins explicitly, since an env_var_name parameter always has a value; the CLI and the Action go by which login is given',
+    quiet: "the CLI's --quiet; the Action's progress is folded into a log group instead",
   },
-  create_release_pr: {},
+  create_release_pr: {
+    quiet: "the CLI's --quiet; the Action's progress is folded into a log group instead",
+  },
   promote: {
     registry_login:
       'chooses among the logins explicitly, since an env_var_name parameter always has a value; the CLI and the Action go by which login is given',
@@ -611,7 +709,7 @@ export const OUTPUT_SPECS = {
   result: {
     for: 'all',
     description:
-      'What happened. `build_and_push_image`: `built`, `skipped-exists` or (dry run) `would-build`. `create_release_pr`: `created`, `updated`, `unchanged`, `pushed` or `skipped-older` (a dry run reports what it would have done, and writes nothing). `failed` when the step failed.',
+      'What happened. `build_and_push_image`: `built`, `built-not-pushed` (`push: false`), `skipped-exists` or (dry run) `would-build`. `create_release_pr`: `created`, `updated`, `unchanged`, `pushed` or `skipped-older` (a dry run reports what it would have done, and writes nothing). `failed` when the step failed.',
   },
   image: {
     for: 'all',
@@ -652,6 +750,15 @@ export const OUTPUT_SPECS = {
     for: ['create_release_pr', 'promote'],
     description: 'The manifest files changed, one per line.',
   },
+  'pull-request-operation': {
+    for: 'create_release_pr',
+    description:
+      'What happened to the pull request, as peter-evans/create-pull-request says it: `created`, `updated` or `none` (nothing written, a push, or a dry run).',
+  },
+  'pull-request-head-sha': {
+    for: 'create_release_pr',
+    description: "The commit the pull request's branch points at after the run.",
+  },
 } as const satisfies Record<string, OutputSpec>;
 
 /** Whether an input (or output) of the spec is read by (set for) a command. */
@@ -678,95 +785,3 @@ export function orbName(name: InputName): string | Absent {
   const spec: InputSpec = INPUTS[name];
   return spec.orb ?? name.replace(/-/g, '_');
 }
-
-// --- promote (issue 14): in the CLI and the orb ---
-
-/** Why the Action has no promote inputs yet. */
-export const PROMOTE_ACTION_ABSENT =
-  "the Action's promote command is not there yet (issue 14): a workflow runs `npx @gitops-release/cli@1 promote`";
-
-export interface PromoteOption {
-  kind: Kind;
-  /** The orb's parameter, or why there is none. */
-  orb: string | Absent;
-  /** The field of core's PromotionRequest it becomes (a dotted path). */
-  core: string | Absent;
-}
-
-const HOST_PORT = { absent: 'configures the GitHost port' };
-const CREDENTIAL = { absent: 'a credential of the registry port (--pin-digest)' };
-
-/** Every option of `gitops-release promote`, by CLI flag (the orb's parameters follow the rule). */
-export const PROMOTE: Record<string, PromoteOption> = {
-  repo: { kind: 'string', orb: 'repo', core: HOST_PORT },
-  base: { kind: 'string', orb: 'base', core: 'base' },
-  host: { kind: 'enum', orb: 'host', core: HOST_PORT },
-  'token-env': { kind: 'string', orb: 'token_env', core: HOST_PORT },
-  'github-url': { kind: 'string', orb: 'github_url', core: HOST_PORT },
-  api: {
-    kind: 'enum',
-    orb: { absent: "the orb's promote writes with the CLI's default API (auto)" },
-    core: HOST_PORT,
-  },
-  'ssh-key': {
-    kind: 'string',
-    orb: { absent: "CircleCI's add_ssh_keys step installs the key where git's ssh finds it" },
-    core: HOST_PORT,
-  },
-  mode: { kind: 'enum', orb: 'mode', core: 'mode' },
-  branch: { kind: 'string', orb: 'branch', core: 'branchTemplate' },
-  title: { kind: 'string', orb: 'title', core: 'titleTemplate' },
-  'commit-message': { kind: 'string', orb: 'commit_message', core: 'messageTemplate' },
-  label: { kind: 'list', orb: 'labels', core: 'labels' },
-  reviewer: { kind: 'list', orb: 'reviewers', core: 'reviewers' },
-  'team-reviewer': { kind: 'list', orb: 'team_reviewers', core: 'teamReviewers' },
-  assignee: { kind: 'list', orb: 'assignees', core: 'assignees' },
-  draft: { kind: 'boolean', orb: 'draft', core: 'draft' },
-  'auto-merge': { kind: 'boolean', orb: 'auto_merge', core: 'autoMerge' },
-  'merge-method': { kind: 'enum', orb: 'merge_method', core: 'autoMerge' },
-  'close-superseded': { kind: 'boolean', orb: 'close_superseded', core: 'closeSuperseded' },
-  'allow-downgrade': { kind: 'boolean', orb: 'allow_downgrade', core: 'allowDowngrade' },
-  'app-repo': { kind: 'string', orb: 'app_repo', core: 'appRepository' },
-  'dry-run': { kind: 'boolean', orb: 'dry_run', core: 'dryRun' },
-  from: { kind: 'list', orb: 'from', core: 'from' },
-  to: { kind: 'list', orb: 'to', core: 'to' },
-  image: { kind: 'list', orb: 'images', core: 'images' },
-  expect: { kind: 'list', orb: 'expect', core: 'expect' },
-  'from-name': {
-    kind: 'string',
-    orb: { absent: "the orb names each environment after its path, the CLI's default" },
-    core: 'fromName',
-  },
-  'to-name': {
-    kind: 'string',
-    orb: { absent: "the orb names each environment after its path, the CLI's default" },
-    core: 'toName',
-  },
-  'pin-digest': { kind: 'boolean', orb: 'pin_digest', core: 'pinDigest' },
-  username: { kind: 'string', orb: 'username', core: CREDENTIAL },
-  'password-env': { kind: 'string', orb: 'password_env', core: CREDENTIAL },
-  'password-stdin': {
-    kind: 'boolean',
-    orb: { absent: 'a step has no stdin to give; password_env names the variable instead' },
-    core: CREDENTIAL,
-  },
-  'gcp-key-env': { kind: 'string', orb: 'gcp_key_env', core: CREDENTIAL },
-  'pipeline-url': {
-    kind: 'string',
-    orb: { absent: 'the CLI links the CircleCI job itself, from CIRCLE_BUILD_URL' },
-    core: 'pipelineUrl',
-  },
-};
-
-/** CLI options of promote no other surface has, and why. */
-export const PROMOTE_CLI_ONLY: Record<string, string> = {
-  json: 'the orb reads --json itself to export the results',
-  'gitlab-url':
-    'GitLab only (--host gitlab): the GitLab CI/CD component (templates/promote.yml) carries it',
-};
-
-/** Orb parameters of promote no CLI flag carries, and why. */
-export const PROMOTE_ORB_ONLY: Record<string, string> = {
-  registry_login:
-    'chooses among the logins explicitly, since an env_var_name parameter always has a value',
-};

@@ -73,3 +73,14 @@ export function listOption(args: ParsedArgs, name: string): string[] {
 export function flag(args: ParsedArgs, name: string): boolean {
   return args.values[name] === true;
 }
+
+/**
+ * Where progress lines go: stderr, or (with --quiet) nowhere but the warnings. Results still go to
+ * stdout and errors to stderr.
+ */
+export function progress(args: ParsedArgs, io: Io): (line: string) => void {
+  const quiet = flag(args, 'quiet');
+  return (line) => {
+    if (!quiet || /^\s*warning:/i.test(line)) io.stderr(`${line}\n`);
+  };
+}

@@ -152,7 +152,7 @@ export class RegistryUnreachableError extends GitopsReleaseError {
     cause?: unknown,
   ) {
     super(
-      `registry ${registry} cannot be reached (${detail}): check the registry host in --image and the network of this runner`,
+      `cannot connect to registry ${registry} (${detail}): check the registry host in --image and the network of this runner`,
       { input: 'image', cause },
     );
   }
@@ -274,6 +274,14 @@ export class HostPermissionError extends GitopsReleaseError {
 /** The repository, branch or path is not there, or the token cannot see it (HTTP 404). */
 export class HostNotFoundError extends GitopsReleaseError {
   readonly code = 'host-not-found';
+}
+
+/**
+ * The git host could not be reached at all (connection refused, DNS, TLS): no HTTP status exists,
+ * so none is shown. Says which address was tried.
+ */
+export class HostUnreachableError extends GitopsReleaseError {
+  readonly code = 'host-unreachable';
 }
 
 /**

@@ -46,7 +46,10 @@ export interface GitHostOptions {
   sshKeyPath?: string;
   /** Where the temporary clone goes; default the OS temp dir. */
   tempRoot?: string;
-  /** The commit author; default `gitops-release <gitops-release@users.noreply.github.com>`. */
+  /**
+   * The commit author (and committer) when a commit names none; default `gitops-release <>`: no
+   * address rather than a made-up one that may belong to somebody's real account.
+   */
   author?: { name: string; email: string };
   /** The environment git runs with (PATH, HOME, proxies); default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
@@ -123,10 +126,7 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
     : [];
   const baseEnv = options.env ?? process.env;
   const pushOptions = (options.pushOptions ?? []).flatMap((o) => ['-o', o]);
-  const author = options.author ?? {
-    name: 'gitops-release',
-    email: 'gitops-release@users.noreply.github.com',
-  };
+  const author = options.author ?? { name: 'gitops-release', email: '' };
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(baseEnv)) {
     if (v !== undefined && !k.startsWith('GIT_CONFIG')) env[k] = v;
@@ -605,7 +605,9 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
         trees,
         files: request.files.map((f) => ({ ...f, mode: modes.get(f.path) ?? '100644' })),
         message: request.message,
-        author,
+        // The release's own identities when it names them (--author, GIT_AUTHOR_*, the CI user).
+        author: request.author ?? request.committer ?? author,
+        committer: request.committer ?? request.author ?? author,
         when: {
           seconds: Math.floor(now.getTime() / 1000),
           offsetMinutes: -now.getTimezoneOffset(),
@@ -630,19 +632,30 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
         ] as const) {
           await git(['--git-dir', appDir, 'config', k, v]);
         }
-        await git(
-          [
-            '--git-dir',
-            appDir,
-            'fetch',
-            '-q',
-            '--no-tags',
-            '--filter=tree:0',
-            'app',
-            '+refs/heads/*:refs/remotes/app/*',
-          ],
-          { remote: true },
-        );
+        try {
+          await git(
+            [
+              '--git-dir',
+              appDir,
+              'fetch',
+              '-q',
+              '--no-tags',
+              '--filter=tree:0',
+              'app',
+              '+refs/heads/*:refs/remotes/app/*',
+            ],
+            { remote: true },
+          );
+        } catch (err) {
+          // The failing remote is the application repository: say --app-repo, not --repo.
+          if (err instanceof HostNotFoundError) {
+            throw new HostNotFoundError(
+              `--app-repo: ${err.message.replace('Check --repo', 'Check --app-repo')}`,
+              { input: 'app-repo', cause: err },
+            );
+          }
+          throw err;
+        }
         appFetched.add(appRemote);
       }
       const commit = async (rev: string) =>
@@ -688,6 +701,7 @@ export async function createGitHost(options: GitHostOptions): Promise<Disposable
     },
 
     async dispose() {
+      if (upload) upload.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -73,6 +73,8 @@ export interface CommitPlan {
   files: { path: string; text: string; mode: string }[];
   message: string;
   author: { name: string; email: string };
+  /** Default: the author. */
+  committer?: { name: string; email: string };
   /** Seconds since the epoch and the zone offset in minutes east of UTC. */
   when: { seconds: number; offsetMinutes: number };
 }
@@ -117,7 +119,8 @@ export async function writeCommit(store: LooseObjectWriter, plan: CommitPlan): P
     set(cut === -1 ? '' : dir.slice(0, cut), { mode: '40000', name: dir.slice(cut + 1), oid });
   }
   const root = await store.write('tree', serializeTree(trees.get('') ?? []));
-  const who = `${plan.author.name} <${plan.author.email}> ${plan.when.seconds} ${zone(plan.when.offsetMinutes)}`;
-  const body = `tree ${root}\nparent ${plan.parent}\nauthor ${who}\ncommitter ${who}\n\n${plan.message}\n`;
+  const stamp = `${plan.when.seconds} ${zone(plan.when.offsetMinutes)}`;
+  const who = (p: { name: string; email: string }) => `${p.name} <${p.email}> ${stamp}`;
+  const body = `tree ${root}\nparent ${plan.parent}\nauthor ${who(plan.author)}\ncommitter ${who(plan.committer ?? plan.author)}\n\n${plan.message}\n`;
   return store.write('commit', Buffer.from(body, 'utf8'));
 }

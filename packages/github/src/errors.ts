@@ -4,6 +4,7 @@ import {
   HostNotFoundError,
   HostPermissionError,
   HostRequestError,
+  HostUnreachableError,
 } from '@gitops-release/core';
 
 /** What the call was doing, so a 403 can name the permission it needs. */
@@ -23,6 +24,8 @@ const PERMISSION: Record<Operation, string> = {
 
 interface HttpishError {
   status?: number;
+  request?: { url?: string };
+  cause?: unknown;
   message?: string;
   response?: { headers?: Record<string, string | undefined>; data?: unknown };
   errors?: { type?: string; message?: string }[];
@@ -30,6 +33,23 @@ interface HttpishError {
 
 export function redact(text: string, secrets: readonly string[]): string {
   return secrets.filter((s) => s.length >= 4).reduce((t, s) => t.split(s).join('***'), text);
+}
+
+const CONNECT_CODES =
+  /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_TLS|UND_ERR_CONNECT)/;
+
+/**
+ * The system error code when the request never got an answer. Octokit reports such a failure as
+ * "HTTP 500" with no response (@octokit/request's fetch wrapper); the cause carries the real code.
+ */
+function connectionFailure(err: HttpishError): string | undefined {
+  if (err.response !== undefined) return undefined;
+  for (let c: unknown = err, depth = 0; c && depth < 4; depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === 'string' && CONNECT_CODES.test(code)) return code;
+    c = (c as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 function githubMessage(err: HttpishError): string {
@@ -52,6 +72,14 @@ export function toHostError(
 ): Error {
   if (err instanceof GitopsReleaseError) return err;
   const e = (err ?? {}) as HttpishError;
+  const refused = connectionFailure(e);
+  if (refused) {
+    const url = e.request?.url ? new URL(e.request.url).origin : 'the GitHub API';
+    return new HostUnreachableError(
+      `cannot connect to ${url} (${refused}) while ${operation === 'read' ? 'reading' : 'writing'} ${repository}: check --github-url (default $GITHUB_API_URL) and this runner's network${operation === 'read' ? '; nothing was written' : '; re-running is safe'}.`,
+      { input: 'github-url', cause: err },
+    );
+  }
   const said = redact(githubMessage(e), secrets);
   const types = new Set((e.errors ?? []).map((x) => x.type));
   const status =
@@ -59,7 +87,7 @@ export function toHostError(
   const accepted = e.response?.headers?.['x-accepted-github-permissions'];
   if (status === 401) {
     return new HostAuthenticationError(
-      `GitHub refused the token (HTTP 401: ${said}). Set a valid token in the variable named by --token-env (default GITHUB_TOKEN); it may be missing, expired or revoked.`,
+      `GitHub refused the token (HTTP 401: ${said}). Set a valid token in the variable named by --token-env (default GH_TOKEN, then GITHUB_TOKEN); it may be missing, expired or revoked.`,
       { input: 'token-env' },
     );
   }

@@ -192,6 +192,35 @@ export async function applyGitHubExtras(
       ),
     );
   }
+  if (extras.milestone !== undefined) {
+    const milestone = extras.milestone;
+    jobs.push(
+      withNodeRetry(ctx, () =>
+        ctx.client.issues.update({
+          owner: ctx.owner,
+          repo: ctx.name,
+          issue_number: pr.number,
+          milestone,
+        }),
+      ).then(
+        () => {},
+        (err) => {
+          // An unknown milestone is a 422 on field "milestone" (code "invalid").
+          const unknown =
+            restStatus(err) === 422 &&
+            JSON.stringify(
+              (err as { response?: { data?: unknown } }).response?.data ?? '',
+            ).includes('"milestone"');
+          warnings.push({
+            kind: 'milestone',
+            message: unknown
+              ? `#${pr.number} was not put in milestone ${milestone}: there is no such milestone in ${ctx.repository}. Give the number of an open milestone (the N of its page, /milestone/N) to --milestone`
+              : `#${pr.number} was not put in milestone ${milestone}: ${why(ctx, err)}`,
+          });
+        },
+      ),
+    );
+  }
   if (extras.autoMerge) {
     jobs.push(
       autoMerge(ctx, pr, extras.autoMerge).then((outcome) => {
@@ -206,6 +235,7 @@ export async function applyGitHubExtras(
     'labels',
     'reviewers',
     'assignees',
+    'milestone',
     'auto-merge',
   ];
   warnings.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));

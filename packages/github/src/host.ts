@@ -100,6 +100,25 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
   const { readGraphql, readRest } = createReader(ctx);
   const { commitGraphql, commitRest, upsertGraphql, upsertRest } = createWriter(ctx);
 
+  // ---------- the out-of-order guard's reach ----------
+
+  const unreadable = new Set<string>();
+  /** One warning per run when the token cannot read the application repository. */
+  async function warnIfUnreadable(
+    appRepository: string,
+    app: { owner: string; name: string },
+  ): Promise<void> {
+    if (unreadable.has(appRepository)) return;
+    const status = await client.repos.get({ owner: app.owner, repo: app.name }).then(
+      () => 200,
+      (e: unknown) => (e as { status?: number }).status ?? 0,
+    );
+    if (status !== 404 && status !== 403) return;
+    unreadable.add(appRepository);
+    log(
+      `warning: the out-of-order guard is off: the token cannot read the application repository ${appRepository} (HTTP ${status}), so an older commit's image could replace a newer one. Give the token "contents: read" on ${appRepository} too (a GitHub App token: list both repositories, e.g. repositories: manifests,${app.name}; a fine-grained token: add ${appRepository} to its repositories).`,
+    );
+  }
   const extrasContext: ExtrasContext = {
     client,
     owner,
@@ -142,9 +161,11 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
         }
       }),
 
+    // createCommitOnBranch takes no author: a commit naming one goes through the Git Data API.
     commit: (request) =>
       guarded('write', async () => {
-        if (api === 'rest') return commitRest(request);
+        // createCommitOnBranch takes no author: a commit naming one goes through the Git Data API.
+        if (api === 'rest' || request.author || request.committer) return commitRest(request);
         try {
           return await commitGraphql(request);
         } catch (err) {
@@ -168,7 +189,7 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
 
     applyExtras: (pr, extras) => applyGitHubExtras(extrasContext, pr, extras),
 
-    closePullRequest: (pr, comment) =>
+    closePullRequest: (pr, comment, close = {}) =>
       guarded('pull-request', async () => {
         if (api === 'rest' || !pr.id) {
           await client.issues.createComment({
@@ -178,12 +199,19 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
             body: comment,
           });
           await client.pulls.update({ owner, repo: name, pull_number: pr.number, state: 'closed' });
-          return;
+        } else {
+          await graphql(
+            'mutation ReleaseClose($id: ID!, $body: String!) { addComment(input: {subjectId: $id, body: $body}) { clientMutationId } closePullRequest(input: {pullRequestId: $id}) { pullRequest { number } } }',
+            { id: pr.id, body: comment },
+          );
         }
-        await graphql(
-          'mutation ReleaseClose($id: ID!, $body: String!) { addComment(input: {subjectId: $id, body: $body}) { clientMutationId } closePullRequest(input: {pullRequestId: $id}) { pullRequest { number } } }',
-          { id: pr.id, body: comment },
-        );
+        // The closed pull request keeps its commits; the branch is clutter. Already gone is fine.
+        if (close.deleteBranch)
+          await client.git
+            .deleteRef({ owner, repo: name, ref: `heads/${pr.head}` })
+            .catch((err: unknown) => {
+              if (!isStatus(err, 404, 422)) throw err;
+            });
       }),
 
     async compareCommits(request: CompareRequest): Promise<CommitComparison | undefined> {
@@ -208,8 +236,12 @@ export function createGitHubHost(options: GitHubHostOptions): GitHubHost {
           })),
         };
       } catch (err) {
-        // A tag that is not a commit of the app repository: nothing to compare, no guard.
-        if (isStatus(err, 404, 422)) return undefined;
+        // A tag that is not a commit of the app repository: nothing to compare, no guard. But a
+        // token that cannot read the repository at all answers the same 404: then say the guard is off.
+        if (isStatus(err, 404, 422, 403)) {
+          if (!isStatus(err, 422)) await warnIfUnreadable(request.repository, app);
+          return undefined;
+        }
         throw toHostError(err, 'compare', request.repository, secrets);
       }
     },

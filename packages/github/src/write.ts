@@ -272,6 +272,8 @@ export function createWriter(ctx: HostContext) {
       message: request.message,
       tree: tree.data.sha,
       parents: [request.parent],
+      ...(request.author ? { author: request.author } : {}),
+      ...(request.committer ? { committer: request.committer } : {}),
     });
     const sha = commit.data.sha;
     try {

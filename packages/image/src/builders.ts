@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -29,9 +29,14 @@ const DENIED =
   /denied|unauthorized|forbidden|authentication required|status: 40[13]|insufficient_scope|requested access to the resource/i;
 const DIGEST_IN_PUSH = /digest: (sha256:[0-9a-f]{64})/;
 
-function commonArgs(spec: BuildSpec): string[] {
+/** The secrets as files, `id=ID,src=FILE`: a value never becomes an argument (ps shows those). */
+export type SecretFiles = ReadonlyMap<string, string>;
+
+function commonArgs(spec: BuildSpec, secretFiles: SecretFiles = new Map()): string[] {
   const args: string[] = [];
   if (spec.dockerfile) args.push('--file', spec.dockerfile);
+  for (const [id, file] of secretFiles) args.push('--secret', `id=${id},src=${file}`);
+  if (spec.noCache) args.push('--no-cache');
   if (spec.target) args.push('--target', spec.target);
   for (const [k, v] of Object.entries(spec.buildArgs)) args.push('--build-arg', `${k}=${v}`);
   for (const [k, v] of Object.entries(spec.labels)) args.push('--label', `${k}=${v}`);
@@ -40,8 +45,14 @@ function commonArgs(spec: BuildSpec): string[] {
 }
 
 /** `docker buildx build --push`: tags, cache and several platforms in one go. */
-export function buildxArgs(spec: BuildSpec, metadataFile: string): string[] {
-  const args = ['buildx', 'build', '--push', '--metadata-file', metadataFile, ...commonArgs(spec)];
+export function buildxArgs(
+  spec: BuildSpec,
+  metadataFile: string,
+  secretFiles: SecretFiles = new Map(),
+): string[] {
+  const args = ['buildx', 'build', ...(spec.push ? ['--push'] : [])];
+  args.push('--metadata-file', metadataFile, ...commonArgs(spec, secretFiles));
+  if (spec.pull) args.push('--pull');
   if (spec.platforms.length) args.push('--platform', spec.platforms.join(','));
   for (const c of spec.cacheFrom) args.push('--cache-from', c);
   for (const c of spec.cacheTo) args.push('--cache-to', c);
@@ -52,6 +63,7 @@ export function buildxArgs(spec: BuildSpec, metadataFile: string): string[] {
 /** The classic `docker build` (one platform; it can use images as cache but not export one). */
 export function classicDockerArgs(spec: BuildSpec): string[] {
   const args = ['build', ...commonArgs(spec)];
+  if (spec.pull) args.push('--pull');
   if (spec.platforms.length) args.push('--platform', spec.platforms[0]!);
   for (const c of spec.cacheFrom) args.push('--cache-from', c);
   args.push(spec.context);
@@ -63,16 +75,39 @@ export function daemonlessBuildArgs(
   name: 'buildah' | 'podman',
   spec: BuildSpec,
   authFile: string | undefined,
+  secretFiles: SecretFiles = new Map(),
 ): string[] {
   const args = [name === 'buildah' ? 'bud' : 'build'];
   if (authFile) args.push('--authfile', authFile);
-  args.push(...commonArgs(spec));
+  args.push(...commonArgs(spec, secretFiles));
+  // Their bare --pull means "when missing"; docker's means always.
+  if (spec.pull) args.push('--pull=always');
   if (spec.platforms.length) args.push('--platform', spec.platforms.join(','));
   if (spec.cacheFrom.length || spec.cacheTo.length) args.push('--layers');
   for (const c of spec.cacheFrom) args.push('--cache-from', c);
   for (const c of spec.cacheTo) args.push('--cache-to', c);
   args.push(spec.context);
   return args;
+}
+
+/**
+ * Writes each secret to a private file in `dir` (mode 0600) for `--secret id=ID,src=FILE`, and
+ * returns a line filter that hides the values should a build step print one.
+ */
+async function writeSecretFiles(
+  spec: BuildSpec,
+  dir: string,
+): Promise<{ files: SecretFiles; hide: (line: string) => string }> {
+  const files = new Map<string, string>();
+  for (const [i, secret] of spec.secrets.entries()) {
+    const file = join(dir, `secret-${i}`);
+    await writeFile(file, secret.value, { mode: 0o600 });
+    files.set(secret.id, file);
+  }
+  // Longest first, so a value holding another is hidden whole.
+  const values = spec.secrets.map((s) => s.value).sort((a, b) => b.length - a.length);
+  const hide = (line: string) => values.reduce((l, v) => l.split(v).join('***'), line);
+  return { files, hide };
 }
 
 function failIfNotZero(builder: string, what: string, result: ProcessResult, ref?: string): void {
@@ -98,11 +133,20 @@ export class DockerBuilder implements Builder {
       : this.options.env;
   }
 
-  private run(args: string[]) {
-    return runProcess('docker', args, { env: this.env(), onLine: this.options.onLine });
+  private run(args: string[], hide?: (line: string) => string) {
+    return runProcess('docker', args, {
+      env: this.env(),
+      onLine: this.options.onLine,
+      ...(hide ? { redact: hide } : {}),
+    });
   }
 
   async buildAndPush(spec: BuildSpec): Promise<BuildOutcome> {
+    if (!this.buildx && spec.secrets.length)
+      throw new UsageError(
+        'build secrets need BuildKit, which the docker CLI runs through buildx, and buildx is not installed here: install docker buildx (GitHub and CircleCI machines have it), or use --builder buildah or podman',
+        { input: 'secret' },
+      );
     return this.buildx ? this.withBuildx(spec) : this.classic(spec);
   }
 
@@ -110,14 +154,15 @@ export class DockerBuilder implements Builder {
     const dir = await mkdtemp(join(tmpdir(), 'gitops-release-buildx-'));
     try {
       const metadata = join(dir, 'metadata.json');
-      const result = await this.run(buildxArgs(spec, metadata));
-      failIfNotZero(this.name, 'build', result, spec.references[0]);
+      const secrets = await writeSecretFiles(spec, dir);
+      const result = await this.run(buildxArgs(spec, metadata, secrets.files), secrets.hide);
+      failIfNotZero(this.name, 'build', result, spec.push ? spec.references[0] : undefined);
       const meta = JSON.parse(await readFile(metadata, 'utf8').catch(() => '{}')) as Record<
         string,
         unknown
       >;
       const digest = meta['containerimage.digest'];
-      return typeof digest === 'string' ? { digest } : {};
+      return typeof digest === 'string' && spec.push ? { digest } : {};
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -134,6 +179,7 @@ export class DockerBuilder implements Builder {
         'warning: --cache-to needs docker buildx; the classic builder ignores it',
       );
     failIfNotZero(this.name, 'build', await this.run(classicDockerArgs(spec)));
+    if (!spec.push) return {};
     let digest: string | undefined;
     for (const ref of spec.references) {
       const pushed = await this.run(['push', ref]);
@@ -155,20 +201,25 @@ export class DaemonlessBuilder implements Builder {
     return this.options.authDir ? ['--authfile', join(this.options.authDir, 'config.json')] : [];
   }
 
-  private run(args: string[]) {
-    return runProcess(this.name, args, { env: this.options.env, onLine: this.options.onLine });
+  private run(args: string[], hide?: (line: string) => string) {
+    return runProcess(this.name, args, {
+      env: this.options.env,
+      onLine: this.options.onLine,
+      ...(hide ? { redact: hide } : {}),
+    });
   }
 
   async buildAndPush(spec: BuildSpec): Promise<BuildOutcome> {
     const authFile = this.options.authDir ? join(this.options.authDir, 'config.json') : undefined;
-    failIfNotZero(
-      this.name,
-      'build',
-      await this.run(daemonlessBuildArgs(this.name, spec, authFile)),
-    );
-
     const dir = await mkdtemp(join(tmpdir(), `gitops-release-${this.name}-`));
     try {
+      const secrets = await writeSecretFiles(spec, dir);
+      failIfNotZero(
+        this.name,
+        'build',
+        await this.run(daemonlessBuildArgs(this.name, spec, authFile, secrets.files), secrets.hide),
+      );
+      if (!spec.push) return {};
       let digest: string | undefined;
       for (const [i, ref] of spec.references.entries()) {
         const file = join(dir, `digest-${i}`);

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,11 @@ export interface RegistryCredentials {
 
 /** Google's user name for a service-account JSON key used as the password. */
 export const GCP_JSON_KEY_USER = '_json_key';
+/**
+ * Google's user name for an OAuth access token as the password: what google-github-actions/auth
+ * (`token_format: access_token`, Workload Identity) and `gcloud auth print-access-token` give.
+ */
+export const GCP_ACCESS_TOKEN_USER = 'oauth2accesstoken';
 /** ECR's user name for the token of `aws ecr get-login-password`. */
 export const ECR_USER = 'AWS';
 
@@ -52,12 +58,31 @@ export function ecrLogin(token: string): RegistryCredentials {
   return { username: ECR_USER, password: t };
 }
 
+/**
+ * A password given without a user name, as the registry takes it: ECR's token, a Google access
+ * token (or a service-account key pasted as the password), GHCR's workflow token.
+ */
+export function passwordLogin(
+  registry: string,
+  password: string,
+  env: Readonly<Record<string, string | undefined>>,
+  input: string,
+): RegistryCredentials | undefined {
+  const kind = registryKind(registry);
+  if (kind === 'ecr') return ecrLogin(password);
+  if ((kind === 'gcr' || kind === 'artifact-registry') && password.trim().startsWith('{'))
+    return gcpKeyLogin(password, input);
+  const username = defaultUsername(kind, env);
+  return username ? { username, password } : undefined;
+}
+
 /** The user name a registry expects when none was given, when it has a fixed one. */
 export function defaultUsername(
   kind: RegistryKind,
   env: Readonly<Record<string, string | undefined>>,
 ): string | undefined {
   if (kind === 'ecr') return ECR_USER;
+  if (kind === 'gcr' || kind === 'artifact-registry') return GCP_ACCESS_TOKEN_USER;
   // GHCR takes GITHUB_TOKEN with the actor that owns the run.
   if (kind === 'ghcr') return env.GITHUB_ACTOR;
   return undefined;
@@ -150,6 +175,59 @@ export async function readDockerLogins(
   return out;
 }
 
+/**
+ * Asks a docker credential helper (`docker-credential-NAME get`, the protocol of
+ * docker/docker-credential-helpers) for one registry's login: the server address on stdin, JSON
+ * `{ServerURL, Username, Secret}` on stdout. Undefined when it has none, fails or is missing.
+ */
+export function credentialHelperLogin(
+  helper: string,
+  serverUrl: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<RegistryCredentials | undefined> {
+  return new Promise((done) => {
+    let out = '';
+    const child = spawn(`docker-credential-${helper}`, ['get'], {
+      env: env as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    child.on('error', () => done(undefined));
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString('utf8');
+    });
+    child.on('close', (code) => {
+      if (code !== 0) return done(undefined);
+      try {
+        const answer = JSON.parse(out) as { Username?: string; Secret?: string };
+        // `<token>` marks an identity token for docker's own OAuth flow, not a password.
+        if (!answer.Username || !answer.Secret || answer.Username === '<token>')
+          return done(undefined);
+        done({ username: answer.Username, password: answer.Secret });
+      } catch {
+        done(undefined);
+      }
+    });
+    child.stdin.end(serverUrl);
+  });
+}
+
+/**
+ * The login the user's docker config holds for one registry, looked up as docker does: the
+ * registry's `credHelpers` entry, else the `credsStore`, else the plain `auths` entry.
+ */
+export async function readDockerLogin(
+  userConfigDir: string,
+  registry: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<RegistryCredentials | undefined> {
+  const config = await readFile(join(userConfigDir, 'config.json'), 'utf8')
+    .then((t) => JSON.parse(t) as { credHelpers?: Record<string, string>; credsStore?: string })
+    .catch(() => ({}) as { credHelpers?: Record<string, string>; credsStore?: string });
+  const helper = config.credHelpers?.[registry] ?? config.credsStore;
+  if (helper) return credentialHelperLogin(helper, authKey(registry), env);
+  return (await readDockerLogins(userConfigDir)).get(registry);
+}
+
 export interface RegistryAccess {
   /** Checks tags and digests with our login, else with the user's own `docker login`. */
   client: RegistryClient;
@@ -159,7 +237,8 @@ export interface RegistryAccess {
 
 /**
  * What one build-and-push run needs to reach its registry. Without a login of our own, the
- * existence check uses the one `docker login` (or docker/login-action) left in the user's config.
+ * existence check uses the one `docker login` (or docker/login-action, or a credential helper such
+ * as gcloud's or ecr-login) left in the user's docker config.
  */
 export async function openRegistryAccess(options: {
   registry: string;
@@ -168,11 +247,9 @@ export async function openRegistryAccess(options: {
 }): Promise<RegistryAccess> {
   const { registry, login, env } = options;
   const userConfigDir = env.DOCKER_CONFIG || (env.HOME ? join(env.HOME, '.docker') : undefined);
-  const logins = login
-    ? new Map([[registry, login]])
-    : userConfigDir
-      ? await readDockerLogins(userConfigDir)
-      : new Map<string, RegistryCredentials>();
+  const logins = new Map<string, RegistryCredentials>();
+  const own = login ?? (userConfigDir && (await readDockerLogin(userConfigDir, registry, env)));
+  if (own) logins.set(registry, own);
   const client = new RegistryClient({
     fetch: globalThis.fetch,
     credentials: (host) => logins.get(host),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,11 +9,13 @@ import {
   RegistryUnreachableError,
 } from '@gitops-release/core';
 import { describe, expect, it } from 'vitest';
+import { canonicalRequest, ecrRegion, hasAwsCredentials, signatureV4 } from './aws.js';
 import { buildxArgs, classicDockerArgs, daemonlessBuildArgs, selectBuilder } from './builders.js';
 import {
   authFileText,
   ecrLogin,
   gcpKeyLogin,
+  passwordLogin,
   readDockerLogins,
   writeAuthFile,
 } from './credentials.js';
@@ -82,6 +85,24 @@ describe('logins', () => {
     expect(ecrLogin('eyJwYXlsb2FkIjoi')).toEqual({ username: 'AWS', password: 'eyJwYXlsb2FkIjoi' });
     const token = Buffer.from('AWS:eyJwYXlsb2FkIjoi').toString('base64');
     expect(ecrLogin(token)).toEqual({ username: 'AWS', password: 'eyJwYXlsb2FkIjoi' });
+  });
+
+  it('a password without a user: Google access token, key, ECR token, GHCR actor, else none', () => {
+    const env = { GITHUB_ACTOR: 'octocat' };
+    expect(passwordLogin('asia.gcr.io', 'ya29.a0token', env, 'p')).toEqual({
+      username: 'oauth2accesstoken',
+      password: 'ya29.a0token',
+    });
+    expect(passwordLogin('europe-docker.pkg.dev', 'ya29.b', env, 'p')?.username).toBe(
+      'oauth2accesstoken',
+    );
+    const key = JSON.stringify({ type: 'service_account', client_email: 'a@b', private_key: 'k' });
+    expect(passwordLogin('gcr.io', key, env, 'p')?.username).toBe('_json_key');
+    expect(
+      passwordLogin('123456789012.dkr.ecr.eu-west-1.amazonaws.com', 'x', env, 'p')?.username,
+    ).toBe('AWS');
+    expect(passwordLogin('ghcr.io', 'ghs_x', env, 'p')?.username).toBe('octocat');
+    expect(passwordLogin('harbor.example.com', 'pw', env, 'p')).toBeUndefined();
   });
 
   it('writes a docker-style auth file over the user config, without its credential store', async () => {
@@ -188,6 +209,44 @@ describe('selectBuilder', () => {
   });
 });
 
+describe('AWS Signature Version 4', () => {
+  // AWS's published Signature Version 4 test suite (docs.aws.amazon.com/general/latest/gr/
+  // signature-v4-test-suite.html), case get-vanilla-query-order-key-case of its 2011 edition.
+  it('makes the canonical request and the signature of AWS’s published example', () => {
+    const canonical = canonicalRequest(
+      'GET',
+      new URL('https://host.foo.com/?foo=Zoo&foo=aha'),
+      { Date: 'Mon, 09 Sep 2011 23:36:00 GMT', Host: 'host.foo.com' },
+      '',
+    );
+    expect(canonical.signedHeaders).toBe('date;host');
+    expect(createHash('sha256').update(canonical.text).digest('hex')).toBe(
+      'e25f777ba161a0f1baf778a87faf057187cf5987f17953320e3ca399feb5f00d',
+    );
+    const toSign = [
+      'AWS4-HMAC-SHA256',
+      '20110909T233600Z',
+      '20110909/us-east-1/host/aws4_request',
+      'e25f777ba161a0f1baf778a87faf057187cf5987f17953320e3ca399feb5f00d',
+    ].join('\n');
+    expect(
+      signatureV4(
+        'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+        { day: '20110909', region: 'us-east-1', service: 'host' },
+        toSign,
+      ),
+    ).toBe('be7148d34ebccdc6423b19085378aa0bee970bdc61d144bd1a8c48c33079ab09');
+  });
+
+  it('finds the region in an ECR host, and AWS credentials in the environment', () => {
+    expect(ecrRegion('123456789012.dkr.ecr.ap-northeast-1.amazonaws.com')).toBe('ap-northeast-1');
+    expect(ecrRegion('ghcr.io')).toBeUndefined();
+    expect(hasAwsCredentials({ AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 's' })).toBe(true);
+    expect(hasAwsCredentials({ AWS_ROLE_ARN: 'arn', CIRCLE_OIDC_TOKEN_V2: 't' })).toBe(true);
+    expect(hasAwsCredentials({ AWS_ROLE_ARN: 'arn' })).toBe(false);
+  });
+});
+
 describe('builder command lines', () => {
   const spec: BuildSpec = {
     context: '/src',
@@ -199,6 +258,10 @@ describe('builder command lines', () => {
     platforms: ['linux/amd64', 'linux/arm64'],
     cacheFrom: ['type=registry,ref=r.example/app:cache'],
     cacheTo: ['type=registry,ref=r.example/app:cache,mode=max'],
+    push: true,
+    secrets: [],
+    noCache: false,
+    pull: false,
   };
   const common = [
     '--file',
@@ -255,6 +318,41 @@ describe('builder command lines', () => {
     ]);
     const bud = daemonlessBuildArgs('buildah', { ...spec, cacheFrom: [], cacheTo: [] }, undefined);
     expect(bud).toEqual(['bud', ...common, '--platform', 'linux/amd64,linux/arm64', '/src']);
+  });
+
+  it('secrets go as files (id=ID,src=FILE), never as values; no-cache and pull in each dialect', () => {
+    const withAll = {
+      ...spec,
+      push: false,
+      noCache: true,
+      pull: true,
+      secrets: [{ id: 'npm_token', value: 'tok-value-never-an-argument' }],
+    };
+    const files = new Map([['npm_token', '/tmp/s/secret-0']]);
+    const buildx = buildxArgs(withAll, '/tmp/m.json', files);
+    expect(buildx.slice(0, 2)).toEqual(['buildx', 'build']);
+    expect(buildx).not.toContain('--push');
+    expect(buildx).toEqual(
+      expect.arrayContaining([
+        '--secret',
+        'id=npm_token,src=/tmp/s/secret-0',
+        '--no-cache',
+        '--pull',
+      ]),
+    );
+    expect(classicDockerArgs({ ...withAll, secrets: [] })).toEqual(
+      expect.arrayContaining(['--no-cache', '--pull']),
+    );
+    const bud = daemonlessBuildArgs('buildah', withAll, undefined, files);
+    expect(bud).toEqual(
+      expect.arrayContaining([
+        '--secret',
+        'id=npm_token,src=/tmp/s/secret-0',
+        '--no-cache',
+        '--pull=always',
+      ]),
+    );
+    for (const args of [buildx, bud]) expect(args.join(' ')).not.toContain('tok-value');
   });
 });
 

@@ -1,3 +1,4 @@
+export * from './aws.js';
 export * from './builders.js';
 export * from './credentials.js';
 export * from './process.js';

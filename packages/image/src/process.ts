@@ -17,6 +17,8 @@ export interface RunOptions {
   /** Each line the process prints, as it prints it. */
   onLine?: (line: string) => void;
   tailLines?: number;
+  /** Applied to each line before it is passed on or kept (hides secret values). */
+  redact?: (line: string) => string;
 }
 
 /** Starts a program with an argument array (never a shell) and collects what it prints. */
@@ -43,7 +45,8 @@ export function runProcess(
       for (const line of lines) push(line);
     };
     const push = (raw: string) => {
-      const line = raw.replace(ANSI, '');
+      const plain = raw.replace(ANSI, '');
+      const line = options.redact ? options.redact(plain) : plain;
       if (line.trim() === '') return;
       options.onLine?.(line);
       tail.push(line);

@@ -10,11 +10,12 @@ import {
 } from '@gitops-release/core';
 import {
   type BuilderName,
-  defaultUsername,
   dockerConfigHasLogin,
-  ecrLogin,
+  ecrLoginFromAws,
   gcpKeyLogin,
+  hasAwsCredentials,
   openRegistryAccess,
+  passwordLogin,
   type RegistryCredentials,
   selectBuilder,
 } from '@gitops-release/image';
@@ -60,14 +61,16 @@ export async function loginFor(
     !(await dockerConfigHasLogin(env, registry))
   )
     password = inputs.githubToken;
-  if (password === undefined) return undefined;
-  if (kind === 'ecr' && inputs.username === undefined) return ecrLogin(password);
-  const username = inputs.username ?? defaultUsername(kind, env);
-  if (!username)
+  if (password === undefined)
+    // ECR with the AWS credentials aws-actions/configure-aws-credentials put in the environment.
+    return kind === 'ecr' && hasAwsCredentials(env) ? ecrLoginFromAws(registry, env) : undefined;
+  if (inputs.username !== undefined) return { username: inputs.username, password };
+  const implied = passwordLogin(registry, password, env, 'password');
+  if (!implied)
     throw new UsageError(`input "username" is required to log in to ${registry} with "password"`, {
       input: 'username',
     });
-  return { username, password };
+  return implied;
 }
 
 function sourceUrl(env: Env): string | undefined {
@@ -79,6 +82,7 @@ function sourceUrl(env: Env): string | undefined {
 
 const HEADLINE: Record<BuildAndPushResult['result'], string> = {
   built: 'Image built and pushed',
+  'built-not-pushed': 'Image built; not pushed (push is off)',
   'skipped-exists': 'Image already in the registry: nothing built',
   'would-build': 'Dry run: the image would be built and pushed',
 };
@@ -126,6 +130,10 @@ export function buildRequest(
     source: sourceUrl(env),
     skipExisting: inputs.skipExisting,
     dryRun: inputs.dryRun,
+    push: inputs.push,
+    secrets: inputs.secrets,
+    noCache: inputs.noCache,
+    pull: inputs.pull,
     now,
   };
 }
@@ -142,7 +150,8 @@ export const buildCommand: CommandRunner<BuildInputs> = async (inputs, rt) => {
       input: 'file',
     });
 
-  const login = await loginFor(inputs, rt.env, registry);
+  // Build only: no login is needed (a fork's pull request has no registry secrets).
+  const login = inputs.push ? await loginFor(inputs, rt.env, registry) : undefined;
   const { client, authFile } = await openRegistryAccess({ registry, login, env: rt.env });
   try {
     const result = await rt.group(`Build and push ${inputs.image}`, () =>

@@ -1,11 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
+  commitIdentities,
   createReleasePr,
   type GitHost,
   GitopsReleaseError,
   parseImageReference,
+  pullRequestOutputs,
   type ReleaseRequest,
   type ReleaseResult,
   UsageError,
@@ -52,9 +54,15 @@ export interface OpenHost {
   close(): Promise<void>;
 }
 
+/** Progress lines to the log; a line that starts with "warning: " becomes a warning annotation. */
+function logTo(rt: Runtime): (line: string) => void {
+  return (line) =>
+    line.startsWith('warning: ') ? rt.warning(line.slice('warning: '.length)) : rt.info(line);
+}
+
 /** The GitHub or plain git host of `repo`; promote opens it the same way. */
 export async function openHost(inputs: RepositoryInputs, rt: Runtime): Promise<OpenHost> {
-  const log = (line: string) => rt.info(line);
+  const log = logTo(rt);
   if (inputs.host === 'github') {
     if (!inputs.githubToken)
       throw new UsageError(
@@ -103,6 +111,17 @@ export async function openHost(inputs: RepositoryInputs, rt: Runtime): Promise<O
     if (keyDir) await rm(keyDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** `body`, or the file `body-path` names (relative to the workspace). */
+async function readBody(inputs: ReleaseInputs, cwd: string): Promise<string | undefined> {
+  if (inputs.bodyPath === undefined) return inputs.body;
+  const file = resolve(cwd, inputs.bodyPath);
+  return readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`input "body-path": cannot read ${file} (${err.code ?? err.message})`, {
+      input: 'body-path',
+    });
+  });
 }
 
 function headline(r: ReleaseResult): string {
@@ -154,7 +173,12 @@ function summary(r: ReleaseResult): string {
 }
 
 /** What core's createReleasePr is asked: every input the command reads, with its value. */
-export function releaseRequest(inputs: ReleaseInputs): ReleaseRequest {
+export async function releaseRequest(
+  inputs: ReleaseInputs,
+  env: Env = {},
+  cwd = '.',
+): Promise<ReleaseRequest> {
+  const body = await readBody(inputs, cwd);
   return {
     images: inputs.images.map((image) => parseImageReference(image, 'image')),
     paths: inputs.paths,
@@ -165,6 +189,14 @@ export function releaseRequest(inputs: ReleaseInputs): ReleaseRequest {
     branchTemplate: inputs.branch,
     titleTemplate: inputs.title,
     messageTemplate: inputs.commitMessage,
+    ...(body === undefined ? {} : { bodyTemplate: body }),
+    // The actor is the default author on plain git only: on GitHub the token's own is signed.
+    ...commitIdentities({ author: inputs.author, committer: inputs.committer }, env, {
+      useCiUser: inputs.host === 'git',
+      authorInput: 'input "author"',
+      committerInput: 'input "committer"',
+    }),
+    ...(inputs.milestone === undefined ? {} : { milestone: inputs.milestone }),
     labels: inputs.labels,
     reviewers: inputs.reviewers,
     teamReviewers: inputs.teamReviewers,
@@ -172,6 +204,7 @@ export function releaseRequest(inputs: ReleaseInputs): ReleaseRequest {
     draft: inputs.draft,
     autoMerge: inputs.autoMerge ? (inputs.mergeMethod ?? 'squash') : undefined,
     closeSuperseded: inputs.closeSuperseded,
+    deleteBranch: inputs.deleteBranch,
     allowDowngrade: inputs.allowDowngrade,
     // On a plain git remote the guard fetches the application repository: a URL or path only.
     appRepository:
@@ -185,7 +218,7 @@ export function releaseRequest(inputs: ReleaseInputs): ReleaseRequest {
 }
 
 export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) => {
-  const request = releaseRequest(inputs);
+  const request = await releaseRequest(inputs, rt.env, rt.cwd);
   const { host, close } = await openHost(inputs, rt);
   try {
     const result = await rt.group(
@@ -203,6 +236,8 @@ export const releaseCommand: CommandRunner<ReleaseInputs> = async (inputs, rt) =
         branch: result.branch ?? '',
         'commit-sha': result.commitSha ?? '',
         'changed-files': result.changedFiles.join('\n'),
+        'pull-request-operation': pullRequestOutputs(result).operation,
+        'pull-request-head-sha': pullRequestOutputs(result).headSha ?? '',
       },
       summary: summary(result),
       message: result.message,

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import {
   type BuildAndPushRequest,
   type BuildAndPushResult,
+  type BuildSecret,
   buildAndPushImage,
   InvalidImageReferenceError,
   lowercaseImageName,
@@ -17,10 +18,11 @@ import {
   apiLocation,
   BUILDER_NAMES,
   type BuilderName,
-  defaultUsername,
-  ecrLogin,
+  ecrLoginFromAws,
   gcpKeyLogin,
+  hasAwsCredentials,
   openRegistryAccess,
+  passwordLogin,
   type RegistryCredentials,
   selectBuilder,
 } from '@gitops-release/image';
@@ -30,6 +32,7 @@ import {
   type Io,
   listOption,
   type ParsedArgs,
+  progress,
   requiredOption,
   stringOption,
 } from '../command.js';
@@ -71,13 +74,26 @@ Build:
                            buildah or podman).
   --cache-from REF         Cache source (repeatable); --cache-to REF cache export (buildx, buildah,
                            podman).
+  --secret-env ID=VAR      A build secret: the value of environment variable VAR, mounted for
+                           RUN --mount=type=secret,id=ID (repeatable). Handed over as a private
+                           file (BuildKit --secret with docker buildx; --secret with buildah and
+                           podman), never as an argument or build arg; hidden in the build log.
+  --no-cache               Build every step again, ignoring the layer cache.
+  --pull                   Pull newer base images even when a copy is present.
+  --no-push                Build only (pull-request CI): ask the registry nothing, push nothing;
+                           the tags stay in the builder's local store. --push is the default.
 
 Login (the secret is read from the environment or stdin, never from the command line):
-  --username USER          User name. Defaults: AWS for ECR, $GITHUB_ACTOR for ghcr.io.
+  --username USER          User name. Defaults: AWS for ECR, $GITHUB_ACTOR for ghcr.io,
+                           oauth2accesstoken for gcr.io and pkg.dev (the password is then a
+                           Google access token, e.g. from google-github-actions/auth).
   --password-env VAR       Read the password or token from environment variable VAR.
   --password-stdin         Read the password or token from standard input.
   --gcp-key-env VAR        Read a Google service-account JSON key from VAR (user _json_key).
   In GitLab CI, pushing to $CI_REGISTRY logs in as $CI_REGISTRY_USER with $CI_REGISTRY_PASSWORD.
+  ECR without a login option logs in with the job's AWS credentials (AWS_ACCESS_KEY_ID,
+  AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, as aws-actions/configure-aws-credentials sets them;
+  or AWS_ROLE_ARN with CircleCI's CIRCLE_OIDC_TOKEN_V2 or AWS_WEB_IDENTITY_TOKEN_FILE).
   Without a login, the builder's own (docker login, credential helpers) is used.
 
 Behaviour and output:
@@ -86,6 +102,8 @@ Behaviour and output:
                            only for commit tags).
   --dry-run                Check the registry and say what would happen; build nothing.
   --json                   Print {image, digest, imageRef, tags, result, builder} on stdout.
+  --quiet                  Print no progress and no builder output on stderr (warnings and errors
+                           still); the result still goes to stdout.
 
 Exit codes: 0 built, skipped (already there) or dry run; 1 failed; 2 wrong usage.
 
@@ -125,6 +143,11 @@ const OPTIONS: Command['options'] = {
   platform: { type: 'string', multiple: true },
   'cache-from': { type: 'string', multiple: true },
   'cache-to': { type: 'string', multiple: true },
+  'secret-env': { type: 'string', multiple: true },
+  'no-cache': { type: 'boolean' },
+  pull: { type: 'boolean' },
+  push: { type: 'boolean' },
+  'no-push': { type: 'boolean' },
   username: { type: 'string' },
   'password-env': { type: 'string' },
   'password-stdin': { type: 'boolean' },
@@ -133,6 +156,7 @@ const OPTIONS: Command['options'] = {
   'no-skip-existing': { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
 };
 
 /** A malformed flag value is wrong usage (exit 2), whatever the parser calls it. */
@@ -181,6 +205,21 @@ async function commitSha(
   });
 }
 
+/** `--secret-env ID=VAR`: the value comes from VAR, so no secret is ever on the command line. */
+function secretsFromEnv(args: ParsedArgs, io: Io): BuildSecret[] {
+  return Object.entries(parseKeyValues(rawList(args, 'secret-env'), 'secret-env')).map(
+    ([id, name]) => {
+      const value = io.env[name];
+      if (!value)
+        throw new UsageError(
+          `--secret-env ${id}=${name}: the environment variable ${name} is empty or not set`,
+          { input: '--secret-env' },
+        );
+      return { id, value };
+    },
+  );
+}
+
 function sourceUrl(io: Io): string | undefined {
   const { GITHUB_SERVER_URL, GITHUB_REPOSITORY, CIRCLE_REPOSITORY_URL, CI_PROJECT_URL } = io.env;
   if (GITHUB_REPOSITORY) return `${GITHUB_SERVER_URL ?? 'https://github.com'}/${GITHUB_REPOSITORY}`;
@@ -202,7 +241,7 @@ export async function readLogin(
   ].filter(Boolean);
   if (given.length > 1)
     throw new UsageError(`give only one of ${given.join(', ')}`, { input: String(given[1]) });
-  let username = stringOption(args, 'username');
+  const username = stringOption(args, 'username');
   if (keyEnv) {
     const json = io.env[keyEnv];
     if (!json)
@@ -242,23 +281,32 @@ export async function readLogin(
       throw new UsageError('--username needs --password-env or --password-stdin', {
         input: '--username',
       });
+    // ECR with the job's AWS credentials (configure-aws-credentials, CircleCI OIDC + AWS_ROLE_ARN).
+    if (registryKind(registry) === 'ecr' && hasAwsCredentials(io.env))
+      return ecrLoginFromAws(registry, io.env);
     return undefined;
   }
-  const kind = registryKind(registry);
-  if (kind === 'ecr' && !username) return ecrLogin(password);
-  username ??=
-    (gitlabRegistry ? io.env.CI_REGISTRY_USER : undefined) ?? defaultUsername(kind, io.env);
-  if (!username)
+  if (username) return { username, password };
+  // GitLab CI's own registry user, when the password given is for it.
+  const gitlabUser = gitlabRegistry ? io.env.CI_REGISTRY_USER?.trim() : undefined;
+  if (gitlabUser) return { username: gitlabUser, password };
+  const implied = passwordLogin(registry, password, io.env, passwordEnv ?? '--password-stdin');
+  if (!implied)
     throw new UsageError(`--username is required to log in to ${registry}`, {
       input: '--username',
     });
-  return { username, password };
+  return implied;
 }
 
+const HEADLINE: Record<BuildAndPushResult['result'], string> = {
+  built: 'built and pushed',
+  'built-not-pushed': 'built, not pushed (--no-push)',
+  'skipped-exists': 'already in the registry, nothing built',
+  'would-build': 'dry run: would build and push',
+};
+
 function summary(r: BuildAndPushResult): string {
-  const lines = [
-    `${r.result === 'built' ? 'built and pushed' : r.result === 'skipped-exists' ? 'already in the registry, nothing built' : 'dry run: would build and push'} ${r.image}`,
-  ];
+  const lines = [`${HEADLINE[r.result]} ${r.image}`];
   if (r.digest) lines.push(`digest:    ${r.digest}`, `image-ref: ${r.imageRef}`);
   lines.push(`tags:      ${r.tags.join(', ')}`);
   return `${lines.join('\n')}\n`;
@@ -316,6 +364,10 @@ export async function buildRequest(
     source: stringOption(args, 'source') ?? sourceUrl(io),
     skipExisting,
     dryRun: flag(args, 'dry-run'),
+    push: !flag(args, 'no-push'),
+    secrets: secretsFromEnv(args, io),
+    noCache: flag(args, 'no-cache'),
+    pull: flag(args, 'pull'),
     // SOURCE_DATE_EPOCH makes the created label reproducible, as in reproducible-builds.org.
     now: epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : new Date(),
   };
@@ -345,6 +397,8 @@ export const buildAndPushImageCommand: Command = {
       throw new UsageError(`--sha-length takes a whole number, got "${shaLengthText}"`, {
         input: '--sha-length',
       });
+    if (flag(args, 'push') && flag(args, 'no-push'))
+      throw new UsageError('give --push or --no-push, not both', { input: '--no-push' });
     if (flag(args, 'skip-existing') && flag(args, 'no-skip-existing'))
       throw new UsageError('give --skip-existing or --no-skip-existing, not both', {
         input: '--skip-existing',
@@ -365,8 +419,9 @@ export const buildAndPushImageCommand: Command = {
     )
       throw new UsageError(`--file: there is no Dockerfile at ${dockerfile}`, { input: '--file' });
 
-    const login = await readLogin(args, io, registry);
-    const log = (line: string) => io.stderr(`${line}\n`);
+    // Build only: no login (a fork's pull request has no registry secrets).
+    const login = flag(args, 'no-push') ? undefined : await readLogin(args, io, registry);
+    const log = progress(args, io);
     const { client, authFile } = await openRegistryAccess({ registry, login, env: io.env });
     try {
       const result = await buildAndPushImage(await buildRequest(args, io, where), {
@@ -375,7 +430,7 @@ export const buildAndPushImageCommand: Command = {
           selectBuilder(builderName as BuilderName | 'auto', {
             env: io.env,
             authDir: authFile?.dir,
-            onLine: (line) => io.stderr(`  ${line}\n`),
+            onLine: (line) => log(`  ${line}`),
           }),
         log,
       });

@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   branchNameProblem,
+  commitIdentities,
   createReleasePr,
   DEFAULT_BRANCH_TEMPLATE,
   DEFAULT_TITLE_TEMPLATE,
@@ -12,6 +13,7 @@ import {
   lowercaseImageName,
   type MergeMethod,
   parseImageReference,
+  pullRequestOutputs,
   type ReleaseRequest,
   type ReleaseResult,
   UsageError,
@@ -26,6 +28,7 @@ import {
   type Io,
   listOption,
   type ParsedArgs,
+  progress,
   requiredOption,
   stringOption,
 } from '../command.js';
@@ -61,8 +64,9 @@ Where:
 How:
   --host github|gitlab|git    Default: github for OWNER/NAME (gitlab inside GitLab CI, where
                               CI_SERVER_URL is set), git for URLs and paths.
-  --token-env NAME            The environment variable holding the token (default GITHUB_TOKEN;
-                              GITLAB_TOKEN with --host gitlab).
+  --token-env NAME            The environment variable holding the token (default: GH_TOKEN, then
+                              GITHUB_TOKEN, in the order the gh CLI reads them; GITLAB_TOKEN with
+                              --host gitlab).
                               The token is never printed; for git it is sent as an HTTP header.
   --github-url URL            GitHub Enterprise Server (https://HOST or https://HOST/api/v3);
                               default $GITHUB_API_URL, else https://api.github.com.
@@ -77,12 +81,22 @@ Pull request:
   --branch TEMPLATE           Release branch (default "${DEFAULT_BRANCH_TEMPLATE}").
   --title TEMPLATE            Title (default "${DEFAULT_TITLE_TEMPLATE}").
   --commit-message TEMPLATE   Commit message (default: the title).
+  --body TEMPLATE             Text (Markdown) above the generated table of changes.
+  --body-path FILE            The same, read from FILE.
                               Templates know {sha} {app} {tag} {image} {base}.
+  --author "NAME <EMAIL>"     The commit's author. Default: GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL; with
+                              --host git also the CI's user (GitHub Actions: the actor's
+                              ID+LOGIN@users.noreply.github.com; GitLab: GITLAB_USER_EMAIL), else
+                              "gitops-release <>". On GitHub without it the commit is the token's
+                              own, signed; with it, it goes through the REST Git Data API.
+  --committer "NAME <EMAIL>"  The committer. Default: GIT_COMMITTER_NAME/EMAIL, else the author.
   --label L, --reviewer R, --team-reviewer T, --assignee A   Repeatable.
+  --milestone N               Put the pull request in milestone number N.
   --draft                     Open the pull request as a draft.
   --auto-merge                Enable auto-merge, with --merge-method squash|merge|rebase (squash).
   --close-superseded          Close older open release pull requests for the same images and
                               paths, with a comment linking the new one.
+  --delete-branch             With --close-superseded, also delete their branches.
 
 Safety:
   --app-repo REPO             The application repository: OWNER/NAME on the same GitHub (the pull
@@ -92,6 +106,7 @@ Safety:
   --allow-downgrade           Release an older commit anyway (a deliberate rollback).
   --dry-run                   Read and plan only: print the diff and the pull request; write nothing.
   --json                      Print the result as JSON on stdout.
+  --quiet                     Print no progress on stderr (warnings and errors still).
 
 Results (exit 0): created, updated, unchanged (the base already deploys it; nothing written),
 pushed (push mode, or a plain git remote: a branch was pushed), skipped-older. Errors exit 1,
@@ -229,10 +244,37 @@ function images(values: string[], sha: string | undefined, io: Io): ImageReferen
   });
 }
 
+/** GH_TOKEN, then GITHUB_TOKEN: the gh CLI's order, so a job set up for gh needs nothing more. */
+function defaultTokenVariable(env: Io['env']): string {
+  return env.GH_TOKEN?.trim() ? 'GH_TOKEN' : 'GITHUB_TOKEN';
+}
+
+/** `--body` or `--body-path FILE` (read whole; a missing file is named). */
+function readBody(args: ParsedArgs, io: Io): string | undefined {
+  const text = stringOption(args, 'body');
+  const path = stringOption(args, 'body-path');
+  if (text !== undefined && path !== undefined)
+    throw new UsageError('give --body or --body-path, not both', { input: '--body-path' });
+  if (path === undefined) return text;
+  const file = resolve(io.cwd, path);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(
+      `--body-path: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      { input: '--body-path' },
+    );
+  }
+}
+
 /** The JSON result: everything but the whole file texts (and the body, except in a dry run). */
 function toJson(result: ReleaseResult): Record<string, unknown> {
   const { edits: _edits, body, ...rest } = result;
-  return result.dryRun && body !== undefined ? { ...rest, body } : rest;
+  const pr = pullRequestOutputs(result);
+  const outputs = { pullRequestOperation: pr.operation, pullRequestHeadSha: pr.headSha ?? null };
+  return result.dryRun && body !== undefined
+    ? { ...rest, body, ...outputs }
+    : { ...rest, ...outputs };
 }
 
 /** What core's createReleasePr is asked: every flag the command reads, with its value. */
@@ -263,6 +305,25 @@ export function releaseRequest(
   if (title) request.titleTemplate = title;
   const message = stringOption(args, 'commit-message');
   if (message) request.messageTemplate = message;
+  const body = readBody(args, io);
+  if (body) request.bodyTemplate = body;
+  // The CI's user is the default author on plain git only: on GitHub the token's own is signed.
+  Object.assign(
+    request,
+    commitIdentities(
+      { author: stringOption(args, 'author'), committer: stringOption(args, 'committer') },
+      io.env,
+      { useCiUser: hostKind === 'git' },
+    ),
+  );
+  const milestone = stringOption(args, 'milestone');
+  if (milestone !== undefined) {
+    if (!/^[1-9]\d*$/.test(milestone))
+      throw new UsageError(`--milestone takes the milestone's number, got "${milestone}"`, {
+        input: '--milestone',
+      });
+    request.milestone = Number(milestone);
+  }
   request.labels = listOption(args, 'label');
   request.reviewers = listOption(args, 'reviewer');
   request.teamReviewers = listOption(args, 'team-reviewer');
@@ -270,6 +331,7 @@ export function releaseRequest(
   if (flag(args, 'draft')) request.draft = true;
   if (flag(args, 'auto-merge')) request.autoMerge = (mergeMethod ?? 'squash') as MergeMethod;
   if (flag(args, 'close-superseded')) request.closeSuperseded = true;
+  if (flag(args, 'delete-branch')) request.deleteBranch = true;
   if (flag(args, 'allow-downgrade')) request.allowDowngrade = true;
   const appRepo = stringOption(args, 'app-repo');
   if (appRepo) request.appRepository = checkAppRepo(appRepo, hostKind, io.cwd);
@@ -302,6 +364,11 @@ export const createReleasePrCommand: Command = {
     branch: { type: 'string' },
     title: { type: 'string' },
     'commit-message': { type: 'string' },
+    body: { type: 'string' },
+    'body-path': { type: 'string' },
+    author: { type: 'string' },
+    committer: { type: 'string' },
+    milestone: { type: 'string' },
     label: { type: 'string', multiple: true },
     reviewer: { type: 'string', multiple: true },
     'team-reviewer': { type: 'string', multiple: true },
@@ -310,12 +377,14 @@ export const createReleasePrCommand: Command = {
     'auto-merge': { type: 'boolean' },
     'merge-method': { type: 'string' },
     'close-superseded': { type: 'boolean' },
+    'delete-branch': { type: 'boolean' },
     'allow-downgrade': { type: 'boolean' },
     'app-repo': { type: 'string' },
     key: { type: 'string' },
     'add-missing': { type: 'boolean' },
     'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
   },
 
   async run(args, io) {
@@ -344,10 +413,11 @@ export const createReleasePrCommand: Command = {
     const api = oneOf(stringOption(args, 'api'), ['graphql', 'rest', 'auto'] as const, 'api');
     const tokenEnv =
       stringOption(args, 'token-env') ??
-      (hostKind === 'gitlab' ? GITLAB_TOKEN_ENV : 'GITHUB_TOKEN');
+      (hostKind === 'gitlab' ? GITLAB_TOKEN_ENV : defaultTokenVariable(io.env));
     const token = io.env[tokenEnv]?.trim() || undefined;
     const json = flag(args, 'json');
-    const log = (line: string) => io.stderr(`${token ? redact(line, [token]) : line}\n`);
+    const show = progress(args, io);
+    const log = (line: string) => show(token ? redact(line, [token]) : line);
 
     // Every flag is checked before the host exists: a usage error leaves no temporary repository.
     let host: GitHost;
@@ -355,7 +425,7 @@ export const createReleasePrCommand: Command = {
     if (hostKind === 'github') {
       if (!token) {
         throw new UsageError(
-          `no GitHub token: set the environment variable ${tokenEnv} (or name another with --token-env)`,
+          `no GitHub token: set the environment variable ${stringOption(args, 'token-env') ?? 'GH_TOKEN or GITHUB_TOKEN'} (or name another with --token-env)`,
           { input: '--token-env' },
         );
       }

@@ -7,7 +7,7 @@ import {
 } from '../image/reference.js';
 import { parseImageName } from './image-name.js';
 import { ociLabels } from './labels.js';
-import type { Builder, Registry } from './ports.js';
+import type { Builder, BuildSecret, Registry } from './ports.js';
 import { resolveTags } from './tag.js';
 
 export interface BuildAndPushRequest {
@@ -32,6 +32,12 @@ export interface BuildAndPushRequest {
   skipExisting?: boolean;
   /** Decide and report, build and push nothing. */
   dryRun?: boolean;
+  /** Default true. False builds only (pull-request CI): no registry request, nothing pushed. */
+  push?: boolean;
+  /** Build secrets for `RUN --mount=type=secret`; never printed, never a build arg. */
+  secrets?: readonly BuildSecret[];
+  noCache?: boolean;
+  pull?: boolean;
   /** The clock for `org.opencontainers.image.created`. */
   now: Date;
 }
@@ -44,7 +50,7 @@ export interface BuildAndPushPorts {
   log?: (line: string) => void;
 }
 
-export type BuildAndPushOutcome = 'built' | 'skipped-exists' | 'would-build';
+export type BuildAndPushOutcome = 'built' | 'built-not-pushed' | 'skipped-exists' | 'would-build';
 
 export interface BuildAndPushResult {
   /** `repository:primary-tag`. */
@@ -105,9 +111,13 @@ export async function buildAndPushImage(
     ...ociLabels({ revision: request.commitSha, source: request.source, created: request.now }),
     ...request.labels,
   };
-  const skipExisting = request.skipExisting ?? tags.fromCommit;
+  const push = request.push ?? true;
+  const skipExisting = push && (request.skipExisting ?? tags.fromCommit);
+  const secrets = checkSecrets(request.secrets ?? []);
 
-  if (skipExisting) {
+  if (!push) {
+    // Build only: a pull request's CI may hold no registry login at all, so ask the registry nothing.
+  } else if (skipExisting) {
     let existing: string | undefined;
     let checked = true;
     try {
@@ -140,6 +150,10 @@ export async function buildAndPushImage(
   }
 
   if (request.dryRun) {
+    if (!push) {
+      log(`dry run: would build ${tags.all.map((t) => `${repo}:${t}`).join(', ')} (not pushed)`);
+      return { image, tags: tags.all, result: 'would-build', labels };
+    }
     log(`dry run: would build and push ${tags.all.map((t) => `${repo}:${t}`).join(', ')}`);
     return { image, tags: tags.all, result: 'would-build', labels };
   }
@@ -156,7 +170,15 @@ export async function buildAndPushImage(
     platforms: request.platforms ?? [],
     cacheFrom: request.cacheFrom ?? [],
     cacheTo: request.cacheTo ?? [],
+    push,
+    secrets,
+    noCache: request.noCache === true,
+    pull: request.pull === true,
   });
+  if (!push) {
+    log(`built ${image} with ${builder.name}; not pushed (push is off)`);
+    return { image, tags: tags.all, result: 'built-not-pushed', builder: builder.name, labels };
+  }
   // The registry is the judge of what was pushed; the builder's own report is the fallback.
   const digest =
     (await ports.registry.tagDigest({ ...location, tag: tags.primary }).catch(() => undefined)) ??
@@ -170,4 +192,22 @@ export async function buildAndPushImage(
     labels,
     ...(digest ? { digest, imageRef: `${repo}@${digest}` } : {}),
   };
+}
+
+/** Secret ids as BuildKit takes them (`id=` of `--secret`), each once; values must not be empty. */
+function checkSecrets(secrets: readonly BuildSecret[]): BuildSecret[] {
+  const seen = new Set<string>();
+  for (const s of secrets) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(s.id))
+      throw new UsageError(
+        `build secret id "${s.id}" may hold only letters, digits, "_", "." and "-"`,
+        { input: 'secret' },
+      );
+    if (seen.has(s.id))
+      throw new UsageError(`build secret "${s.id}" is given twice`, { input: 'secret' });
+    if (s.value === '')
+      throw new UsageError(`build secret "${s.id}" is empty`, { input: 'secret' });
+    seen.add(s.id);
+  }
+  return [...secrets];
 }

@@ -12,6 +12,23 @@ export interface BuildSpec {
   platforms: readonly string[];
   cacheFrom: readonly string[];
   cacheTo: readonly string[];
+  /** False: build only (pull-request CI); the tags stay in the builder's local store. */
+  push: boolean;
+  /**
+   * Build secrets (BuildKit `--secret`, `RUN --mount=type=secret,id=ID`). The values never go into
+   * arguments, build args, labels or logs: builders hand them over as private files.
+   */
+  secrets: readonly BuildSecret[];
+  /** Build every step again, ignoring the layer cache. */
+  noCache: boolean;
+  /** Pull newer versions of the base images even when a copy is present. */
+  pull: boolean;
+}
+
+/** A secret for `RUN --mount=type=secret,id=ID`; `value` must never be printed. */
+export interface BuildSecret {
+  id: string;
+  value: string;
 }
 
 export interface BuildOutcome {

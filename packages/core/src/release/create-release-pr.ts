@@ -13,7 +13,13 @@ import type {
 } from '../manifest/types.js';
 import { applyExtras, supersededBy } from './extras.js';
 import type { ComparisonCache } from './guard.js';
-import type { GitHost, MergeMethod, ReleaseWarning, RepositorySnapshot } from './host.js';
+import type {
+  GitHost,
+  GitIdentity,
+  MergeMethod,
+  ReleaseWarning,
+  RepositorySnapshot,
+} from './host.js';
 import {
   changesOf,
   DEFAULT_BRANCH_TEMPLATE,
@@ -22,7 +28,7 @@ import {
   templateValues,
 } from './plan.js';
 import { openOrUpdate } from './pull-request.js';
-import { checkReleaseBranch, releaseBranchName } from './text.js';
+import { checkReleaseBranch, MAX_BODY_LENGTH, releaseBranchName } from './text.js';
 import { commitToBranch, pullRequestRequest, pushToBase } from './write.js';
 
 // A release is five steps, each its own function so every host fits without special cases:
@@ -53,6 +59,16 @@ export interface ReleaseRequest {
   titleTemplate?: string;
   /** Default: the title template. */
   messageTemplate?: string;
+  /**
+   * Text above the generated table (peter-evans/create-pull-request's `body`); a template like the
+   * title, Markdown kept as written.
+   */
+  bodyTemplate?: string;
+  /** The commit's author and committer; undefined leaves them to the host (see CommitRequest). */
+  author?: GitIdentity;
+  committer?: GitIdentity;
+  /** The number of the milestone to put the pull request in (peter-evans's `milestone`). */
+  milestone?: number;
   labels?: string[];
   reviewers?: string[];
   teamReviewers?: string[];
@@ -61,6 +77,8 @@ export interface ReleaseRequest {
   autoMerge?: MergeMethod;
   /** Close older open release pull requests for the same images and paths. */
   closeSuperseded?: boolean;
+  /** With closeSuperseded: also delete the closed pull requests' branches. */
+  deleteBranch?: boolean;
   /** Release even when the new commit is older than the deployed one (a deliberate rollback). */
   allowDowngrade?: boolean;
   /** `OWNER/NAME` of the application repository on the same host, for the guard and the body. */
@@ -116,6 +134,8 @@ export interface ReleaseResult {
   changedFiles: string[];
   changes: ReleasedChange[];
   closedPullRequests: number[];
+  /** Branches of superseded pull requests deleted (with deleteBranch). */
+  deletedBranches?: string[];
   attempts: number;
   dryRun: boolean;
   /** One line for people. */
@@ -184,6 +204,16 @@ function validate(request: ReleaseRequest): void {
   if (request.images.length === 0)
     throw new UsageError('give at least one image', { input: 'image' });
   if (request.paths.length === 0) throw new UsageError('give at least one path', { input: 'path' });
+  if (request.deleteBranch && !request.closeSuperseded)
+    throw new UsageError(
+      '--delete-branch deletes the branches of superseded pull requests: it goes with --close-superseded',
+      { input: 'delete-branch' },
+    );
+  if ((request.bodyTemplate?.length ?? 0) > MAX_BODY_LENGTH - 4096)
+    throw new UsageError(
+      `the pull request body is ${request.bodyTemplate!.length} characters; GitHub takes at most ${MAX_BODY_LENGTH} with the generated table, so keep it under ${MAX_BODY_LENGTH - 4096}`,
+      { input: 'body' },
+    );
   for (const image of request.images) {
     if (!image.tag && !image.digest) {
       throw new UsageError(`image "${formatImageReference(image)}" has no tag or digest`, {
@@ -310,7 +340,7 @@ async function pushRelease(
     result.message = `dry run: would push one commit onto ${plan.base} of ${host.repository}`;
     return result;
   }
-  const written = await pushToBase(plan, host);
+  const written = await pushToBase(plan, host, identities(request));
   result.commitSha = written.commitSha;
   result.message = `pushed ${written.commitSha.slice(0, 7)} onto ${plan.base} of ${host.repository}: ${imagesText}`;
   return result;
@@ -335,14 +365,19 @@ async function pullRequestRelease(
   if (request.dryRun) return dryRunMessage(host, plan, result);
 
   const prRequest = pullRequestRequest(request, plan, host);
-  const written = await commitToBranch(plan, host, prRequest);
+  const written = await commitToBranch(plan, host, prRequest, identities(request));
   result.commitSha = written.commitSha;
 
   if (!prRequest) {
-    result.result = 'pushed';
     const url = host.compareUrl?.(base, branch);
     if (url) result.compareUrl = url;
-    result.message = `pushed ${written.commitSha.slice(0, 7)} to branch ${branch} of ${host.repository}${url ? `; open the pull request at ${url}` : ''}`;
+    const where = `branch ${branch} of ${host.repository}`;
+    const open = url ? `; open the pull request at ${url}` : '';
+    // A re-run whose branch already carries the images pushed nothing, and says so.
+    result.result = written.wrote ? 'pushed' : 'unchanged';
+    result.message = written.wrote
+      ? `pushed ${written.commitSha.slice(0, 7)} to ${where}${open}`
+      : `${where} is already up to date (${written.commitSha.slice(0, 7)} carries ${imagesText}); nothing pushed${open}`;
     return result;
   }
 
@@ -377,10 +412,15 @@ async function pullRequestRelease(
     for (const other of supersededBy(snapshot, plan.marker, pr, branch)) {
       await host.closePullRequest(
         other,
-        `Superseded by #${pr.number} (${pr.url}), which releases ${imagesText}. Closed by gitops-release.`,
+        `Superseded by #${pr.number} (${pr.url}), which releases ${imagesText}. Closed by gitops-release${request.deleteBranch ? `, which also deleted its branch ${other.head}` : ''}.`,
+        { deleteBranch: request.deleteBranch === true },
       );
       result.closedPullRequests.push(other.number);
-      log(`closed superseded pull request #${other.number}`);
+      if (request.deleteBranch)
+        result.deletedBranches = [...(result.deletedBranches ?? []), other.head];
+      log(
+        `closed superseded pull request #${other.number}${request.deleteBranch ? ` and deleted its branch ${other.head}` : ''}`,
+      );
     }
   }
   return result;
@@ -400,4 +440,11 @@ function dryRunMessage(host: GitHost, plan: ReleasePlan, result: ReleaseResult):
       : `push branch ${branch} (to be merged`;
   result.message = `dry run: would ${action} into ${base}${host.supportsPullRequests ? '' : ')'}: ${title}`;
   return result;
+}
+
+function identities(request: ReleaseRequest): { author?: GitIdentity; committer?: GitIdentity } {
+  return {
+    ...(request.author ? { author: request.author } : {}),
+    ...(request.committer ? { committer: request.committer } : {}),
+  };
 }

@@ -25,6 +25,7 @@ export async function applyExtras(
     ...(created && request.teamReviewers?.length ? { teamReviewers: request.teamReviewers } : {}),
     ...(created && request.assignees?.length ? { assignees: request.assignees } : {}),
     ...(request.autoMerge ? { autoMerge: request.autoMerge } : {}),
+    ...(request.milestone ? { milestone: request.milestone } : {}),
   };
   if (Object.keys(extras).length === 0) return { warnings: [] };
   return host.applyExtras(pr, extras);

@@ -42,7 +42,7 @@ export interface PullRequestInfo {
  */
 export interface ReleaseWarning {
   /** What was refused, as the user asked for it. */
-  kind: 'labels' | 'reviewers' | 'assignees' | 'auto-merge' | 'draft';
+  kind: 'labels' | 'reviewers' | 'assignees' | 'auto-merge' | 'draft' | 'milestone';
   /** The host's own words and what to do. Never a secret. */
   message: string;
 }
@@ -54,6 +54,8 @@ export interface PullRequestExtras {
   teamReviewers?: string[];
   assignees?: string[];
   autoMerge?: MergeMethod;
+  /** The number of the milestone to put the pull request in. */
+  milestone?: number;
 }
 
 export interface ExtrasResult {
@@ -108,11 +110,23 @@ export interface CommitRequest {
   files: FileChange[];
   message: string;
   /**
+   * Undefined: the host's own identity (on GitHub the token's, and the commit is signed). Given,
+   * GitHub writes the commit through the REST Git Data API, which records it (unsigned).
+   */
+  author?: GitIdentity;
+  committer?: GitIdentity;
+  /**
    * The pull request to open or update once the commit lands. A host that can do both in one
    * round trip (GitHub GraphQL: fields of one mutation run in order) returns it in the result;
    * others ignore it and the flow calls upsertPullRequest.
    */
   pullRequest?: PullRequestRequest;
+}
+
+/** Who a commit names as its author or committer. */
+export interface GitIdentity {
+  name: string;
+  email: string;
 }
 
 export interface CommitResult {
@@ -134,6 +148,8 @@ export interface PullRequestRequest {
   teamReviewers?: string[];
   assignees?: string[];
   autoMerge?: MergeMethod;
+  /** The number of the milestone to put the pull request in. */
+  milestone?: number;
 }
 
 export interface CompareRequest {
@@ -184,8 +200,12 @@ export interface GitHost {
    * for a refusal of one of them: each becomes a warning (the release is already made).
    */
   applyExtras?(pullRequest: PullRequestInfo, extras: PullRequestExtras): Promise<ExtrasResult>;
-  /** Closes a pull request after posting `comment` on it. */
-  closePullRequest?(pullRequest: PullRequestInfo, comment: string): Promise<void>;
+  /** Closes a pull request after posting `comment` on it; `deleteBranch` also deletes its head branch. */
+  closePullRequest?(
+    pullRequest: PullRequestInfo,
+    comment: string,
+    options?: { deleteBranch?: boolean },
+  ): Promise<void>;
   /** Compares two commits of an application repository on the same host; undefined when unknown. */
   compareCommits?(request: CompareRequest): Promise<CommitComparison | undefined>;
   /** A page comparing base and branch, for hosts without a pull request API (github.com, gitlab). */

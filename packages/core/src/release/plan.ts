@@ -130,13 +130,20 @@ export async function planRelease(
   );
   const upToDate = basePlan.edits.length === 0;
   const guard = upToDate ? undefined : await guardOlder(request, host, basePlan, comparisons);
+  // The user's own text (a template) first, then what the caller generated (promote's summary).
+  const intro = [
+    request.bodyTemplate ? renderTemplate(request.bodyTemplate, values).trimEnd() : '',
+    request.description?.trimEnd() ?? '',
+  ]
+    .filter(Boolean)
+    .join('\n\n');
   const bodyFor = (tableRows: ReleasedChange[]) =>
     formatPullRequestBody({
       rows: tableRows,
       marker,
       ...(guard?.comparison ? { comparison: guard.comparison } : {}),
       ...(request.appRepository ? { appRepository: request.appRepository } : {}),
-      ...(request.description ? { intro: request.description } : {}),
+      ...(intro ? { intro } : {}),
     });
   const result: ReleasePlan = {
     snapshot,

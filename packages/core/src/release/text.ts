@@ -137,13 +137,17 @@ export interface BodyInput {
   appRepository?: string;
   /** Commits listed before the rest are summarized by a count. */
   maxCommits?: number;
-  /** Markdown before the table, as the caller wrote it (promote: environments and versions). */
+  /** The user's own text (Markdown, as written), placed above the generated table. */
   intro?: string;
 }
 
+/** GitHub refuses a pull request body longer than this (422 "body is too long"). */
+export const MAX_BODY_LENGTH = 65536;
+
 /** The pull request body: changed files with old → new image, then the application commits. */
 export function formatPullRequestBody(input: BodyInput): string {
-  const lines = input.intro ? [input.intro.trimEnd(), ''] : [];
+  const lines: string[] = [];
+  if (input.intro?.trim()) lines.push(input.intro.trimEnd(), '');
   lines.push('This release changes:', '', '| File | Line | Image before | Image after |');
   lines.push('| --- | ---: | --- | --- |');
   for (const row of input.rows) {

@@ -1,5 +1,9 @@
 import type { ReleaseRequest } from './create-release-pr.js';
-import type { GitHost, PullRequestInfo, PullRequestRequest } from './host.js';
+import type { GitHost, GitIdentity, PullRequestInfo, PullRequestRequest } from './host.js';
+
+/** The commit's author and committer, when the release names them. */
+export type Identities = { author?: GitIdentity; committer?: GitIdentity };
+
 import type { ReleasePlan } from './plan.js';
 
 // Step 3 of a release: the one commit (compare-and-swap on the branch), carrying the pull request
@@ -14,13 +18,18 @@ export interface Written {
 }
 
 /** Push mode: one commit straight onto the base. */
-export async function pushToBase(plan: ReleasePlan, host: GitHost): Promise<Written> {
+export async function pushToBase(
+  plan: ReleasePlan,
+  host: GitHost,
+  identities: Identities = {},
+): Promise<Written> {
   const commit = await host.commit({
     branch: plan.base,
     observed: plan.snapshot.base.sha,
     parent: plan.snapshot.base.sha,
     files: plan.basePlan.edits.map((e) => ({ path: e.path, text: e.after })),
     message: plan.message,
+    ...identities,
   });
   return { commitSha: commit.sha, wrote: true };
 }
@@ -52,6 +61,7 @@ export function pullRequestRequest(
       : {}),
     ...(inline && !existing && request.assignees?.length ? { assignees: request.assignees } : {}),
     ...(inline && request.autoMerge ? { autoMerge: request.autoMerge } : {}),
+    ...(inline && request.milestone ? { milestone: request.milestone } : {}),
   };
 }
 
@@ -60,6 +70,7 @@ export async function commitToBranch(
   plan: ReleasePlan,
   host: GitHost,
   prRequest: PullRequestRequest | undefined,
+  identities: Identities = {},
 ): Promise<Written> {
   const found = plan.snapshot.branch;
   if (plan.accumulate && plan.branchPlan.edits.length === 0) {
@@ -71,6 +82,7 @@ export async function commitToBranch(
     parent: plan.accumulate ? found!.sha : plan.snapshot.base.sha,
     files: plan.branchPlan.edits.map((e) => ({ path: e.path, text: e.after })),
     message: plan.message,
+    ...identities,
     ...(prRequest ? { pullRequest: prRequest } : {}),
   });
   return {
