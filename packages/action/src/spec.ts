@@ -652,6 +652,8 @@ export const CLI_ONLY: Record<CommandName, Record<string, string>> = {
     'git-user': GITLAB_CLI_ONLY,
   },
   promote: {
+    'gitlab-url':
+      'GitLab only (--host gitlab): the GitLab CI/CD component (templates/promote.yml) carries it',
     json: 'the Action sets outputs, and the orb reads --json itself to export them',
     'gitlab-url': GITLAB_CLI_ONLY,
     'from-name':
