@@ -652,8 +652,9 @@ export const CLI_ONLY: Record<CommandName, Record<string, string>> = {
     'git-user': GITLAB_CLI_ONLY,
   },
   promote: {
+    'gitlab-url':
+      'GitLab only (--host gitlab): the GitLab CI/CD component (templates/promote.yml) carries it',
     json: 'the Action sets outputs, and the orb reads --json itself to export them',
-    'gitlab-url': GITLAB_CLI_ONLY,
     'from-name':
       'pipelines use the default name (the first path segment in which from and to differ); naming it is a CLI refinement',
     'to-name':
