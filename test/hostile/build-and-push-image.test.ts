@@ -167,11 +167,7 @@ const cases: Case[] = [
   {
     name: 'a registry that is not listening',
     argv: () => ['--image', `127.0.0.1:${closedPort}/acme/web`, '--commit', COMMIT],
-<<<<<<< HEAD
-    refusal: { code: 1, names: [/(?:cannot connect to registry|registry) 127\.0\.0\.1:\d+/] },
-=======
     refusal: { code: 1, names: [/cannot connect to registry 127\.0\.0\.1:\d+/] },
->>>>>>> i11-ship
   },
 ];
 
