@@ -52,8 +52,9 @@ const LATENCIES = listOption('latency-ms', [0, 50, 150]);
 const RUNS = option('runs', 3);
 const BLOB_KB = option('blob-kb', 6);
 const CLI = resolve(stringOption('cli', join(root, 'dist', 'cli.cjs')));
-// The GitLab host (issue 12) joins as another contender here once packages/gitlab exists: a
-// function like `api` below, run against test/gitlab-sim, with its name added to this list.
+// The GitLab host (issue 12, merged at the end of this work, not measured yet) joins as another
+// contender: a function like `api` in `contenders` below, run against test/gitlab-sim's
+// startGitLabSimulator serving the same cached repository, with its name added to this list.
 const CLI_BEFORE = stringOption('cli-before', undefined);
 const CONTENDERS = stringOption(
   'contenders',

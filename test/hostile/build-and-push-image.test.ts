@@ -167,7 +167,7 @@ const cases: Case[] = [
   {
     name: 'a registry that is not listening',
     argv: () => ['--image', `127.0.0.1:${closedPort}/acme/web`, '--commit', COMMIT],
-    refusal: { code: 1, names: [/registry 127\.0\.0\.1:\d+ cannot be reached/] },
+    refusal: { code: 1, names: [/cannot connect to registry 127\.0\.0\.1:\d+/] },
   },
 ];
 

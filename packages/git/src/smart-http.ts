@@ -80,10 +80,17 @@ async function httpRequest(
       agent = new http.Agent({ keepAlive: true });
       agents.set(url.protocol, agent);
     }
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = http.request(url, { method: init.method, headers, agent }, resolve);
-      req.on('error', reject);
-      req.end(init.body);
+    const send = () =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const req = http.request(url, { method: init.method, headers, agent }, resolve);
+        req.on('error', reject);
+        req.end(init.body);
+      });
+    // A kept-alive connection the server closed while idle (between retries) fails at once; every
+    // upload-pack request is a read, so it is sent again once on a new connection.
+    const res = await send().catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return send();
+      throw err;
     });
     const chunks: Buffer[] = [];
     for await (const chunk of res) chunks.push(chunk as Buffer);
