@@ -198,7 +198,8 @@ describe('what the Tasks promise', () => {
     const [task] = await loadResources([join(ROOT, 'tekton/gitops-release-build-and-push.yaml')]);
     const params = new Set(task!.spec.params.map((p: { name: string }) => p.name));
     // Left out on purpose: the builder is buildah; the login is the dockerconfig workspace; the
-    // CA the registry-ca workspace; the output is always JSON; a dry run is gitops-release-image-exists.
+    // CA the registry-ca workspace, build secrets the build-secrets one; the output is always JSON;
+    // a dry run is gitops-release-image-exists.
     const notParams = new Set([
       'builder',
       'username',
@@ -206,6 +207,7 @@ describe('what the Tasks promise', () => {
       'password-stdin',
       'gcp-key-env',
       'registry-ca',
+      'secret-env',
       'json',
       'dry-run',
       'no-skip-existing',
@@ -220,7 +222,11 @@ describe('what the Tasks promise', () => {
       'build-arg': 'BUILD_ARGS',
       label: 'LABELS',
       'insecure-registry': 'INSECURE_REGISTRIES',
+      'no-push': 'PUSH',
     };
+    const workspaces = new Set(task!.spec.workspaces.map((w: { name: string }) => w.name));
+    expect(workspaces).toContain('registry-ca');
+    expect(workspaces).toContain('build-secrets');
     for (const option of Object.keys(buildAndPushImageCommand.options)) {
       if (notParams.has(option)) continue;
       expect(params, option).toContain(named[option] ?? option.toUpperCase().replace(/-/g, '_'));
