@@ -84,3 +84,8 @@ export function progress(args: ParsedArgs, io: Io): (line: string) => void {
     if (!quiet || /^\s*warning:/i.test(line)) io.stderr(`${line}\n`);
   };
 }
+
+/** GH_TOKEN, then GITHUB_TOKEN: the gh CLI's order, so a job set up for gh needs nothing more. */
+export function githubTokenVariable(env: Io['env']): string {
+  return env.GH_TOKEN?.trim() ? 'GH_TOKEN' : 'GITHUB_TOKEN';
+}

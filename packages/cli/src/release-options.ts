@@ -15,6 +15,7 @@ import { createGitHost } from '@gitops-release/git';
 import { createGitHubHost, redact } from '@gitops-release/github';
 import {
   flag,
+  githubTokenVariable,
   type Io,
   listOption,
   type OptionSpec,
@@ -105,7 +106,8 @@ export async function openHost(
         : 'git');
   const api = oneOf(stringOption(args, 'api'), ['graphql', 'rest', 'auto'] as const, 'api');
   const tokenEnv =
-    stringOption(args, 'token-env') ?? (hostKind === 'gitlab' ? GITLAB_TOKEN_ENV : 'GITHUB_TOKEN');
+    stringOption(args, 'token-env') ??
+    (hostKind === 'gitlab' ? GITLAB_TOKEN_ENV : githubTokenVariable(io.env));
   const token = io.env[tokenEnv]?.trim() || undefined;
   // `secrets` may grow later (a registry password read when first needed): read it at each line.
   const log = (line: string) => {

@@ -25,6 +25,7 @@ import { redact } from '@gitops-release/github/errors';
 import {
   type Command,
   flag,
+  githubTokenVariable,
   type Io,
   listOption,
   type ParsedArgs,
@@ -258,11 +259,6 @@ function images(values: string[], sha: string | undefined, io: Io): ImageReferen
   });
 }
 
-/** GH_TOKEN, then GITHUB_TOKEN: the gh CLI's order, so a job set up for gh needs nothing more. */
-function defaultTokenVariable(env: Io['env']): string {
-  return env.GH_TOKEN?.trim() ? 'GH_TOKEN' : 'GITHUB_TOKEN';
-}
-
 /** `--body` or `--body-path FILE` (read whole; a missing file is named). */
 function readBody(args: ParsedArgs, io: Io): string | undefined {
   const text = stringOption(args, 'body');
@@ -443,7 +439,7 @@ export const createReleasePrCommand: Command = {
     const api = oneOf(stringOption(args, 'api'), ['graphql', 'rest', 'auto'] as const, 'api');
     const tokenEnv =
       stringOption(args, 'token-env') ??
-      (hostKind === 'gitlab' ? GITLAB_TOKEN_ENV : defaultTokenVariable(io.env));
+      (hostKind === 'gitlab' ? GITLAB_TOKEN_ENV : githubTokenVariable(io.env));
     const token = io.env[tokenEnv]?.trim() || undefined;
     const json = flag(args, 'json');
     const show = progress(args, io);
