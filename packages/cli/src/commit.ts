@@ -40,7 +40,14 @@ export function commitFromFlagOrEnv(
   }
   for (const name of CI_SHA_VARIABLES) {
     const v = env[name]?.trim();
-    if (v && SHA.test(v)) return { sha: v.toLowerCase(), from: name };
+    if (!v) continue;
+    // A CI variable that holds something else is a broken setup: say so rather than skip it.
+    if (!SHA.test(v))
+      throw new UsageError(
+        `${name} "${v}" is not a full commit SHA: fix ${name}, or pass --commit SHA`,
+        { input: name },
+      );
+    return { sha: v.toLowerCase(), from: name };
   }
   return undefined;
 }
