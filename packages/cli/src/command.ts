@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from '@gitops-release/core';
 
@@ -88,4 +90,26 @@ export function progress(args: ParsedArgs, io: Io): (line: string) => void {
 /** GH_TOKEN, then GITHUB_TOKEN: the gh CLI's order, so a job set up for gh needs nothing more. */
 export function githubTokenVariable(env: Io['env']): string {
   return env.GH_TOKEN?.trim() ? 'GH_TOKEN' : 'GITHUB_TOKEN';
+}
+
+/** OWNER/NAME, and not a local directory of that name (`./m.git`, `repos/manifests`). */
+export function looksLikeGitHubRepo(repo: string, cwd: string): boolean {
+  return (
+    /^[A-Za-z0-9_-][A-Za-z0-9_.-]*\/[A-Za-z0-9_.-]+$/.test(repo) && !existsSync(resolve(cwd, repo))
+  );
+}
+
+/** A flag's value checked against the values it may take (a usage error names the flag). */
+export function oneOf<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  flagName: string,
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`--${flagName} must be one of ${allowed.join(', ')} (got "${value}")`, {
+      input: `--${flagName}`,
+    });
+  }
+  return value as T;
 }

@@ -2,8 +2,6 @@
 // flags as create-release-pr, read the same way (create-release-pr still reads its own; folding
 // it onto these is a follow-up of the Action/CLI spec work, issue 11).
 
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import {
   branchNameProblem,
   type GitHost,
@@ -18,10 +16,13 @@ import {
   githubTokenVariable,
   type Io,
   listOption,
+  looksLikeGitHubRepo,
   type OptionSpec,
+  oneOf,
   type ParsedArgs,
   stringOption,
 } from './command.js';
+
 import {
   createGitLabHostFromArgs,
   GITLAB_TOKEN_ENV,
@@ -60,27 +61,6 @@ export const pullRequestOptionSpec: OptionSpec = {
   'dry-run': { type: 'boolean' },
   json: { type: 'boolean' },
 };
-
-/** OWNER/NAME, and not a local directory of that name (`./m.git`, `repos/manifests`). */
-export function looksLikeGitHubRepo(repo: string, cwd: string): boolean {
-  return (
-    /^[A-Za-z0-9_-][A-Za-z0-9_.-]*\/[A-Za-z0-9_.-]+$/.test(repo) && !existsSync(resolve(cwd, repo))
-  );
-}
-
-export function oneOf<T extends string>(
-  value: string | undefined,
-  allowed: readonly T[],
-  flagName: string,
-): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`--${flagName} must be one of ${allowed.join(', ')} (got "${value}")`, {
-      input: `--${flagName}`,
-    });
-  }
-  return value as T;
-}
 
 export interface OpenedHost {
   host: GitHost;

@@ -28,6 +28,8 @@ import {
   githubTokenVariable,
   type Io,
   listOption,
+  looksLikeGitHubRepo,
+  oneOf,
   type ParsedArgs,
   progress,
   requiredOption,
@@ -144,13 +146,6 @@ Examples:
     --path overlays/prod/kustomization.yaml --image 127.0.0.1:5000/web:abc1234
 `;
 
-/** OWNER/NAME, and not a local directory of that name (`./m.git`, `repos/manifests`). */
-function looksLikeGitHubRepo(repo: string, cwd: string): boolean {
-  return (
-    /^[A-Za-z0-9_-][A-Za-z0-9_.-]*\/[A-Za-z0-9_.-]+$/.test(repo) && !existsSync(resolve(cwd, repo))
-  );
-}
-
 /** --app-repo as the host will read it: OWNER/NAME on GitHub; a URL or an existing path for git. */
 function checkAppRepo(value: string, hostKind: 'github' | 'gitlab' | 'git', cwd: string): string {
   if (hostKind === 'github' && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(value)) {
@@ -212,20 +207,6 @@ function lacksTag(value: string): boolean {
   } catch {
     return false;
   }
-}
-
-function oneOf<T extends string>(
-  value: string | undefined,
-  allowed: readonly T[],
-  flagName: string,
-): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`--${flagName} must be one of ${allowed.join(', ')} (got "${value}")`, {
-      input: `--${flagName}`,
-    });
-  }
-  return value as T;
 }
 
 function images(values: string[], sha: string | undefined, io: Io): ImageReference[] {
